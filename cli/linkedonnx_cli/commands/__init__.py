@@ -1,0 +1,27 @@
+"""The commands, in the order ``--help`` lists them: (name, function) pairs."""
+
+from linkedonnx_cli.commands import (
+    bench,
+    convert,
+    demo,
+    experiment,
+    export,
+    inspect,
+    optimize,
+    train,
+    validate,
+    zoo,
+)
+
+COMMANDS = [
+    ("demo", demo.command),
+    ("train", train.command),
+    ("export", export.command),
+    ("convert", convert.command),
+    ("optimize", optimize.command),
+    ("validate", validate.command),
+    ("bench", bench.command),
+    ("inspect", inspect.command),
+    ("zoo", zoo.command),
+    ("experiment", experiment.command),
+]

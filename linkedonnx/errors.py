@@ -1,0 +1,18 @@
+"""Errors that reach the user as one line and a non-zero exit code."""
+
+
+class LinkedOnnxError(Exception):
+    """A problem with the user's input or environment; the CLI prints it on one line.
+
+    ``exit_code`` is what the CLI exits with (2: bad input, unless a subclass says else).
+    """
+
+    exit_code: int = 2
+
+
+class BadInputError(LinkedOnnxError):
+    """The input (file, name, option) is missing, malformed or inconsistent."""
+
+
+class MissingDependencyError(LinkedOnnxError):
+    """An optional dependency (onnxruntime-gpu, torchvision, ...) is not installed."""

@@ -1,0 +1,85 @@
+"""Registry of the linked-activation ONNX functions (no torch here).
+
+``FUNCTIONS`` maps an activation kind ("relu", "relu-minmax", "selu", "swish",
+"prelu") to its onnxscript function; :func:`function_proto` gives the FunctionProto
+to attach to a model, :func:`make_call` a node calling it.
+"""
+
+from __future__ import annotations
+
+import onnx
+
+from linkedonnx import DOMAIN
+from linkedonnx.functions.definitions import (
+    BODY_OPSET,
+    DOMAIN_VERSION,
+    LinkedPRelu,
+    LinkedRelu,
+    LinkedReluMinMax,
+    LinkedSelu,
+    LinkedSwish,
+)
+
+FUNCTIONS = {
+    "relu": LinkedRelu,
+    "relu-minmax": LinkedReluMinMax,
+    "selu": LinkedSelu,
+    "swish": LinkedSwish,
+    "prelu": LinkedPRelu,
+}
+
+#: Function name (op_type in the linkedonnx domain) -> activation kind.
+KIND_OF_OP = {fn.name: kind for kind, fn in FUNCTIONS.items()}
+
+
+def function_proto(kind: str) -> onnx.FunctionProto:
+    """Return the FunctionProto for activation ``kind``; raise KeyError for an unknown kind."""
+    return FUNCTIONS[kind].to_function_proto()
+
+
+def op_type(kind: str) -> str:
+    """Return the op_type (function name) of activation ``kind`` in the linkedonnx domain."""
+    return FUNCTIONS[kind].name
+
+
+def make_call(kind: str, inputs: list[str], output: str, axis: int, name: str | None = None) -> onnx.NodeProto:
+    """Return a NodeProto calling the linked function of ``kind`` with attribute ``axis``."""
+    return onnx.helper.make_node(op_type(kind), inputs, [output], name=name, domain=DOMAIN, axis=axis)
+
+
+def attach_functions(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Add (once each) the FunctionProtos that the model's linkedonnx nodes call, and the
+    opset imports they need. Mutates and returns ``model``."""
+    used = {n.op_type for n in _all_nodes(model.graph) if n.domain == DOMAIN}
+    present = {(f.domain, f.name) for f in model.functions}
+    for op_name in sorted(used):
+        if (DOMAIN, op_name) not in present and op_name in KIND_OF_OP:
+            model.functions.append(function_proto(KIND_OF_OP[op_name]))
+    imports = {o.domain: o for o in model.opset_import}
+    if used and DOMAIN not in imports:
+        model.opset_import.append(onnx.helper.make_opsetid(DOMAIN, DOMAIN_VERSION))
+    return model
+
+
+def _all_nodes(graph: onnx.GraphProto):
+    """Yield every node of ``graph`` and its subgraphs."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _all_nodes(g)
+
+
+__all__ = [
+    "BODY_OPSET",
+    "DOMAIN_VERSION",
+    "FUNCTIONS",
+    "KIND_OF_OP",
+    "attach_functions",
+    "function_proto",
+    "make_call",
+    "op_type",
+]

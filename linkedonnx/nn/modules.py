@@ -1,0 +1,108 @@
+"""Linked activations as torch modules (see :mod:`linkedonnx.nn.functional`).
+
+Each module doubles the size of its input along ``axis``: 1 for NCHW feature maps,
+-1 for dense layers and channels-last inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from linkedonnx.nn import functional as LF
+
+
+class LinkedActivation(nn.Module):
+    """Base class: a linked activation concatenating its two halves on ``axis``."""
+
+    #: Short name used by the zoo and the exporter ("relu", "prelu", ...).
+    kind: str = "linked"
+
+    def __init__(self, axis: int = 1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LinkedReLU(LinkedActivation):
+    """LK-ReLU; ``policy`` is 'mirror' ([relu(z), relu(-z)], CReLU) or 'minmax'."""
+
+    kind = "relu"
+
+    def __init__(self, axis: int = 1, policy: str = LF.MIRROR) -> None:
+        super().__init__(axis)
+        if policy not in LF.POLICIES:
+            raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {LF.POLICIES}")
+        self.policy = policy
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.lk_relu(z, self.axis, self.policy)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, policy={self.policy!r}"
+
+
+class LinkedPReLU(LinkedActivation):
+    """LK-PReLU: two independent learnable per-channel slope sets (``num_parameters`` each)."""
+
+    kind = "prelu"
+
+    def __init__(self, num_parameters: int = 1, axis: int = 1, init: float = 0.25) -> None:
+        super().__init__(axis)
+        self.slope_pos = nn.Parameter(torch.full((num_parameters,), float(init)))
+        self.slope_neg = nn.Parameter(torch.full((num_parameters,), float(init)))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.lk_prelu(z, self.slope_pos, self.slope_neg, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.slope_pos.numel()}, axis={self.axis}"
+
+
+class LinkedSELU(LinkedActivation):
+    """LK-SELU: [selu(z), selu(-z)]."""
+
+    kind = "selu"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.lk_selu(z, self.axis)
+
+
+class LinkedSwish(LinkedActivation):
+    """LK-Swish: [z*sigmoid(z), (-z)*sigmoid(-z)]."""
+
+    kind = "swish"
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.lk_swish(z, self.axis)
+
+
+class Linked(LinkedActivation):
+    """Mirror linkage of any elementwise activation ``fn``: [fn(z), fn(-z)].
+
+    Exported to ONNX as the flat ops of ``fn`` (no named function exists for an
+    arbitrary callable).
+    """
+
+    kind = "generic"
+
+    def __init__(self, fn: Callable[[Tensor], Tensor], axis: int = 1) -> None:
+        super().__init__(axis)
+        self.fn = fn
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.linked(self.fn, z, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"fn={getattr(self.fn, '__name__', self.fn)!r}, axis={self.axis}"
+
+
+class Swish(nn.Module):
+    """Plain (single) Swish, z * sigmoid(z), for the non-linked baselines."""
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.swish(z)
