@@ -17,7 +17,9 @@ def refuse_overwriting_input(output: Path, *inputs: Path) -> None:
     out = Path(output).resolve()
     for inp in inputs:
         if Path(inp).resolve() == out:
-            raise BadInputError(f"output {output} is the same file as input {inp}; refusing to overwrite an input")
+            raise BadInputError(
+                f"output {output} is the same file as input {inp}; refusing to overwrite an input"
+            )
 
 
 @contextlib.contextmanager

@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an internal bug: still one line unless debugging
         if os.environ.get("LINKEDONNX_DEBUG"):
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set LINKEDONNX_DEBUG=1 for a traceback)", 3)
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (set LINKEDONNX_DEBUG=1 for a traceback)",
+            3,
+        )
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -42,9 +42,13 @@ def op_type(kind: str) -> str:
     return FUNCTIONS[kind].name
 
 
-def make_call(kind: str, inputs: list[str], output: str, axis: int, name: str | None = None) -> onnx.NodeProto:
+def make_call(
+    kind: str, inputs: list[str], output: str, axis: int, name: str | None = None
+) -> onnx.NodeProto:
     """Return a NodeProto calling the linked function of ``kind`` with attribute ``axis``."""
-    return onnx.helper.make_node(op_type(kind), inputs, [output], name=name, domain=DOMAIN, axis=axis)
+    return onnx.helper.make_node(
+        op_type(kind), inputs, [output], name=name, domain=DOMAIN, axis=axis
+    )
 
 
 def attach_functions(model: onnx.ModelProto) -> onnx.ModelProto:
