@@ -42,9 +42,9 @@ def load_model(path: str | os.PathLike[str], *, min_opset: int | None = None) ->
         raise BadInputError(f"{p} is not an ONNX model (no graph found)")
     try:
         onnx.load_external_data_for_model(model, str(p.parent))
-    except (FileNotFoundError, OSError) as exc:
-        missing = getattr(exc, "filename", None) or exc
-        raise BadInputError(f"{p}: external weight data is missing ({missing})") from None
+    except Exception as exc:  # OSError, or onnx's ValidationError for a missing/bad file
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInputError(f"{p}: external weight data is missing or unreadable ({detail})") from None
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
