@@ -1,8 +1,70 @@
-"""`linkedonnx bench` (placeholder until its issue lands)."""
+"""`linkedonnx bench`: time ONNX models in ONNX Runtime, interleaved, with ratios to the first."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.runtime.bench import BenchReport, bench_models
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'bench' is not implemented yet")
+def render(report: BenchReport, console: Console) -> None:
+    """Print the settings line and one table row per model."""
+    console.print(
+        f"provider {report.provider} ({', '.join(report.providers)}), "
+        f"threads {report.threads if report.threads is not None else 'ORT default'}, "
+        f"batch {report.batch}, warm-up {report.warmup}, runs {report.runs} interleaved, "
+        f"io binding {'on' if report.iobinding else 'off'}, onnxruntime {report.ort_version}"
+    )
+    table = Table(show_header=True, header_style="bold")
+    for col in ("model", "median ms", "p90 ms", "p99 ms", "items/s", "speed-up vs first"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for t in report.timings:
+        table.add_row(
+            t.name,
+            f"{t.median_ms:.3f}",
+            f"{t.p90_ms:.3f}",
+            f"{t.p99_ms:.3f}",
+            f"{t.throughput:.1f}",
+            f"{t.speedup:.2f}x",
+        )
+    console.print(table)
+
+
+def command(
+    models: Annotated[
+        list[Path], typer.Argument(help="ONNX model files; ratios are to the first.")
+    ],
+    provider: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    batch: Annotated[int, typer.Option(help="Value of every dynamic input dimension.")] = 1,
+    threads: Annotated[
+        int | None, typer.Option(help="ORT intra-op threads (default: ORT's choice).")
+    ] = None,
+    warmup: Annotated[int, typer.Option(help="Untimed runs of each model first.")] = 10,
+    runs: Annotated[int, typer.Option(help="Timed runs of each model (interleaved).")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the random inputs.")] = 0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON.")
+    ] = None,
+) -> None:
+    """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
+    if json_path is not None:
+        refuse_overwriting_input(json_path, *models)
+    report = bench_models(
+        models,
+        provider=provider,
+        batch=batch,
+        threads=threads,
+        warmup=warmup,
+        runs=runs,
+        seed=seed,
+    )
+    render(report, Console())
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")

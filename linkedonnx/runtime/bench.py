@@ -1,0 +1,328 @@
+"""Benchmarking ONNX models in ONNX Runtime (no torch here).
+
+One idea: time one or more models on the same seeded inputs, interleaved round-robin
+(one run of each model per round) so that slow drifts of the machine hit every model
+alike, with thread-pool spinning off so the sessions do not disturb each other.
+On CUDA the inputs and outputs live on the device (IO binding), so host<->device
+copies are not timed.
+
+Public API: :func:`make_inputs`, :func:`binding_plan`, :func:`bind`, :func:`summarize`,
+:func:`bench_sessions`, :func:`bench_models`, :class:`Timing`, :class:`BenchReport`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from linkedonnx.errors import BadInputError
+from linkedonnx.onnx_io import load_model
+from linkedonnx.runtime.session import make_session, resolve_providers
+
+#: ORT input type string -> numpy dtype.
+ORT_DTYPES: dict[str, type] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
+}
+
+#: Device name used by IO binding for each provider name.
+DEVICE_OF_PROVIDER = {"cpu": "cpu", "cuda": "cuda"}
+
+
+def check_settings(batch: int, warmup: int, runs: int) -> None:
+    """Raise BadInputError unless batch >= 1, warmup >= 0 and runs >= 1."""
+    if batch < 1:
+        raise BadInputError(f"batch must be at least 1, got {batch}")
+    if warmup < 0:
+        raise BadInputError(f"warmup must be at least 0, got {warmup}")
+    if runs < 1:
+        raise BadInputError(f"runs must be at least 1, got {runs}")
+
+
+def input_shape(dims: Sequence[Any], batch: int) -> tuple[int, ...]:
+    """Concrete shape for an ORT input signature: every dynamic dim (a name, None or a
+    negative number) becomes ``batch``."""
+    return tuple(int(d) if isinstance(d, int) and d >= 0 else batch for d in dims)
+
+
+def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """Seeded data of ``dtype``: standard normal floats, small non-negative integers or bools."""
+    if np.issubdtype(dtype, np.floating):
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype is np.bool_:
+        return rng.integers(0, 2, shape).astype(np.bool_)
+    return rng.integers(0, 10, shape).astype(dtype)
+
+
+def make_inputs(
+    session: ort.InferenceSession,
+    batch: int,
+    seed: int = 0,
+    cache: dict[tuple, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Seeded inputs for ``session``'s input signature with dynamic dims set to ``batch``.
+
+    ``cache`` (shared between models) maps (position, shape, dtype) to an array, so
+    models whose inputs agree in shape and type get the very same data. Raises
+    BadInputError for an input type this benchmark cannot synthesize.
+    """
+    cache = {} if cache is None else cache
+    feeds: dict[str, np.ndarray] = {}
+    for position, arg in enumerate(session.get_inputs()):
+        dtype = ORT_DTYPES.get(arg.type)
+        if dtype is None:
+            raise BadInputError(f"input {arg.name!r} has type {arg.type}, which bench cannot feed")
+        shape = input_shape(arg.shape, batch)
+        key = (position, shape, np.dtype(dtype).str)
+        if key not in cache:
+            rng = np.random.default_rng([seed, position])
+            cache[key] = _random_array(rng, shape, dtype)
+        feeds[arg.name] = cache[key]
+    return feeds
+
+
+@dataclass(frozen=True)
+class BindingPlan:
+    """What IO binding puts where: inputs copied once to ``device``, outputs allocated there."""
+
+    device: str
+    device_id: int
+    inputs: tuple[tuple[str, tuple[int, ...], str], ...]  # (name, shape, dtype)
+    outputs: tuple[str, ...]
+
+
+def binding_plan(
+    session: ort.InferenceSession, feeds: dict[str, np.ndarray], device: str, device_id: int = 0
+) -> BindingPlan:
+    """Plan the IO binding of ``feeds`` and every output of ``session`` on ``device``
+    ('cpu' or 'cuda'). Raises BadInputError when a session input has no feed."""
+    names = [i.name for i in session.get_inputs()]
+    missing = [n for n in names if n not in feeds]
+    if missing:
+        raise BadInputError(f"no data for model inputs {missing}")
+    return BindingPlan(
+        device=device,
+        device_id=device_id,
+        inputs=tuple((n, tuple(feeds[n].shape), feeds[n].dtype.str) for n in names),
+        outputs=tuple(o.name for o in session.get_outputs()),
+    )
+
+
+def bind(
+    session: ort.InferenceSession, feeds: dict[str, np.ndarray], plan: BindingPlan
+) -> tuple[ort.IOBinding, list[ort.OrtValue]]:
+    """Build the IOBinding of ``plan``: each input copied once into an OrtValue on the
+    plan's device, each output bound to that device. Returns (binding, input OrtValues);
+    keep the OrtValues alive as long as the binding is used."""
+    binding = session.io_binding()
+    values = []
+    for name, _shape, _dtype in plan.inputs:
+        value = ort.OrtValue.ortvalue_from_numpy(
+            np.ascontiguousarray(feeds[name]), plan.device, plan.device_id
+        )
+        binding.bind_ortvalue_input(name, value)
+        values.append(value)
+    for name in plan.outputs:
+        binding.bind_output(name, plan.device, plan.device_id)
+    return binding, values
+
+
+def make_runner(
+    session: ort.InferenceSession,
+    feeds: dict[str, np.ndarray],
+    device: str = "cpu",
+    iobinding: bool | None = None,
+) -> Callable[[], None]:
+    """Return a function that runs ``session`` once on ``feeds``.
+
+    With IO binding (the default on CUDA, optional on CPU) inputs stay on ``device``
+    and outputs are left there, so no copies are timed; otherwise ``session.run``.
+    """
+    use_binding = device != "cpu" if iobinding is None else iobinding
+    if not use_binding:
+
+        def run_plain() -> None:
+            session.run(None, feeds)
+
+        return run_plain
+    plan = binding_plan(session, feeds, device)
+    binding, values = bind(session, feeds, plan)
+
+    def run_bound() -> None:
+        _ = values  # keep the device copies of the inputs alive
+        session.run_with_iobinding(binding)
+
+    return run_bound
+
+
+@dataclass
+class Timing:
+    """Statistics of one model's timed runs, in milliseconds; throughput in items/s."""
+
+    name: str
+    runs: int
+    batch: int
+    median_ms: float
+    mean_ms: float
+    min_ms: float
+    p90_ms: float
+    p99_ms: float
+    throughput: float
+    speedup: float = 1.0  # the first model's median / this median
+    times_ms: list[float] = field(default_factory=list, repr=False)
+
+
+def summarize(name: str, times_s: Sequence[float], batch: int) -> Timing:
+    """Median, mean, min, p90, p99 (ms) and throughput (items/s at the median) of
+    ``times_s`` (seconds, one per run of ``batch`` items). Raises BadInputError when empty."""
+    if len(times_s) == 0:
+        raise BadInputError("no timed runs to summarize")
+    ms = np.asarray(times_s, dtype=np.float64) * 1e3
+    median = float(np.median(ms))
+    return Timing(
+        name=name,
+        runs=len(ms),
+        batch=batch,
+        median_ms=median,
+        mean_ms=float(ms.mean()),
+        min_ms=float(ms.min()),
+        p90_ms=float(np.percentile(ms, 90)),
+        p99_ms=float(np.percentile(ms, 99)),
+        throughput=batch * 1e3 / median if median > 0 else float("inf"),
+        times_ms=[float(t) for t in ms],
+    )
+
+
+def interleave(runners: Sequence[Callable[[], None]], warmup: int, runs: int) -> list[list[float]]:
+    """Run each runner ``warmup`` times then ``runs`` times, round-robin (one call of
+    each per round); return the timed durations in seconds, one list per runner."""
+    for _ in range(warmup):
+        for run in runners:
+            run()
+    times: list[list[float]] = [[] for _ in runners]
+    clock = time.perf_counter
+    for _ in range(runs):
+        for i, run in enumerate(runners):
+            start = clock()
+            run()
+            times[i].append(clock() - start)
+    return times
+
+
+@dataclass
+class BenchReport:
+    """Settings and per-model timings of one benchmark run."""
+
+    provider: str
+    providers: list[str]
+    threads: int | None
+    batch: int
+    warmup: int
+    runs: int
+    seed: int
+    iobinding: bool
+    ort_version: str
+    machine: str
+    timings: list[Timing]
+
+    def to_dict(self, with_times: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict; per-run times only when ``with_times``."""
+        data = asdict(self)
+        if not with_times:
+            for t in data["timings"]:
+                t.pop("times_ms", None)
+        return data
+
+
+def machine_description() -> str:
+    """A short description of this machine: processor, core count, OS."""
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
+
+
+def bench_sessions(
+    sessions: Sequence[tuple[str, ort.InferenceSession]],
+    *,
+    batch: int = 1,
+    warmup: int = 10,
+    runs: int = 100,
+    seed: int = 0,
+    device: str = "cpu",
+    iobinding: bool | None = None,
+) -> list[Timing]:
+    """Time named sessions interleaved on shared seeded inputs; return one Timing each,
+    with ``speedup`` relative to the first. Raises BadInputError for bad settings."""
+    check_settings(batch, warmup, runs)
+    cache: dict[tuple, np.ndarray] = {}
+    runners = [
+        make_runner(s, make_inputs(s, batch, seed, cache), device, iobinding) for _, s in sessions
+    ]
+    times = interleave(runners, warmup, runs)
+    timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
+    for t in timings:
+        t.speedup = timings[0].median_ms / t.median_ms if t.median_ms > 0 else float("inf")
+    return timings
+
+
+def bench_models(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    provider: str = "cpu",
+    batch: int = 1,
+    threads: int | None = None,
+    warmup: int = 10,
+    runs: int = 100,
+    seed: int = 0,
+    optimization: str = "all",
+    iobinding: bool | None = None,
+) -> BenchReport:
+    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`).
+
+    Returns a BenchReport. Raises BadInputError for a missing or invalid model or bad
+    settings, MissingDependencyError when ``provider`` is 'cuda' without a CUDA EP.
+    """
+    if not paths:
+        raise BadInputError("no model to benchmark")
+    check_settings(batch, warmup, runs)
+    providers = resolve_providers(provider)
+    device = DEVICE_OF_PROVIDER[provider]
+    sessions = []
+    for path in paths:
+        model = load_model(path)
+        session = make_session(model, provider, threads=threads, optimization=optimization)
+        sessions.append((str(path), session))
+    timings = bench_sessions(
+        sessions,
+        batch=batch,
+        warmup=warmup,
+        runs=runs,
+        seed=seed,
+        device=device,
+        iobinding=iobinding,
+    )
+    return BenchReport(
+        provider=provider,
+        providers=providers,
+        threads=threads,
+        batch=batch,
+        warmup=warmup,
+        runs=runs,
+        seed=seed,
+        iobinding=device != "cpu" if iobinding is None else iobinding,
+        ort_version=ort.__version__,
+        machine=machine_description(),
+        timings=timings,
+    )

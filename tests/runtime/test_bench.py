@@ -1,0 +1,147 @@
+"""Benchmarking in ONNX Runtime, checked on the CPU with tiny hand-made models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from linkedonnx.errors import BadInputError, MissingDependencyError
+from linkedonnx.functions import attach_functions, make_call
+from linkedonnx.runtime import bench
+from linkedonnx.runtime.session import make_session
+
+
+def tiny_model(scale: float = 1.0, linked: bool = False, width: int = 4) -> onnx.ModelProto:
+    """X[N, width] @ W -> Relu (or the LinkedRelu function) -> Y, batch dim dynamic."""
+    w = numpy_helper.from_array((np.eye(width, dtype=np.float32) * scale), "W")
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["Z"])]
+    out_width = 2 * width if linked else width
+    if linked:
+        nodes.append(make_call("relu", ["Z"], "Y", axis=1))
+    else:
+        nodes.append(helper.make_node("Relu", ["Z"], ["Y"]))
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", width])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", out_width])],
+        [w],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    return attach_functions(model) if linked else model
+
+
+@pytest.fixture()
+def model_files(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    onnx.save(tiny_model(1.0), a)
+    onnx.save(tiny_model(2.0, linked=True), b)
+    return a, b
+
+
+def test_inputs_follow_signature_seed_and_are_shared() -> None:
+    s1 = make_session(tiny_model(1.0), threads=1)
+    s2 = make_session(tiny_model(3.0), threads=1)
+    cache: dict = {}
+    f1 = bench.make_inputs(s1, batch=5, seed=7, cache=cache)
+    f2 = bench.make_inputs(s2, batch=5, seed=7, cache=cache)
+    assert f1["X"].shape == (5, 4) and f1["X"].dtype == np.float32
+    assert f2["X"] is f1["X"]  # same shapes: the very same data
+    again = bench.make_inputs(s1, batch=5, seed=7)
+    np.testing.assert_array_equal(again["X"], f1["X"])
+    other = bench.make_inputs(s1, batch=5, seed=8)
+    assert not np.array_equal(other["X"], f1["X"])
+
+
+def test_input_shape_replaces_every_dynamic_dim() -> None:
+    assert bench.input_shape(["N", 3, None, -1, 8], 4) == (4, 3, 4, 4, 8)
+
+
+def test_binding_plan_and_bound_run_match_plain_run_on_cpu() -> None:
+    session = make_session(tiny_model(1.0, linked=True), threads=1)
+    feeds = bench.make_inputs(session, batch=3, seed=1)
+    plan = bench.binding_plan(session, feeds, "cpu")
+    assert plan.device == "cpu" and plan.device_id == 0
+    assert plan.inputs == (("X", (3, 4), np.dtype(np.float32).str),)
+    assert plan.outputs == ("Y",)
+    binding, values = bench.bind(session, feeds, plan)
+    assert len(values) == 1
+    session.run_with_iobinding(binding)
+    bound = binding.copy_outputs_to_cpu()[0]
+    (plain,) = session.run(None, feeds)
+    x = feeds["X"]
+    np.testing.assert_allclose(plain, np.concatenate([np.maximum(x, 0), np.maximum(-x, 0)], 1))
+    np.testing.assert_array_equal(bound, plain)
+
+
+def test_binding_plan_rejects_missing_feed() -> None:
+    session = make_session(tiny_model(), threads=1)
+    with pytest.raises(BadInputError, match="no data"):
+        bench.binding_plan(session, {}, "cpu")
+
+
+def test_cuda_without_cuda_ep_is_a_clear_error(model_files: tuple[Path, Path]) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has a CUDA EP")
+    with pytest.raises(MissingDependencyError, match="onnxruntime-gpu"):
+        bench.bench_models([model_files[0]], provider="cuda", runs=1, warmup=0)
+
+
+def test_summarize_statistics() -> None:
+    t = bench.summarize("m", [0.001 * i for i in range(1, 101)], batch=4)
+    assert t.runs == 100
+    assert t.median_ms == pytest.approx(50.5)
+    assert t.min_ms == pytest.approx(1.0)
+    assert t.p90_ms == pytest.approx(np.percentile(np.arange(1, 101), 90))
+    assert t.p99_ms > t.p90_ms > t.median_ms
+    assert t.throughput == pytest.approx(4 * 1000 / 50.5)
+    with pytest.raises(BadInputError):
+        bench.summarize("m", [], batch=1)
+
+
+def test_interleave_is_round_robin() -> None:
+    calls: list[str] = []
+    times = bench.interleave([lambda: calls.append("a"), lambda: calls.append("b")], 1, 3)
+    assert calls == ["a", "b"] * 4
+    assert [len(t) for t in times] == [3, 3]
+
+
+def test_bench_models_reports_settings_and_ratios(model_files: tuple[Path, Path]) -> None:
+    report = bench.bench_models(model_files, batch=2, threads=1, warmup=1, runs=5)
+    assert report.provider == "cpu" and report.threads == 1 and report.batch == 2
+    assert report.ort_version and report.iobinding is False
+    assert [t.runs for t in report.timings] == [5, 5]
+    first, second = report.timings
+    assert first.speedup == 1.0
+    assert second.speedup == pytest.approx(first.median_ms / second.median_ms)
+    assert first.median_ms > 0 and first.p99_ms >= first.median_ms
+    data = report.to_dict()
+    assert "times_ms" not in data["timings"][0]
+    assert len(report.to_dict(with_times=True)["timings"][1]["times_ms"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"batch": 0}, "batch"), ({"runs": 0}, "runs"), ({"warmup": -1}, "warmup")],
+)
+def test_bad_settings(model_files: tuple[Path, Path], kwargs: dict, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        bench.bench_models([model_files[0]], **kwargs)
+
+
+def test_bad_models(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="does not exist"):
+        bench.bench_models([tmp_path / "missing.onnx"])
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"\x08\x07garbage that is not protobuf")
+    with pytest.raises(BadInputError):
+        bench.bench_models([corrupt])
+    with pytest.raises(BadInputError, match="no model"):
+        bench.bench_models([])
