@@ -1,0 +1,56 @@
+"""Datasets by name: 'digits' (embedded default), 'cifar10' (local folder), 'synthetic'.
+
+``load(name, ...)`` returns an :class:`ImageData` whose ``prepare`` turns stored images
+into model input: raw (divided by the value scale, as in the paper) or standardized
+(per-channel mean/std of the train split).
+"""
+
+from __future__ import annotations
+
+import os
+
+from linkedonnx.data.base import ImageData
+from linkedonnx.errors import BadInputError
+
+#: Dataset name -> default image side the models see.
+DEFAULT_IMAGE_SIZE = {"digits": 16, "cifar10": 32, "synthetic": 8}
+
+
+def names() -> list[str]:
+    """Return the dataset names :func:`load` accepts."""
+    return sorted(DEFAULT_IMAGE_SIZE)
+
+
+def load(
+    name: str,
+    *,
+    image_size: int | None = None,
+    standardize: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+) -> ImageData:
+    """Load dataset ``name`` at ``image_size`` (None: the dataset's default).
+
+    Raises BadInputError for an unknown name, a bad size or a missing data folder.
+    """
+    if name not in DEFAULT_IMAGE_SIZE:
+        raise BadInputError(f"unknown dataset {name!r}; expected one of {', '.join(names())}")
+    size = DEFAULT_IMAGE_SIZE[name] if image_size is None else int(image_size)
+    if size < 1:
+        raise BadInputError(f"image size must be positive, got {size}")
+    if name == "digits":
+        from linkedonnx.data.digits import load_digits_data
+
+        data = load_digits_data(size)
+    elif name == "cifar10":
+        from linkedonnx.data.cifar import load_cifar10_data
+
+        data = load_cifar10_data(data_dir, size, download=download)
+    else:
+        from linkedonnx.data.synthetic import load_synthetic_data
+
+        data = load_synthetic_data(image_size=size)
+    return data.standardize() if standardize else data
+
+
+__all__ = ["DEFAULT_IMAGE_SIZE", "ImageData", "load", "names"]
