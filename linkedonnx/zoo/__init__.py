@@ -1,11 +1,15 @@
 """The paper's architectures, by name (e.g. 'allcnn/lk-relu', 'resnet/lk-selu-nobn').
 
-Public API (the families live one per module beside this file):
-- ``names() -> list[str]``: every registered model name;
+Public API (one module per family beside this file: width, depth, params, allcnn,
+resnet; names in :mod:`~linkedonnx.zoo.naming`; counts in :mod:`~linkedonnx.zoo.stats`):
+- ``names(family=None) -> list[str]``: every model name, sorted;
+- ``parse_name(name) -> ModelName``: family, activation, form, policy, batch_norm;
 - ``build(spec_or_name) -> torch.nn.Module``: a freshly initialised model;
 - ``ModelSpec``: name plus input geometry.
 """
 
+from linkedonnx.zoo.naming import FAMILIES, ModelName, names, parse_name
+from linkedonnx.zoo.registry import build
 from linkedonnx.zoo.spec import ModelSpec
 
-__all__ = ["ModelSpec"]
+__all__ = ["FAMILIES", "ModelName", "ModelSpec", "build", "names", "parse_name"]
