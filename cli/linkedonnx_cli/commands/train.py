@@ -1,8 +1,101 @@
-"""`linkedonnx train` (placeholder until its issue lands)."""
+"""`linkedonnx train`: train a zoo model on a dataset (single process, or data-parallel
+when launched with `torchrun --nproc_per_node=N`)."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.train import TrainConfig, TrainResult, train
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'train' is not implemented yet")
+def render(result: TrainResult, console: Console) -> None:
+    """Print one table row per epoch and where the files went."""
+    table = Table(title=f"{result.spec.name} ({result.steps} steps)", header_style="bold")
+    for col in ("epoch", "loss", "train acc", "test acc", "s/epoch", "dead units"):
+        table.add_column(col, justify="right")
+    for m in result.metrics:
+        dead = m["dead_units"]
+        table.add_row(
+            f"{m['epoch']}{'*' if m.get('partial') else ''}",
+            f"{m['loss']:.4f}",
+            f"{m['train_accuracy']:.4f}",
+            f"{m['test_accuracy']:.4f}",
+            f"{m['seconds']:.1f}",
+            f"{dead['dead']}/{dead['units']} ({dead['share']:.0%})",
+        )
+    console.print(table)
+    if any(m.get("partial") for m in result.metrics):
+        console.print("* partial epoch (stopped by --max-steps or the time budget)")
+    if result.out is not None:
+        console.print(f"wrote {result.out}/metrics.jsonl and checkpoints")
+
+
+def command(
+    model: Annotated[str, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")],
+    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 32,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
+    optimizer: Annotated[str, typer.Option(help="sgd, adam or rmsprop.")] = "adam",
+    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.0,
+    nesterov: Annotated[bool, typer.Option(help="SGD with Nesterov momentum.")] = False,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    amp: Annotated[
+        bool, typer.Option(help="Mixed precision: fp16 + GradScaler on CUDA, bf16 on the CPU.")
+    ] = False,
+    compile: Annotated[bool, typer.Option("--compile", help="Use torch.compile.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation and sample order.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (metrics.jsonl, checkpoints).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from OUT/checkpoint.safetensors when it exists.")
+    ] = False,
+    standardize: Annotated[
+        bool, typer.Option(help="Standardize inputs (default: raw, only scaled to 0..1).")
+    ] = False,
+    image_size: Annotated[
+        int | None, typer.Option(help="Image side fed to the model (default: the dataset's).")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder holding cifar-10-batches-py (cifar10).")
+    ] = None,
+    download: Annotated[
+        bool, typer.Option(help="Allow torchvision to download CIFAR-10 into --data-dir.")
+    ] = False,
+) -> None:
+    """Train a zoo model; per-epoch metrics (loss, accuracy, seconds, dead units) as JSON lines."""
+    config = TrainConfig(
+        model=model,
+        data=data,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        momentum=momentum,
+        nesterov=nesterov,
+        device=device,
+        amp=amp,
+        compile=compile,
+        seed=seed,
+        out=out,
+        overwrite=overwrite,
+        resume=resume,
+        standardize=standardize,
+        image_size=image_size,
+        max_steps=max_steps,
+        data_dir=data_dir,
+        download=download,
+        progress=sys.stderr.isatty(),
+    )
+    result = train(config)
+    if result.out is not None or result.metrics:
+        render(result, Console())

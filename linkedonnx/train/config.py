@@ -1,0 +1,93 @@
+"""TrainConfig: everything one training run needs, validated before anything is written."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from linkedonnx.errors import BadInputError
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """One training run.
+
+    ``model`` is a zoo name, ``data`` a dataset name (:mod:`linkedonnx.data`). ``out``
+    None trains without writing files. ``max_steps`` / ``max_seconds`` stop early (the
+    epoch in progress is then evaluated and logged as partial). ``dead_samples`` is how
+    many train samples (fixed, unshuffled) the per-epoch dead-unit count sees.
+    """
+
+    model: str
+    data: str = "digits"
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    nesterov: bool = False
+    device: str = "auto"
+    amp: bool = False
+    compile: bool = False
+    seed: int = 0
+    out: str | os.PathLike[str] | None = None
+    overwrite: bool = False
+    resume: bool = False
+    standardize: bool = False
+    image_size: int | None = None
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    data_dir: str | os.PathLike[str] | None = None
+    download: bool = False
+    dead_samples: int = 1024
+    checkpoint_every: int = 1
+    progress: bool = False
+
+    def validate(self) -> TrainConfig:
+        """Raise BadInputError (one line) for an invalid setting; return self."""
+        checks = [
+            (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
+            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (
+                self.optimizer in OPTIMIZERS,
+                f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}",
+            ),
+            (
+                self.device in DEVICES,
+                f"unknown device {self.device!r}; expected one of {', '.join(DEVICES)}",
+            ),
+            (
+                self.max_steps is None or self.max_steps >= 1,
+                f"--max-steps must be at least 1, got {self.max_steps}",
+            ),
+            (
+                self.max_seconds is None or self.max_seconds > 0,
+                f"max seconds must be positive, got {self.max_seconds}",
+            ),
+            (self.dead_samples >= 0, "dead_samples must be >= 0"),
+            (not (self.overwrite and self.resume), "--overwrite and --resume exclude each other"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise BadInputError(message)
+        return self
+
+    @property
+    def out_path(self) -> Path | None:
+        """``out`` as a Path (None when the run writes nothing)."""
+        return None if self.out is None else Path(self.out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the settings."""
+        data = asdict(self)
+        for key in ("out", "data_dir"):
+            if data[key] is not None:
+                data[key] = str(data[key])
+        return data
