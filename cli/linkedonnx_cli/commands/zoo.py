@@ -1,8 +1,54 @@
-"""`linkedonnx zoo` (placeholder until its issue lands)."""
+"""`linkedonnx zoo`: list the zoo's models with parameter counts and FLOPs."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.atomic import write_text_atomic
+from linkedonnx.zoo import ModelSpec, parse_name
+from linkedonnx.zoo.stats import ModelStats, zoo_stats
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'zoo' is not implemented yet")
+def render(rows: list[ModelStats], console: Console) -> None:
+    """Print one table row per model: name, BN, parameters, MFLOPs."""
+    spec = ModelSpec("default")
+    table = Table(
+        title=f"linkedonnx zoo: {len(rows)} models at {spec.in_channels}×{spec.image_size}"
+        f"×{spec.image_size}, {spec.num_classes} classes (FLOPs = 2 × conv/dense MACs, batch 1)"
+    )
+    table.add_column("name", no_wrap=True)
+    table.add_column("BN")
+    table.add_column("parameters", justify="right")
+    table.add_column("MFLOPs", justify="right")
+    for row in rows:
+        table.add_row(
+            row.name,
+            "yes" if parse_name(row.name).batch_norm else "no",
+            f"{row.parameters:,}",
+            f"{row.flops / 1e6:,.1f}",
+        )
+    console.print(table)
+
+
+def command(
+    family: Annotated[
+        str | None,
+        typer.Option("--family", help="Only this family: width, depth, params, allcnn, resnet."),
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the rows as JSON to this file.")
+    ] = None,
+) -> None:
+    """List every zoo model with its parameter count and FLOPs at 3×32×32."""
+    rows = zoo_stats(family)
+    render(rows, Console())
+    if json_path is not None:
+        payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
+        payload["models"] = [row.to_dict() for row in rows]
+        write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
