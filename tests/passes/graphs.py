@@ -534,7 +534,7 @@ def two_branch_model(
 
     def branch(w: str, bb: str | None) -> str:
         if op == "Conv":
-            return b.conv(x, cout, k=3, w=w, b=bb)
+            return b.conv(x, cout, k=3, bias=bb is not None, w=w, b=bb)
         if op == "Gemm":
             return b.gemm(x, cout, w=w, b=bb)
         return b.matmul(x, cout, w=w)

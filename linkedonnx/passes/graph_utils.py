@@ -1,0 +1,105 @@
+"""Small helpers the recognition rules and the branch-fusion pass share: constant
+values of onnx_ir values, exact zero tests, broadcasting checks (no torch here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import onnx_ir as ir
+
+
+def const_array(value: ir.Value | None) -> np.ndarray | None:
+    """Return the constant held by ``value`` as a numpy array, or None.
+
+    A value is constant when it is an initializer that is not also a graph input (a
+    graph input may be overridden at run time) or the output of a Constant node.
+    """
+    if value is None:
+        return None
+    if value.is_graph_input():
+        return None
+    tensor = ir.convenience.get_const_tensor(value)
+    if tensor is None:
+        return None
+    try:
+        return tensor.numpy()
+    except Exception:  # external data that cannot be read, unsupported dtype
+        return None
+
+
+def static_shape(value: ir.Value | None) -> tuple[int, ...] | None:
+    """Return ``value``'s shape as a tuple of ints when every dim is known, else None."""
+    if value is None or value.shape is None:
+        return None
+    dims = []
+    for d in value.shape:
+        if not isinstance(d, int):
+            return None
+        dims.append(d)
+    return tuple(dims)
+
+
+def known_rank(value: ir.Value | None) -> int | None:
+    """Return ``value``'s rank when known, else None."""
+    if value is None or value.shape is None:
+        return None
+    return len(value.shape)
+
+
+def broadcasts_into(small: Sequence[int], like: ir.Value) -> bool:
+    """True when a tensor of shape ``small`` broadcast against ``like`` leaves ``like``'s
+    shape unchanged (numpy rules): rank no larger, each dim 1 or equal to ``like``'s.
+
+    A shape with a single element of rank 0 always qualifies; otherwise ``like``'s
+    rank (and, for dims other than 1, its dims) must be known.
+    """
+    small = tuple(small)
+    if len(small) == 0:
+        return True
+    if like.shape is None:
+        return False
+    big = list(like.shape)
+    if len(small) > len(big):
+        return False
+    for s, b in zip(reversed(small), reversed(big), strict=False):
+        if s == 1:
+            continue
+        if not isinstance(b, int) or s != b:
+            return False
+    return True
+
+
+def is_zero_like(value: ir.Value | None, like: ir.Value) -> bool:
+    """True when ``value`` is a constant whose elements are all exactly zero and whose
+    shape broadcasts into ``like`` without changing it."""
+    arr = const_array(value)
+    if arr is None or arr.size == 0 or not np.issubdtype(arr.dtype, np.floating):
+        return False
+    if not bool(np.all(arr == 0)):
+        return False
+    return broadcasts_into(arr.shape, like)
+
+
+def arrays_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Exact equality of two constant arrays: same dtype, shape and values (NaN never equal)."""
+    if a is None or b is None:
+        return False
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def arrays_negated(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """True when ``b`` is exactly ``-a`` (same dtype and shape, floating point)."""
+    if a is None or b is None or not np.issubdtype(a.dtype, np.floating):
+        return False
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(b, -a))
+
+
+def attr_value(node: ir.Node, name: str, default: object = None) -> object:
+    """Return the Python value of attribute ``name`` of ``node``, or ``default``."""
+    attr = node.attributes.get(name)
+    if attr is None:
+        return default
+    if attr.is_ref():
+        return default
+    return attr.value
