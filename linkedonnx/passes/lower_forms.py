@@ -1,0 +1,510 @@
+"""The standard-op forms a linked function node can be lowered to (no torch here).
+
+A linked node ``Y = Linked*(Z, axis)`` computes ``Y = concat([h1(Z), h2(Z)], axis)``.
+Each form rewrites one node (and, for some forms, its producer or consumers) into
+plain ONNX ops, exactly to float32 rounding:
+
+- ``inline``: the function body (Relu, Neg, Relu, Concat...). Always applies; done by
+  :class:`linkedonnx.passes.lower_inline.InlineLinkedPass` at the end of a pipeline.
+- ``stacked``: the producer Conv/Gemm of ``Z`` gets weights ``[W; -W]`` and bias
+  ``[b; -b]`` so one layer emits ``[Z; -Z]``; the activation is then applied
+  elementwise (Relu, Selu, x*Sigmoid(x), PRelu with stacked slopes): no Concat, no Neg.
+- ``split``: no Concat: every consumer (Conv, Gemm, MatMul, all linear in ``Y``) is
+  rewritten over the halves. For the piecewise-linear kinds (relu, relu-minmax,
+  prelu) ``h1, h2`` are per-channel combinations of ``r+ = relu(Z)`` and
+  ``r- = relu(-Z) = r+ - Z``, so ``W·Y = (P+Q)·r+ - Q·Z`` : two convs, one Relu,
+  no negation op (ORT fuses the Add into the second conv).
+- ``dw``: ``r-`` as ``Relu(depthwise 1x1 conv of Z with weight -1)`` (stays in ORT's
+  NCHWc layout); consumers split as ``P·r+ + Q·r-`` or, when they are not all linear,
+  ``Concat(r+, r-)`` (mirror ReLU only).
+
+Each ``apply_*`` function returns ``None`` when it rewrote the node, or a one-line
+reason why the form does not apply (the node is left untouched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import onnx_ir as ir
+
+from linkedonnx import DOMAIN
+from linkedonnx.functions import KIND_OF_OP
+
+#: Every form, in the order they are tried when no preference is given.
+FORMS = ("split", "dw", "stacked", "inline")
+LINEAR_KINDS = ("relu", "relu-minmax", "prelu")
+
+
+def is_linked(node: ir.Node) -> bool:
+    """Whether ``node`` calls one of the linkedonnx functions."""
+    return node.domain == DOMAIN and node.op_type in KIND_OF_OP
+
+
+def linked_kind(node: ir.Node) -> str:
+    """Return the activation kind ('relu', 'prelu', ...) of a linked node."""
+    return KIND_OF_OP[node.op_type]
+
+
+def const_array(value: ir.Value | None) -> np.ndarray | None:
+    """Return the constant value of ``value`` (initializer or Constant output) or None."""
+    if value is None:
+        return None
+    tensor = value.const_value
+    if tensor is None:
+        tensor = ir.convenience.get_const_tensor(value)
+    return None if tensor is None else np.asarray(tensor.numpy())
+
+
+def _attr_int(node: ir.Node, name: str, default: int) -> int:
+    attr = node.attributes.get(name)
+    return default if attr is None else int(attr.as_int())
+
+
+def _attr_float(node: ir.Node, name: str, default: float) -> float:
+    attr = node.attributes.get(name)
+    return default if attr is None else float(attr.as_float())
+
+
+class Namer:
+    """Unique value names for new initializers and values in one graph."""
+
+    def __init__(self, graph: ir.Graph) -> None:
+        self.used: set[str] = {v.name for v in graph.initializers.values() if v.name}
+        self.used |= {v.name for v in graph.inputs if v.name}
+        for node in graph:
+            self.used |= {v.name for v in node.outputs if v.name}
+
+    def __call__(self, base: str) -> str:
+        """Return ``base`` or ``base_N``, never a name already used."""
+        name, i = base, 0
+        while name in self.used:
+            i += 1
+            name = f"{base}_{i}"
+        self.used.add(name)
+        return name
+
+
+def _initializer(graph: ir.Graph, namer: Namer, array: np.ndarray, base: str) -> ir.Value:
+    value = ir.Value(name=namer(base), const_value=ir.tensor(np.ascontiguousarray(array)))
+    value.type = ir.TensorType(ir.DataType.from_numpy(array.dtype))
+    value.shape = ir.Shape(array.shape)
+    graph.register_initializer(value)
+    return value
+
+
+def _new_node(
+    graph: ir.Graph,
+    namer: Namer,
+    op_type: str,
+    inputs: list[ir.Value | None],
+    attributes: dict | None = None,
+    base: str = "lk",
+) -> ir.Node:
+    node = ir.node(op_type, inputs, attributes or {}, name=namer(f"{base}_{op_type}"))
+    node.outputs[0].name = namer(f"{base}_{op_type.lower()}")
+    return node
+
+
+@dataclass
+class LinkedSite:
+    """A linked node and what the forms need to know about it."""
+
+    node: ir.Node
+    kind: str
+    axis: int
+    z: ir.Value
+    y: ir.Value
+    slopes: tuple[np.ndarray, np.ndarray] | None  # prelu: per-channel (a, b), or None
+
+
+def site_of(node: ir.Node) -> LinkedSite:
+    """Describe a linked node: kind, axis, input Z, output Y, prelu slopes if constant."""
+    kind = linked_kind(node)
+    slopes = None
+    if kind == "prelu":
+        a, b = const_array(node.inputs[1]), const_array(node.inputs[2])
+        if a is not None and b is not None:
+            slopes = (a, b)
+    return LinkedSite(
+        node, kind, _attr_int(node, "axis", 1), node.inputs[0], node.outputs[0], slopes
+    )
+
+
+def _channel_vector(slope: np.ndarray, channels: int, axis: int, rank: int) -> np.ndarray | None:
+    """Return the slope as a [channels] vector when it varies only along ``axis`` of a
+    rank-``rank`` tensor (broadcasting right-aligned), else None."""
+    if slope.size == 1:
+        return np.full(channels, slope.reshape(()), dtype=slope.dtype)
+    if slope.ndim > rank:
+        return None
+    shape = (1,) * (rank - slope.ndim) + tuple(slope.shape)
+    axis = axis % rank
+    if shape[axis] != channels or any(d != 1 for i, d in enumerate(shape) if i != axis):
+        return None
+    return slope.reshape(channels)
+
+
+def _half_coefficients(
+    site: LinkedSite, channels: int, rank: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | str:
+    """Per-channel (alpha1, beta1, alpha2, beta2) with h_i = alpha_i*r+ + beta_i*r-."""
+    one, zero = np.ones(channels, np.float64), np.zeros(channels, np.float64)
+    if site.kind == "relu":
+        return one, zero, zero, one
+    if site.kind == "relu-minmax":
+        return one, zero, zero, -one
+    if site.kind == "prelu":
+        if site.slopes is None:
+            return "prelu slopes are not constant"
+        a = _channel_vector(site.slopes[0], channels, site.axis, rank)
+        b = _channel_vector(site.slopes[1], channels, site.axis, rank)
+        if a is None or b is None:
+            return "prelu slopes are not per-channel along the linked axis"
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        # PRelu(x, s) = relu(x) - s*relu(-x)
+        return one, -a, -b, one
+    return f"{site.kind} is not piecewise linear"
+
+
+@dataclass
+class LinearUse:
+    """A consumer of Y that is linear in Y along the linked axis."""
+
+    node: ir.Node
+    weight: np.ndarray  # the consumer's weight
+    in_axis: int  # axis of ``weight`` indexing the input (channel) dimension
+    rank: int  # rank of Y
+
+
+def _linear_uses(site: LinkedSite) -> list[LinearUse] | str:
+    """The consumers of Y, if every one is Conv/Gemm/MatMul reading Y as data with a
+    constant weight and the linked axis as its reduction axis; else a reason."""
+    uses = list(site.y.uses())
+    if not uses:
+        return "the output has no consumer"
+    if site.y.is_graph_output():
+        return "the output is a graph output"
+    found: list[LinearUse] = []
+    for use in uses:
+        node, idx = use.node, use.idx
+        if idx != 0 or node.domain not in ("", "ai.onnx"):
+            return f"consumer {node.op_type} does not read it as data"
+        if node.op_type == "Conv":
+            w = const_array(node.inputs[1])
+            if w is None or _attr_int(node, "group", 1) != 1:
+                return "consumer Conv has no constant weight or is grouped"
+            if site.axis not in (1, 1 - w.ndim):
+                return "the linked axis is not the consumer Conv's channel axis"
+            found.append(LinearUse(node, w, 1, w.ndim))
+        elif node.op_type == "Gemm":
+            w = const_array(node.inputs[1])
+            if w is None or _attr_int(node, "transA", 0) != 0:
+                return "consumer Gemm has no constant weight or transposes A"
+            if site.axis not in (1, -1):
+                return "the linked axis is not the consumer Gemm's reduction axis"
+            found.append(LinearUse(node, w, 1 if _attr_int(node, "transB", 0) else 0, 2))
+        elif node.op_type == "MatMul":
+            w = const_array(node.inputs[1])
+            if w is None or w.ndim != 2:
+                return "consumer MatMul has no constant 2-D weight"
+            rank = len(site.y.shape) if site.y.shape is not None else None
+            if not (site.axis == -1 or (rank is not None and site.axis == rank - 1)):
+                return "the linked axis is not the consumer MatMul's reduction axis"
+            found.append(LinearUse(node, w, 0, rank or 2))
+        else:
+            return f"consumer {node.op_type} is not linear (Conv/Gemm/MatMul)"
+    return found
+
+
+def _split_weight(use: LinearUse) -> tuple[np.ndarray, np.ndarray] | str:
+    w = use.weight
+    k = w.shape[use.in_axis]
+    if k % 2:
+        return "the consumer weight has an odd input size"
+    half = k // 2
+    first = np.take(w, np.arange(half), axis=use.in_axis)
+    second = np.take(w, np.arange(half, k), axis=use.in_axis)
+    return first, second
+
+
+def _scale(w: np.ndarray, coeff: np.ndarray, in_axis: int) -> np.ndarray:
+    shape = [1] * w.ndim
+    shape[in_axis] = coeff.size
+    return w.astype(np.float64) * coeff.reshape(shape)
+
+
+def _rewrite_linear_use(
+    graph: ir.Graph,
+    namer: Namer,
+    use: LinearUse,
+    first: ir.Value,
+    second: ir.Value,
+    w_first: np.ndarray,
+    w_second: np.ndarray,
+) -> None:
+    """Replace consumer ``use.node`` (reading Y) by op(first, w_first) + op(second, w_second);
+    the bias and attributes stay on the first op."""
+    node = use.node
+    base = node.name or "consumer"
+    dtype = use.weight.dtype
+    w1 = _initializer(graph, namer, w_first.astype(dtype), f"{base}_w_pos")
+    w2 = _initializer(graph, namer, w_second.astype(dtype), f"{base}_w_neg")
+    attrs = {name: attr for name, attr in node.attributes.items()}
+    rest = list(node.inputs[2:])
+    a = ir.node(node.op_type, [first, w1, *rest], attrs, name=namer(f"{base}_pos"))
+    second_attrs = dict(attrs)
+    if node.op_type == "Gemm":
+        second_attrs.pop("beta", None)
+    b = ir.node(node.op_type, [second, w2], second_attrs, name=namer(f"{base}_neg"))
+    a.outputs[0].name = namer(f"{base}_pos_out")
+    b.outputs[0].name = namer(f"{base}_neg_out")
+    add = ir.node("Add", [b.outputs[0], a.outputs[0]], name=namer(f"{base}_sum"))
+    out = node.outputs[0]
+    name = out.name
+    add.outputs[0].type, add.outputs[0].shape = out.type, out.shape
+    graph.insert_before(node, [a, b, add])
+    out.replace_all_uses_with(add.outputs[0], replace_graph_outputs=True)
+    graph.remove(node, safe=True)
+    add.outputs[0].name = name
+
+
+def _linear_plan(site: LinkedSite) -> tuple[list, list] | str:
+    uses = _linear_uses(site)
+    if isinstance(uses, str):
+        return uses
+    plans = []
+    for use in uses:
+        halves = _split_weight(use)
+        if isinstance(halves, str):
+            return halves
+        wa, wb = halves
+        coeffs = _half_coefficients(site, wa.shape[use.in_axis], use.rank)
+        if isinstance(coeffs, str):
+            return coeffs
+        a1, b1, a2, b2 = coeffs
+        p = _scale(wa, a1, use.in_axis) + _scale(wb, a2, use.in_axis)
+        q = _scale(wa, b1, use.in_axis) + _scale(wb, b2, use.in_axis)
+        plans.append((p, q))
+    return uses, plans
+
+
+def _relu_of(graph: ir.Graph, namer: Namer, site: LinkedSite, x: ir.Value) -> ir.Node:
+    node = _new_node(graph, namer, "Relu", [x], base=site.node.name or "lk")
+    node.outputs[0].type, node.outputs[0].shape = site.z.type, site.z.shape
+    return node
+
+
+def apply_split(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
+    """Rewrite consumers as (P+Q)·relu(Z) - Q·Z (no Concat, no Neg); None when done."""
+    plan = _linear_plan(site)
+    if isinstance(plan, str):
+        return plan
+    uses, plans = plan
+    relu = _relu_of(graph, namer, site, site.z)
+    graph.insert_before(site.node, relu)
+    for use, (p, q) in zip(uses, plans, strict=True):
+        _rewrite_linear_use(graph, namer, use, relu.outputs[0], site.z, p + q, -q)
+    graph.remove(site.node, safe=True)
+    return None
+
+
+def _channels_and_rank(site: LinkedSite) -> tuple[int | None, int]:
+    """The channel count of Z on the linked axis and Z's rank, from Z's shape or else
+    from its producer's or consumers' weights (0 rank when unknown)."""
+    if site.z.shape is not None and isinstance(site.z.shape[site.axis], int):
+        return site.z.shape[site.axis], len(site.z.shape)
+    producer = site.z.producer()
+    if producer is not None and producer.op_type == "Conv" and producer.domain == "":
+        w = const_array(producer.inputs[1])
+        if w is not None:
+            return w.shape[0], w.ndim
+    for use in site.y.uses():
+        if use.node.op_type == "Conv" and use.node.domain == "" and use.idx == 0:
+            w = const_array(use.node.inputs[1])
+            if w is not None and _attr_int(use.node, "group", 1) == 1:
+                return w.shape[1] // 2, w.ndim
+    return None, len(site.z.shape) if site.z.shape is not None else 0
+
+
+def _negate_channels(graph: ir.Graph, namer: Namer, site: LinkedSite) -> ir.Node | str:
+    """A depthwise 1x1 Conv with weight -1 (ORT fuses the Relu after it): returns the Conv."""
+    channels, rank = _channels_and_rank(site)
+    if not isinstance(channels, int) or rank < 3 or site.axis not in (1, 1 - rank):
+        return "the depthwise negation needs a known channel count on axis 1 of a conv tensor"
+    dtype = site.z.dtype.numpy() if site.z.dtype is not None else np.float32
+    w = -np.ones((channels, 1) + (1,) * (rank - 2), dtype=dtype)
+    weight = _initializer(graph, namer, w, f"{site.node.name or 'lk'}_neg_w")
+    conv = _new_node(
+        graph,
+        namer,
+        "Conv",
+        [site.z, weight],
+        {"group": channels, "kernel_shape": [1] * (rank - 2)},
+        base=site.node.name or "lk",
+    )
+    conv.outputs[0].type, conv.outputs[0].shape = site.z.type, site.z.shape
+    return conv
+
+
+def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
+    """r- = Relu(depthwise -1 conv of Z); consumers split as P·r+ + Q·r-, or for mirror
+    ReLU with other consumers Concat(r+, r-). None when done, else a reason."""
+    plan = _linear_plan(site)
+    if isinstance(plan, str) and site.kind != "relu":
+        return plan
+    if site.y.is_graph_output() and site.kind != "relu":
+        return "the output is a graph output"
+    neg = _negate_channels(graph, namer, site)
+    if isinstance(neg, str):
+        return neg
+    pos = _relu_of(graph, namer, site, site.z)
+    negrelu = _relu_of(graph, namer, site, neg.outputs[0])
+    graph.insert_before(site.node, [pos, neg, negrelu])
+    if isinstance(plan, str):  # mirror ReLU, consumers not all linear: keep a Concat
+        cat = _new_node(
+            graph,
+            namer,
+            "Concat",
+            [pos.outputs[0], negrelu.outputs[0]],
+            {"axis": site.axis},
+            base=site.node.name or "lk",
+        )
+        cat.outputs[0].type, cat.outputs[0].shape = site.y.type, site.y.shape
+        graph.insert_before(site.node, cat)
+        name = site.y.name
+        site.y.replace_all_uses_with(cat.outputs[0], replace_graph_outputs=True)
+        graph.remove(site.node, safe=True)
+        cat.outputs[0].name = name
+        return None
+    uses, plans = plan
+    for use, (p, q) in zip(uses, plans, strict=True):
+        _rewrite_linear_use(graph, namer, use, pos.outputs[0], negrelu.outputs[0], p, q)
+    graph.remove(site.node, safe=True)
+    return None
+
+
+def _stackable_producer(site: LinkedSite) -> tuple[ir.Node, np.ndarray, np.ndarray, int] | str:
+    producer = site.z.producer()
+    if producer is None or producer.domain not in ("", "ai.onnx"):
+        return "the input has no standard producer"
+    if len(site.z.uses()) != 1 or site.z.is_graph_output():
+        return "the producer's output has other consumers"
+    if producer.op_type == "Conv":
+        w = const_array(producer.inputs[1])
+        if w is None:
+            return "the producer Conv has no constant weight"
+        if site.axis not in (1, 1 - w.ndim):
+            return "the linked axis is not the producer Conv's channel axis"
+        out_axis = 0
+    elif producer.op_type == "Gemm":
+        w = const_array(producer.inputs[1])
+        if w is None or site.axis not in (1, -1):
+            return "the producer Gemm has no constant weight or the axis is not 1"
+        out_axis = 0 if _attr_int(producer, "transB", 0) else 1
+    else:
+        return f"the producer is {producer.op_type}, not Conv/Gemm"
+    channels = w.shape[out_axis]
+    bias_in = producer.inputs[2] if len(producer.inputs) > 2 else None
+    b = const_array(bias_in) if bias_in is not None else np.zeros(channels, w.dtype)
+    if b is None:
+        return "the producer bias is not constant"
+    if b.size != channels:
+        if b.size != 1:
+            return "the producer bias does not have one value per channel"
+        b = np.full(channels, b.reshape(()), dtype=b.dtype)
+    if producer.op_type == "Gemm" and (
+        _attr_float(producer, "alpha", 1.0) != 1.0 or _attr_float(producer, "beta", 1.0) != 1.0
+    ):
+        return "the producer Gemm scales alpha/beta"
+    return producer, w, b.reshape(channels), out_axis
+
+
+def apply_stacked(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
+    """Stack the producer's weights [W; -W] so one layer emits [Z; -Z], then apply the
+    activation elementwise. None when done, else a reason."""
+    found = _stackable_producer(site)
+    if isinstance(found, str):
+        return found
+    producer, w, b, out_axis = found
+    channels = w.shape[out_axis]
+    uses = None
+    if site.kind == "relu-minmax":
+        uses = _linear_uses(site)
+        if isinstance(uses, str):
+            return "min-max needs linear consumers to absorb the sign: " + uses
+        if any(u.weight.shape[u.in_axis] != 2 * channels for u in uses):
+            return "consumer weights do not match the channel count"
+    rank = len(site.z.shape) if site.z.shape is not None else (w.ndim if out_axis == 0 else 2)
+    slopes = None
+    if site.kind == "prelu":
+        if site.slopes is None:
+            return "prelu slopes are not constant"
+        a = _channel_vector(site.slopes[0], channels, site.axis, rank)
+        bb = _channel_vector(site.slopes[1], channels, site.axis, rank)
+        if a is None or bb is None:
+            return "prelu slopes are not per-channel along the linked axis"
+        shape = [1] * rank
+        shape[site.axis % rank] = 2 * channels
+        slopes = np.concatenate([a, bb]).reshape(shape[1:] if rank > 1 else shape)
+    base = producer.name or "producer"
+    w2 = _initializer(graph, namer, np.concatenate([w, -w], axis=out_axis), f"{base}_w_stacked")
+    b2 = _initializer(graph, namer, np.concatenate([b, -b]), f"{base}_b_stacked")
+    producer.replace_input_with(1, w2)
+    if len(producer.inputs) > 2:
+        producer.replace_input_with(2, b2)
+    else:
+        producer.resize_inputs(3)
+        producer.replace_input_with(2, b2)
+    stacked = site.z
+    stacked.type = site.y.type or stacked.type
+    stacked.shape = site.y.shape
+    act_base = site.node.name or "lk"
+    if site.kind in ("relu", "relu-minmax"):
+        nodes = [_new_node(graph, namer, "Relu", [stacked], base=act_base)]
+    elif site.kind == "selu":
+        nodes = [_new_node(graph, namer, "Selu", [stacked], base=act_base)]
+    elif site.kind == "swish":
+        sig = _new_node(graph, namer, "Sigmoid", [stacked], base=act_base)
+        nodes = [sig, _new_node(graph, namer, "Mul", [stacked, sig.outputs[0]], base=act_base)]
+    elif site.kind == "prelu":
+        assert slopes is not None
+        sv = _initializer(graph, namer, slopes.astype(w.dtype), f"{act_base}_slopes_stacked")
+        nodes = [_new_node(graph, namer, "PRelu", [stacked, sv], base=act_base)]
+    else:
+        return f"no stacked form for {site.kind}"
+    for n in nodes:
+        n.outputs[0].type, n.outputs[0].shape = site.y.type, site.y.shape
+    graph.insert_before(site.node, nodes)
+    out = nodes[-1].outputs[0]
+    name = site.y.name
+    if uses is not None:  # min-max: second half is -relu(-z); negate consumer weights there
+        for use in uses:
+            k = use.weight.shape[use.in_axis]
+            sign = np.concatenate([np.ones(k // 2), -np.ones(k // 2)]).astype(use.weight.dtype)
+            shape = [1] * use.weight.ndim
+            shape[use.in_axis] = k
+            neww = _initializer(
+                graph, namer, use.weight * sign.reshape(shape), f"{use.node.name or 'c'}_w_signed"
+            )
+            use.node.replace_input_with(1, neww)
+    site.y.replace_all_uses_with(out, replace_graph_outputs=True)
+    graph.remove(site.node, safe=True)
+    out.name = name
+    return None
+
+
+def apply_inline(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
+    """Leave the node for the final inlining pass (always applies)."""
+    return None
+
+
+#: form name -> function(graph, namer, site) -> None (done) or reason (not applicable).
+APPLY: dict[str, Callable[[ir.Graph, Namer, LinkedSite], str | None]] = {
+    "split": apply_split,
+    "dw": apply_dw,
+    "stacked": apply_stacked,
+    "inline": apply_inline,
+}

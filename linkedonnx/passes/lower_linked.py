@@ -1,0 +1,53 @@
+"""LowerLinkedPass: rewrite every linked function node into the first applicable form of
+a per-kind preference list (forms in :mod:`linkedonnx.passes.lower_forms`). Nodes left
+in ``inline`` form are inlined later by :class:`~linkedonnx.passes.lower_inline.InlineLinkedPass`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import onnx_ir as ir
+
+from linkedonnx.passes.base import CountingPass
+from linkedonnx.passes.lower_forms import APPLY, FORMS, Namer, is_linked, site_of
+
+Preference = Mapping[str, Sequence[str]]
+
+
+def uniform_preference(form: str) -> dict[str, tuple[str, ...]]:
+    """A preference that tries ``form`` for every kind, then falls back to inline."""
+    if form not in APPLY:
+        raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+    order = (form, "inline") if form != "inline" else ("inline",)
+    return {kind: order for kind in ("relu", "relu-minmax", "selu", "swish", "prelu")}
+
+
+class LowerLinkedPass(CountingPass):
+    """Lower linked nodes of the main graph by preference (kind -> forms to try in order;
+    a kind missing from it is inlined). Counts ``<kind>:<form>`` per node lowered and
+    ``skipped <form>: <reason>`` for every form that did not apply."""
+
+    def __init__(self, preference: Preference, name: str = "LowerLinked") -> None:
+        super().__init__()
+        for forms in preference.values():
+            for form in forms:
+                if form not in APPLY:
+                    raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+        self.preference = {k: tuple(v) for k, v in preference.items()}
+        self.name = name
+
+    def run(self, model: ir.Model) -> bool:
+        graph = model.graph
+        namer = Namer(graph)
+        changed = False
+        for node in [n for n in graph if is_linked(n)]:
+            site = site_of(node)
+            for form in (*self.preference.get(site.kind, ()), "inline"):
+                reason = APPLY[form](graph, namer, site_of(node))
+                if reason is None:
+                    self.count(f"{site.kind}:{form}")
+                    changed = changed or form != "inline"
+                    break
+                self.count(f"skipped {form}: {reason}")
+        return changed

@@ -1,0 +1,82 @@
+"""Hand-built graphs for the optimize tests: AllCNN-C-like and bottleneck-like linked
+networks (function nodes), Conv -> BatchNormalization pairs, in the style of graphs.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from tests.passes.graphs import GraphBuilder
+
+
+def conv(b: GraphBuilder, x: str, cout: int, k: int = 3, stride: int = 1, bias: bool = True) -> str:
+    """Conv with He-scaled random weights, 'same' padding and ``stride``."""
+    n, cin, h, w = b.shapes[x]
+    weight = b.const(b.weight((cout, cin, k, k), scale=float(np.sqrt(2.0 / (cin * k * k)))))
+    inputs = [x, weight] + ([b.const(b.weight((cout,), 0.1))] if bias else [])
+    pad = k // 2
+    ho, wo = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    return b.node(
+        "Conv",
+        inputs,
+        (n, cout, ho, wo),
+        pads=[pad] * 4,
+        strides=[stride, stride],
+        kernel_shape=[k, k],
+    )
+
+
+def batchnorm(b: GraphBuilder, x: str) -> str:
+    """Inference BatchNormalization with random statistics."""
+    c = b.shapes[x][1]
+    rng = b.rng
+    params = [
+        b.const(rng.uniform(0.5, 1.5, c)),
+        b.const(rng.normal(0, 0.1, c)),
+        b.const(rng.normal(0, 0.1, c)),
+        b.const(rng.uniform(0.5, 1.5, c)),
+    ]
+    return b.node("BatchNormalization", [x, *params], b.shapes[x], epsilon=1e-3)
+
+
+def allcnn_like(
+    kind: str = "relu",
+    batch: int = 2,
+    size: int = 8,
+    widths: tuple[int, ...] = (8, 8, 16),
+    bn: bool = False,
+    seed: int = 0,
+) -> onnx.ModelProto:
+    """Conv(3x3) [-> BN] -> linked ``kind`` per width (stride 2 every third), then a 1x1
+    conv to 10 classes, GlobalAveragePool, Flatten. ``kind`` 'plain' uses Relu."""
+    b = GraphBuilder(seed)
+    x = b.input((batch, 3, size, size), "x")
+    for i, width in enumerate(widths):
+        x = conv(b, x, width, 3, stride=2 if i % 3 == 2 else 1)
+        if bn:
+            x = batchnorm(b, x)
+        x = b.unary("Relu", x) if kind == "plain" else b.linked(kind, x, 1)
+    x = conv(b, x, 10, 1)
+    x = b.node("GlobalAveragePool", [x], (batch, 10, 1, 1))
+    return b.model([b.node("Flatten", [x], (batch, 10), axis=1)])
+
+
+def mlp_like(kind: str = "relu", batch: int = 2, seed: int = 0, matmul: bool = False):
+    """Gemm (or MatMul+Add) -> linked ``kind`` (axis 1) -> Gemm/MatMul -> output."""
+    b = GraphBuilder(seed)
+    x = b.input((batch, 6), "x")
+    h = b.matmul(x, 5) if matmul else b.gemm(x, 5, b=b.const(b.weight((5,))))
+    h = b.linked(kind, h, 1)
+    out = b.matmul(h, 4) if matmul else b.gemm(h, 4, b=b.const(b.weight((4,))))
+    return b.model([out])
+
+
+def pooled_like(kind: str = "relu", batch: int = 2, seed: int = 0) -> onnx.ModelProto:
+    """Conv -> linked -> MaxPool -> Conv, and a second use of the linked output as a graph
+    output: consumers the split forms cannot rewrite."""
+    b = GraphBuilder(seed)
+    x = b.input((batch, 3, 6, 6), "x")
+    z = conv(b, x, 4)
+    y = b.linked(kind, z, 1)
+    p = b.node("MaxPool", [y], (batch, 8, 3, 3), kernel_shape=[2, 2], strides=[2, 2])
+    return b.model([conv(b, p, 5), y])
