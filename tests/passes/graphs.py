@@ -596,3 +596,34 @@ def op_counts(model: onnx.ModelProto) -> dict[str, int]:
     for n in model.graph.node:
         counts[n.op_type] = counts.get(n.op_type, 0) + 1
     return counts
+
+
+def apply_passes(model: onnx.ModelProto, passes: Sequence[object]) -> onnx.ModelProto:
+    """Run onnx_ir ``passes`` on a copy of ``model`` and return the resulting ModelProto
+    with the linked functions attached."""
+    import onnx_ir as ir
+
+    ir_model = ir.serde.deserialize_model(model)
+    for p in passes:
+        ir_model = p(ir_model).model
+    out = ir.serde.serialize_model(ir_model)
+    attach_functions(out)
+    return out
+
+
+def assert_same_outputs(
+    before: onnx.ModelProto,
+    after: onnx.ModelProto,
+    seeds: Sequence[int] = (0, 1),
+    exact: bool = True,
+) -> None:
+    """Run both models in ONNX Runtime on random inputs (one per seed) and compare every
+    output: bitwise-equal values when ``exact``, else float32 atol = rtol = 1e-5."""
+    for seed in seeds:
+        feeds = random_feeds(before, seed)
+        for a, b in zip(run(before, feeds), run(after, feeds), strict=True):
+            assert a.shape == b.shape
+            if exact:
+                np.testing.assert_array_equal(a, b)
+            else:
+                np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
