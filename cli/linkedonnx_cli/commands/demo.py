@@ -1,8 +1,101 @@
-"""`linkedonnx demo` (placeholder until its issue lands)."""
+"""`linkedonnx demo`: the whole journey (train -> export -> convert -> optimize -> validate
+-> bench) on the embedded digits data, with a progress display and one summary table."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from linkedonnx.journey import STAGES, JourneyConfig, JourneySummary, run_journey
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'demo' is not implemented yet")
+def summary_table(summary: JourneySummary) -> Table:
+    """The one summary table: accuracy, parity error, speed-up per batch."""
+    table = Table(title=f"linkedonnx demo: {summary.model} on {summary.data}", show_header=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row(
+        "test accuracy",
+        f"{summary.test_accuracy:.3f} ({summary.epochs} epochs, {summary.steps} steps)",
+    )
+    table.add_row("linked activations (functions)", str(sum(summary.linked_calls.values())))
+    table.add_row(
+        "recognized in plain export (convert)", str(sum(summary.converted_calls.values()))
+    )
+    table.add_row(
+        "max parity error vs checkpoint",
+        f"{summary.parity_max_error_checkpoint:.1e} (atol {summary.parity_atol:g})",
+    )
+    table.add_row(
+        "max parity error function vs optimized", f"{summary.parity_max_error_function:.1e}"
+    )
+    table.add_row("parity", "pass" if summary.parity_passed else "FAIL")
+    for point in summary.bench:
+        table.add_row(
+            f"speed-up vs plain export, batch {point.batch}",
+            f"{point.speedup:.2f}x ({point.plain_ms:.3f} -> {point.optimized_ms:.3f} ms)",
+        )
+    return table
+
+
+def command(
+    out: Annotated[Path, typer.Option(help="Output folder for every artifact.")] = Path(
+        "linkedonnx-demo"
+    ),
+    model: Annotated[str, typer.Option(help="Linked zoo model to train.")] = "params/lk-relu",
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 2,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop training after this many steps.")
+    ] = None,
+    runs: Annotated[int, typer.Option(help="Timed bench runs per model and batch.")] = 200,
+    threads: Annotated[int | None, typer.Option(help="ORT intra-op threads.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Train a linked model on the embedded digits, export, convert, optimize, validate
+    parity and bench against the plain export; print one summary table."""
+    config = JourneyConfig(
+        out=out,
+        model=model,
+        epochs=epochs,
+        max_steps=max_steps,
+        runs=runs,
+        threads=threads,
+        overwrite=overwrite,
+    )
+    console = Console()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks = {s: progress.add_task(f"{s}: waiting", total=1, start=False) for s in STAGES}
+
+        detailed: set[str] = set()
+
+        def tell(stage: str, status: str) -> None:
+            task = tasks[stage]
+            if status == "start":
+                progress.start_task(task)
+                progress.update(task, description=f"{stage}: running")
+            elif status == "done":
+                if stage not in detailed:
+                    progress.update(task, description=f"{stage}: done")
+                progress.update(task, completed=1)
+            else:
+                detailed.add(stage)
+                progress.update(task, description=f"{stage}: {status}")
+                if stage != "bench":
+                    progress.update(task, completed=1)
+
+        summary = run_journey(config, progress=tell)
+    console.print(summary_table(summary))
+    console.print(f"artifacts in {out}/ (summary.json, checkpoint, .onnx files)")
+    if not summary.parity_passed:
+        raise typer.Exit(1)

@@ -1,0 +1,129 @@
+"""The end-to-end journey in a tiny configuration: every stage runs, parity passes,
+artifacts are written, existing folders are refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linkedonnx.errors import BadInputError
+from linkedonnx.journey import (
+    FUNCTIONS_ONNX,
+    OPTIMIZED_ONNX,
+    PLAIN_ONNX,
+    STAGES,
+    SUMMARY_JSON,
+    JourneyConfig,
+    JourneySummary,
+    run_journey,
+)
+from linkedonnx.onnx_io import load_model
+
+
+def tiny(out: Path, **kw) -> JourneyConfig:
+    """A journey of a few steps with a short bench."""
+    settings = dict(
+        out=out, epochs=1, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
+    )
+    settings.update(kw)
+    return JourneyConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def journey(tmp_path_factory: pytest.TempPathFactory) -> tuple[JourneySummary, Path, list]:
+    out = tmp_path_factory.mktemp("journey") / "run"
+    events: list[tuple[str, str]] = []
+    summary = run_journey(tiny(out), progress=lambda s, st: events.append((s, st)))
+    return summary, out, events
+
+
+def test_summary_fields_and_parity(journey: tuple[JourneySummary, Path, list]) -> None:
+    summary, _, _ = journey
+    assert summary.model == "params/lk-relu" and summary.data == "digits"
+    assert summary.steps == 3 and summary.in_channels == 1 and summary.image_size == 8
+    assert 0.0 <= summary.test_accuracy <= 1.0
+    assert summary.linked_calls.get("LinkedRelu", 0) >= 1
+    assert summary.parity_passed
+    assert summary.parity_max_error_checkpoint <= summary.parity_atol
+    assert summary.parity_max_error_function <= summary.parity_atol
+    assert [p.batch for p in summary.bench] == [1, 32]
+    for p in summary.bench:
+        assert p.plain_ms > 0 and p.optimized_ms > 0
+        assert p.speedup == pytest.approx(p.plain_ms / p.optimized_ms)
+    assert summary.speedup(32) == summary.bench[1].speedup and summary.speedup(7) is None
+    assert set(summary.seconds) == set(STAGES)
+
+
+def test_progress_reports_every_stage_in_order(
+    journey: tuple[JourneySummary, Path, list],
+) -> None:
+    _, _, events = journey
+    started = [s for s, status in events if status == "start"]
+    assert started == list(STAGES)
+
+
+def test_artifacts_are_written_and_consistent(journey: tuple[JourneySummary, Path, list]) -> None:
+    summary, out, _ = journey
+    for name in (FUNCTIONS_ONNX, PLAIN_ONNX, OPTIMIZED_ONNX):
+        load_model(out / name)  # valid ONNX
+    functions = load_model(out / FUNCTIONS_ONNX)
+    assert any(n.domain == "linkedonnx" for n in functions.graph.node)
+    optimized = load_model(out / OPTIMIZED_ONNX)
+    assert not any(n.domain == "linkedonnx" for n in optimized.graph.node)
+    assert Path(summary.artifacts["checkpoint"]).is_file()
+    data = json.loads((out / SUMMARY_JSON).read_text())
+    assert data["parity_passed"] is True
+    assert data["test_accuracy"] == pytest.approx(summary.test_accuracy)
+    assert [b["batch"] for b in data["bench"]] == [1, 32]
+
+
+def test_optimized_model_matches_checkpoint_independently(
+    journey: tuple[JourneySummary, Path, list],
+) -> None:
+    """Recompute parity here from the files, not from the journey's own numbers."""
+    import onnxruntime as ort
+    import torch
+
+    from linkedonnx.checkpoint import load_model as load_ckpt
+
+    summary, out, _ = journey
+    model, ckpt = load_ckpt(summary.artifacts["checkpoint"])
+    x = np.random.default_rng(3).random(ckpt.spec.input_shape(5), dtype=np.float32)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(x)).numpy()
+    session = ort.InferenceSession(str(out / OPTIMIZED_ONNX), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_existing_folder_is_refused_without_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "exists"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(BadInputError, match="exists"):
+        run_journey(tiny(out))
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(BadInputError, match="not a folder"):
+        run_journey(tiny(afile))
+
+
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batches": (0,)}, "batches"),
+        ({"runs": 0}, "runs"),
+        ({"model": "params/relu"}, "linked"),
+        ({"model": "nosuch/lk-relu"}, "nosuch"),
+    ],
+)
+def test_bad_settings_write_nothing(tmp_path: Path, kw: dict, needle: str) -> None:
+    out = tmp_path / "never"
+    with pytest.raises(BadInputError, match=needle):
+        run_journey(tiny(out, **kw))
+    assert not out.exists()
