@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.train.init import INITS
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
@@ -21,6 +22,8 @@ class TrainConfig:
     None trains without writing files. ``max_steps`` / ``max_seconds`` stop early (the
     epoch in progress is then evaluated and logged as partial). ``dead_samples`` is how
     many train samples (fixed, unshuffled) the per-epoch dead-unit count sees.
+    ``init`` is 'keras' (Glorot-uniform, zero bias: the paper's setting) or 'torch'
+    (PyTorch's defaults), see :mod:`linkedonnx.train.init`.
     """
 
     model: str
@@ -35,6 +38,7 @@ class TrainConfig:
     amp: bool = False
     compile: bool = False
     seed: int = 0
+    init: str = "keras"
     out: str | os.PathLike[str] | None = None
     overwrite: bool = False
     resume: bool = False
@@ -72,6 +76,10 @@ class TrainConfig:
             ),
             (self.dead_samples >= 0, "dead_samples must be >= 0"),
             (not (self.overwrite and self.resume), "--overwrite and --resume exclude each other"),
+            (
+                self.init in INITS,
+                f"unknown init {self.init!r}; expected one of {', '.join(INITS)}",
+            ),
             (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
         ]
         for ok, message in checks:

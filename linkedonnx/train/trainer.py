@@ -28,6 +28,7 @@ from linkedonnx.train import distributed as dist_mod
 from linkedonnx.train import outputs
 from linkedonnx.train.config import TrainConfig
 from linkedonnx.train.dead_units import count_dead_units
+from linkedonnx.train.init import initialize
 from linkedonnx.train.sampling import epoch_permutation, global_batches, shard
 from linkedonnx.train.state import pack_state, unpack_state
 from linkedonnx.zoo import ModelSpec
@@ -69,7 +70,8 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
 
 
 def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Module]:
-    """The zoo model for ``config.model`` at the data's geometry, initialised from the seed."""
+    """The zoo model for ``config.model`` at the data's geometry, initialised from the
+    seed by ``config.init``."""
     from linkedonnx.zoo import build
 
     spec = ModelSpec(
@@ -79,7 +81,7 @@ def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Mod
         num_classes=data.num_classes,
     )
     torch.manual_seed(config.seed)
-    return spec, build(spec)
+    return spec, initialize(build(spec), config.init)
 
 
 def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:

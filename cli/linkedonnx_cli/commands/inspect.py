@@ -1,8 +1,64 @@
-"""`linkedonnx inspect` (placeholder until its issue lands)."""
+"""`linkedonnx inspect`: dead units per layer of a checkpoint, zoo model or ONNX file."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.inspect import DeadUnitReport, inspect_source
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'inspect' is not implemented yet")
+def render(report: DeadUnitReport, console: Console) -> None:
+    """Print one row per activation layer and a total row."""
+    table = Table(
+        title=f"dead units of {report.source} on {report.samples} samples", header_style="bold"
+    )
+    for col in ("#", "layer", "kind", "units", "dead", "share"):
+        table.add_column(col, justify="left" if col in ("layer", "kind") else "right")
+    for i, layer in enumerate(report.layers):
+        table.add_row(
+            str(i), layer.name, layer.kind, str(layer.units), str(layer.dead), f"{layer.share:.1%}"
+        )
+    table.add_section()
+    table.add_row("", "total", "", str(report.units), str(report.dead), f"{report.share:.1%}")
+    console.print(table)
+
+
+def command(
+    source: Annotated[str, typer.Argument(help="Checkpoint file, zoo:NAME or an .onnx file.")],
+    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Samples per batch.")] = 128,
+    image_size: Annotated[
+        int | None, typer.Option(help="Image side (default: the model's or dataset's).")
+    ] = None,
+    standardize: Annotated[bool, typer.Option(help="Standardize inputs as in training.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
+    seed: Annotated[int, typer.Option(help="Initialisation seed of a zoo: model.")] = 0,
+    provider: Annotated[str, typer.Option(help="ORT provider for .onnx: cpu or cuda.")] = "cpu",
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON.")
+    ] = None,
+) -> None:
+    """Count units that are zero on every sample (the paper's dead units), per layer."""
+    if json_path is not None and not source.startswith("zoo:"):
+        refuse_overwriting_input(json_path, Path(source))
+    report = inspect_source(
+        source,
+        data,
+        batches=batches,
+        batch_size=batch_size,
+        image_size=image_size,
+        standardize=standardize,
+        data_dir=data_dir,
+        seed=seed,
+        provider=provider,
+    )
+    render(report, Console())
+    if json_path is not None:
+        write_text_atomic(json_path, report.to_json() + "\n")

@@ -51,6 +51,9 @@ def command(
     ] = False,
     compile: Annotated[bool, typer.Option("--compile", help="Use torch.compile.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of initialisation and sample order.")] = 0,
+    init: Annotated[
+        str, typer.Option(help="keras (Glorot, zero bias: the paper's) or torch (defaults).")
+    ] = "keras",
     out: Annotated[
         Path | None, typer.Option(help="Output folder (metrics.jsonl, checkpoints).")
     ] = None,
@@ -86,6 +89,7 @@ def command(
         amp=amp,
         compile=compile,
         seed=seed,
+        init=init,
         out=out,
         overwrite=overwrite,
         resume=resume,

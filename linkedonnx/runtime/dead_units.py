@@ -1,0 +1,141 @@
+"""Dead units of an ONNX model, counted in ONNX Runtime (no torch here).
+
+The activation outputs are found in the graph: calls of the linked functions in the
+``linkedonnx`` domain (units along their ``axis`` attribute: both halves count) and the
+plain single activations Relu, PRelu, Selu, LeakyRelu, Elu, Swish and Mul(x, Sigmoid(x))
+(units along axis 1). Those outputs are exposed as extra graph outputs, the model runs
+on the given batches, and a unit is dead when it is zero at every position of every
+sample (see :mod:`linkedonnx.inspect.report`).
+
+A linked activation exported flat (Relu, Neg, Relu, Concat) shows up as plain halves;
+run the ``convert`` recognition passes first to count it as one linked layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from linkedonnx import DOMAIN
+from linkedonnx.errors import BadInputError
+from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.inspect.report import AliveTracker, DeadUnitReport, alive_channels
+from linkedonnx.runtime.session import make_session
+
+PLAIN_OPS = {
+    "Relu": "relu",
+    "PRelu": "prelu",
+    "Selu": "selu",
+    "LeakyRelu": "leaky-relu",
+    "Elu": "elu",
+    "Swish": "swish",
+}
+
+
+@dataclass(frozen=True)
+class ActivationSite:
+    """An activation output in the graph: its value name, layer name, kind and unit axis."""
+
+    output: str
+    name: str
+    kind: str
+    axis: int
+
+
+def _axis(node: onnx.NodeProto) -> int:
+    for attr in node.attribute:
+        if attr.name == "axis":
+            return int(attr.i)
+    return 1
+
+
+def _linked_kind(op_type: str) -> str:
+    kind = KIND_OF_OP[op_type]
+    return "lk-relu" if kind == "relu-minmax" else f"lk-{kind}"
+
+
+def find_activations(model: onnx.ModelProto) -> list[ActivationSite]:
+    """Return the activation outputs of ``model``'s main graph, in node order."""
+    graph = model.graph
+    sigmoid_of = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Sigmoid"}
+    sites = []
+    for i, node in enumerate(graph.node):
+        name = node.name or f"{node.op_type}_{i}"
+        if node.domain == DOMAIN and node.op_type in KIND_OF_OP:
+            sites.append(
+                ActivationSite(node.output[0], name, _linked_kind(node.op_type), _axis(node))
+            )
+        elif node.domain in ("", "ai.onnx") and node.op_type in PLAIN_OPS:
+            sites.append(ActivationSite(node.output[0], name, PLAIN_OPS[node.op_type], 1))
+        elif node.domain in ("", "ai.onnx") and node.op_type == "Mul" and len(node.input) == 2:
+            a, b = node.input
+            if sigmoid_of.get(b) == a or sigmoid_of.get(a) == b:
+                sites.append(ActivationSite(node.output[0], name, "swish", 1))
+    return sites
+
+
+def expose_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
+    """Return a copy of ``model`` with the values ``names`` added as graph outputs
+    (typed by shape inference; float of unknown shape when inference cannot tell)."""
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    existing = {o.name for o in exposed.graph.output}
+    inferred_info: dict[str, onnx.ValueInfoProto] = {}
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+        inferred_info = {vi.name: vi for vi in inferred.graph.value_info}
+    except Exception:  # inference is only a hint for the output types
+        pass
+    for name in names:
+        if name in existing:
+            continue
+        info = inferred_info.get(name)
+        if info is not None and info.type.tensor_type.elem_type:
+            exposed.graph.output.append(info)
+        else:
+            exposed.graph.output.append(
+                onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+            )
+        existing.add(name)
+    return exposed
+
+
+def data_input_name(model: onnx.ModelProto) -> str:
+    """The name of the model's single data input (graph inputs that are not initializers).
+
+    Raises BadInputError when there is not exactly one.
+    """
+    inits = {t.name for t in model.graph.initializer}
+    inputs = [i.name for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise BadInputError(f"expected a model with one data input, found {len(inputs)}")
+    return inputs[0]
+
+
+def count_dead_units_onnx(
+    model: onnx.ModelProto,
+    batches: Iterable[np.ndarray],
+    *,
+    provider: str = "cpu",
+    source: str = "model.onnx",
+) -> DeadUnitReport:
+    """Run ``model`` in ONNX Runtime on each float32 NCHW batch and return the per-layer
+    dead units. Raises BadInputError when the model has no activation or ORT refuses it."""
+    sites = find_activations(model)
+    if not sites:
+        raise BadInputError(f"{source}: no activation layers found in the graph")
+    exposed = expose_outputs(model, [s.output for s in sites])
+    session = make_session(exposed, provider, optimization="basic")
+    feed_name = data_input_name(model)
+    names = [s.output for s in sites]
+    tracker = AliveTracker()
+    samples = 0
+    for batch in batches:
+        values = session.run(names, {feed_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        for site, value in zip(sites, values, strict=True):
+            tracker.update(site.name, site.kind, alive_channels(value, site.axis))
+        samples += int(batch.shape[0])
+    return DeadUnitReport(source=source, samples=samples, layers=tracker.layers())
