@@ -172,30 +172,6 @@ def plain_export(model: Any, input_shape: Sequence[int]) -> Any:
     return program.model_proto
 
 
-def count_linked_calls(model: Any) -> dict[str, int]:
-    """Main-graph nodes in the linkedonnx domain, per op_type."""
-    from linkedonnx import DOMAIN
-
-    calls: dict[str, int] = {}
-    for node in model.graph.node:
-        if node.domain == DOMAIN:
-            calls[node.op_type] = calls.get(node.op_type, 0) + 1
-    return calls
-
-
-def convert_model(model: Any) -> Any:
-    """Recognize flat linked spellings with ``convert``'s passes (the same ones the
-    ``convert`` command runs); returns the converted ModelProto."""
-    import onnx_ir as ir
-
-    from linkedonnx.functions import attach_functions
-    from linkedonnx.passes.base import run_pipeline
-    from linkedonnx.passes.optimize import convert_passes
-
-    converted, _ = run_pipeline(ir.from_proto(model), convert_passes(), "convert")
-    return attach_functions(ir.to_proto(converted))
-
-
 def ort_outputs(path: Path, x: np.ndarray, threads: int | None) -> np.ndarray:
     """Run the ONNX file at ``path`` on ``x`` in ONNX Runtime (CPU) and return output 0."""
     from linkedonnx.runtime.session import make_session
@@ -218,6 +194,7 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     from linkedonnx.checkpoint import load_model as load_checkpoint_model
     from linkedonnx.export import export_model
     from linkedonnx.onnx_io import save_model
+    from linkedonnx.passes.convert import convert, linked_node_counts
     from linkedonnx.passes.optimize import optimize
     from linkedonnx.runtime.bench import bench_models
     from linkedonnx.train import TrainConfig, train
@@ -264,9 +241,9 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
 
     tell("convert", "start")
     start = clock()
-    converted = convert_model(save_and_load(out / PLAIN_ONNX))
+    converted, _ = convert(out / PLAIN_ONNX)
     save_model(converted, out / CONVERTED_ONNX)
-    converted_calls = count_linked_calls(converted)
+    converted_calls = linked_node_counts(converted)
     seconds["convert"] = clock() - start
     tell("convert", f"{sum(converted_calls.values())} linked activations recognized")
 
@@ -337,13 +314,6 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     write_text_atomic(out / SUMMARY_JSON, json.dumps(summary.to_dict(), indent=2) + "\n")
     tell("bench", "done")
     return summary
-
-
-def save_and_load(path: Path) -> Any:
-    """Load an ONNX file we just wrote (checked, one-line errors)."""
-    from linkedonnx.onnx_io import load_model
-
-    return load_model(path)
 
 
 def parity_inputs(config: JourneyConfig, spec: Any) -> np.ndarray:

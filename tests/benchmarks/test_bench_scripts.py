@@ -1,0 +1,93 @@
+"""The benchmark scripts' code paths, on the CPU with tiny sizes (no timing claims)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script(name: str) -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", ROOT / "benchmarks" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_script_exits_cleanly_without_cuda(capsys: pytest.CaptureFixture) -> None:
+    import torch
+
+    gpu = _script("bench_gpu")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the no-device message does not apply")
+    assert gpu.main([]) == 0
+    assert "no CUDA device" in capsys.readouterr().out
+
+
+def test_gpu_script_cpu_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gpu = _script("bench_gpu")
+    out = tmp_path / "gpu.json"
+    code = gpu.main(
+        ["--device", "cpu", "--quick", "--no-compile", "--batches", "2", "--image-size", "8",
+         "--models", "allcnn/lk-relu,resnet/lk-relu-nobn,resnet/relu-bn", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out.read_text())
+    modes = {(r["model"], r["mode"]) for r in data["results"]}
+    assert ("allcnn/lk-relu", "eager") in modes
+    assert ("resnet/relu-bn", "train-step eager") in modes
+    assert all(r["median_ms"] > 0 and r["runs"] == 5 for r in data["results"])
+    printed = capsys.readouterr().out
+    assert (
+        "| model | batch | mode |" in printed and "resnet/relu-bn / resnet/lk-relu-nobn" in printed
+    )
+
+
+def test_timing_stats_match_numpy() -> None:
+    import numpy as np
+
+    timing = _script("_timing")
+    values = [float(v) for v in np.random.default_rng(0).random(37)]
+    s = timing.stats(values, batch=4)
+    assert s["median_ms"] == pytest.approx(np.median(values))
+    assert s["p90_ms"] == pytest.approx(np.percentile(values, 90))
+    assert s["p99_ms"] == pytest.approx(np.percentile(values, 99))
+    assert s["throughput"] == pytest.approx(4000 / np.median(values))
+
+
+def test_extended_name() -> None:
+    inference = _script("bench_inference")
+    assert inference.extended_name("allcnn/lk-relu") == "allcnn/ext-relu"
+    assert inference.extended_name("resnet/lk-relu-minmax") == "resnet/ext-relu"
+    with pytest.raises(ValueError):
+        inference.extended_name("resnet/relu")
+
+
+def test_inference_script_quick_tiny(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    inference = _script("bench_inference")
+    out = tmp_path / "inference.json"
+    code = inference.main(
+        ["--quick", "--models", "params/lk-relu", "--batches", "1", "--image-size", "8",
+         "--contenders", "eager,ort-linkedonnx", "--rounds", "1", "--threads", "1",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out.read_text())
+    rows = data["results"][0]["rows"]
+    assert [r["contender"] for r in rows] == ["eager", "ort-linkedonnx"]
+    ours = rows[1]
+    assert ours["max_abs_diff_vs_eager"] < 1e-4  # same answers as PyTorch
+    assert ours["ours_speedup"] == pytest.approx(1.0)
+    assert rows[0]["ours_speedup"] == pytest.approx(rows[0]["median_ms"] / ours["median_ms"])
+    assert [t["versus"] for t in data["targets"]] == ["eager"]
+    assert "| params/lk-relu | 1 | ort-linkedonnx |" in capsys.readouterr().out

@@ -1,0 +1,59 @@
+"""`linkedonnx demo`: the journey from the command line, tiny, and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from linkedonnx_cli import app as app_module
+
+
+def _main(*args: str) -> int:
+    with pytest.raises(SystemExit) as exc:
+        app_module.main(list(args))
+    return int(exc.value.code or 0)
+
+
+def test_demo_tiny_prints_summary_and_writes_artifacts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "demo"
+    code = _main(
+        "demo", "--out", str(out), "--epochs", "1", "--max-steps", "2", "--runs", "3",
+        "--threads", "1",
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    for needle in ("test accuracy", "max parity error vs checkpoint", "speed-up", "batch 32"):
+        assert needle in printed
+    assert "pass" in printed and "FAIL" not in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parity_passed"] is True and summary["steps"] == 2 and summary["threads"] == 1
+    for name in ("model.functions.onnx", "model.plain.onnx", "model.optimized.onnx"):
+        assert (out / name).stat().st_size > 0
+    # a second run into the same folder is refused, then allowed with --overwrite
+    assert _main("demo", "--out", str(out), "--epochs", "1", "--max-steps", "1") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("linkedonnx: error:") and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--epochs", "0"], "epochs"),
+        (["--model", "params/relu"], "linked"),
+        (["--model", "nosuch/lk-relu"], "nosuch"),
+        (["--runs", "0"], "runs"),
+    ],
+)
+def test_demo_bad_options_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str], needle: str
+) -> None:
+    out = tmp_path / "never"
+    assert _main("demo", "--out", str(out), *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("linkedonnx: error:") and needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
