@@ -6,7 +6,8 @@
 - ``act``: relu, prelu, selu, swish; ``-minmax`` (only ``lk-relu``) selects LK-ReLU's
   min-max policy instead of the mirror (CReLU) policy;
 - ``-bn`` / ``-nobn`` override the family's batch-norm default (resnet: on; the
-  others: off, as in the paper).
+  others: off, as in the paper). With BN on, a BatchNorm2d follows every hidden conv
+  (conv -> BN -> activation; the conv then has no bias); dense layers get none.
 
 :func:`names` lists each model once, in canonical spelling (the default BN setting
 has no suffix); :func:`parse_name` also accepts the redundant explicit default.
