@@ -205,3 +205,19 @@ def test_kinds_and_repr() -> None:
         assert module.axis == 1
     assert "minmax" in repr(LinkedReLU(axis=-1, policy="minmax"))
     assert "axis=-1" in repr(LinkedSwish(axis=-1))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cuda_matches_cpu(case: str) -> None:
+    make, _ = CASES[case]
+    module = make(4, 1).double()
+    z = torch.from_numpy(_inputs((2, 4, 3, 3), seed=6)).requires_grad_(True)
+    expected = module(z)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), z)
+    z_cuda = z.detach().cuda().requires_grad_(True)
+    got = module.cuda()(z_cuda)
+    (got_grad,) = torch.autograd.grad(got.square().sum(), z_cuda)
+    torch.testing.assert_close(got.cpu(), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got_grad.cpu(), expected_grad, rtol=1e-12, atol=1e-12)

@@ -239,3 +239,18 @@ def test_resnet_stages_and_extended_widths() -> None:
     assert [(b.conv2a.out_channels, b.conv2b.out_channels, b.conv2c.out_channels) for b in ext] == [
         (22, 22, 64)
     ] * 7 + [(45, 45, 128)] * 9
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("family", FAMILIES)
+def test_linked_models_run_on_cuda(family: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # compare at fp32 accuracy
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    torch.manual_seed(0)
+    model = build(ModelSpec(f"{family}/lk-prelu", image_size=16)).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        expected = model(x)
+        got = model.cuda()(x.cuda()).cpu()
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
