@@ -2,7 +2,8 @@
 
 Constant folding (onnxscript.optimizer, without inlining functions), identity
 elimination, unused nodes/initializers/functions/opsets removed, duplicate
-initializers merged (any size: conv weights included), topological sort.
+initializers merged (any size: conv weights included) and the nodes that then compute
+the same thing merged (common subexpressions), topological sort.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import onnx_ir as ir
 import onnxscript.optimizer
 from onnx_ir.passes.common import (
+    CommonSubexpressionEliminationPass,
     DeduplicateInitializersPass,
     IdentityEliminationPass,
     LiftConstantsToInitializersPass,
@@ -41,12 +43,17 @@ class CleanupPass(CountingPass):
             IdentityEliminationPass(),
             RemoveUnusedNodesPass(),
             DeduplicateInitializersPass(size_limit=DEDUP_SIZE_LIMIT),
+            CommonSubexpressionEliminationPass(),
             RemoveUnusedNodesPass(),
             RemoveUnusedFunctionsPass(),
             RemoveUnusedOpsetsPass(),
             TopologicalSortPass(),
         ):
             p(model)
+        for node in ir.traversal.RecursiveGraphIterator(model.graph):
+            for value in node.outputs:
+                if value.type is None and value.shape is not None:
+                    value.shape = None  # a shape without a type is invalid value_info
         removed = {
             "nodes removed": nodes - model.graph.num_nodes(),
             "initializers removed": inits - len(model.graph.initializers),

@@ -76,6 +76,8 @@ class FoldBatchNormPass(CountingPass):
         conv.replace_input_with(2, bv)
         y = bn.outputs[0]
         name = y.name
+        x.type = x.type or y.type
+        x.shape = x.shape or y.shape
         y.replace_all_uses_with(x, replace_graph_outputs=True)
         graph.remove(bn, safe=True)
         if x.is_graph_output():

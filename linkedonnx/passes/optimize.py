@@ -10,14 +10,20 @@ optionally float16.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import onnx
 import onnx_ir as ir
 from onnx_ir.passes import PassBase
 
+from linkedonnx import DOMAIN
+from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
+from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.float16 import Float16Pass
@@ -44,9 +50,9 @@ def convert_passes() -> list[PassBase]:
 
 
 def prepare(model: onnx.ModelProto, convert: bool = True) -> tuple[ir.Model, PipelineReport]:
-    """Steps before lowering: convert (optional), clean-up, batch-norm folding.
+    """Steps before lowering: convert (optional), batch-norm folding, clean-up.
     Returns the IR model and the report."""
-    passes = [*(convert_passes() if convert else []), CleanupPass(), FoldBatchNormPass()]
+    passes = [*(convert_passes() if convert else []), FoldBatchNormPass(), CleanupPass()]
     return run_pipeline(ir.from_proto(model), passes, "optimize")
 
 
@@ -117,4 +123,94 @@ def optimize(
         report.steps.append(StepReport("Tune", False, {f"chose {chosen}": 1, **counts}))
     lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32)
     report.steps.extend(lower_report.steps)
-    return ir.to_proto(lowered), report
+    return _keep_output_types(ir.to_proto(lowered), model, fp16 and not keep_io_float32), report
+
+
+def _keep_output_types(
+    out: onnx.ModelProto, original: onnx.ModelProto, changed_dtype: bool
+) -> onnx.ModelProto:
+    """Give graph outputs that lost their type (merged duplicates) the original's type."""
+    before = {o.name: o for o in original.graph.output}
+    for value in out.graph.output:
+        if not value.type.HasField("tensor_type") and value.name in before:
+            value.type.CopyFrom(before[value.name].type)
+            if changed_dtype:
+                value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT16
+    return out
+
+
+def op_counts(model: onnx.ModelProto) -> dict[str, int]:
+    """Nodes of the main graph by op_type."""
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def optimize_file(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    json_path: str | os.PathLike[str] | None = None,
+    *,
+    target: Target = "cpu",
+    fp16: bool = False,
+    keep_io_float32: bool = True,
+    tune: bool = False,
+    batch: int | None = None,
+    form: str | None = None,
+) -> tuple[onnx.ModelProto, PipelineReport]:
+    """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
+    report to ``json_path`` when given (see :func:`optimize` for the options).
+
+    Raises BadInputError (one line, nothing written, input untouched) when an output path
+    names the input, the input is not a loadable ONNX model (missing, not ONNX,
+    truncated, external data missing, opset older than ``MIN_OPSET``), ONNX Runtime
+    cannot load it, or an option is bad; RuntimeError (a bug of ours) when the result
+    fails the ONNX checker, keeps a linkedonnx node or ONNX Runtime cannot load it.
+    Returns (model, report).
+    """
+    from linkedonnx.runtime.session import make_session
+
+    source, output = Path(source), Path(output)
+    refuse_overwriting_input(output, source)
+    if json_path is not None:
+        refuse_overwriting_input(Path(json_path), source, output)
+    model = load_model(source, min_opset=MIN_OPSET)
+    make_session(model, "cpu", threads=1, optimization="disable")
+    optimized, report = optimize(
+        model, target, fp16, keep_io_float32, tune=tune, batch=batch, form=form
+    )
+    verify(optimized)
+    save_model(optimized, output, inputs=(source,))
+    if json_path is not None:
+        data = {
+            "input": str(source),
+            "output": str(output),
+            "target": target,
+            "fp16": fp16,
+            "ops_before": op_counts(model),
+            "ops_after": op_counts(optimized),
+            **report.to_dict(),
+        }
+        write_text_atomic(json_path, json.dumps(data, indent=2) + "\n")
+    return optimized, report
+
+
+def verify(model: onnx.ModelProto) -> None:
+    """Raise RuntimeError unless ``model`` passes the full ONNX check, has no linkedonnx
+    node or function left, and loads in a plain ONNX Runtime CPU session."""
+    from linkedonnx.runtime.session import make_session
+
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuntimeError(f"the optimized model fails the ONNX checker: {first}") from exc
+    if any(n.domain == DOMAIN for n in model.graph.node) or any(
+        f.domain == DOMAIN for f in model.functions
+    ):
+        raise RuntimeError("the optimized model still holds linkedonnx nodes")
+    try:
+        make_session(model, "cpu", threads=1)
+    except BadInputError as exc:
+        raise RuntimeError(f"the optimized model does not load: {exc}") from exc

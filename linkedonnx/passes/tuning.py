@@ -75,8 +75,10 @@ def choose(
     """Time ``candidates`` (name -> lowered model) interleaved in ORT CPU at ``batch`` and
     return a report naming the fastest one whose outputs match ``reference``'s.
 
-    Raises BadInputError when no candidate matches the reference.
+    Raises BadInputError when ``reference`` is not a candidate or no candidate matches it.
     """
+    if reference not in candidates:
+        raise BadInputError(f"no lowering candidate named {reference!r} to compare against")
     sessions = [(name, make_session(m, "cpu", threads=threads)) for name, m in candidates.items()]
     cache: dict = {}
     outputs = {

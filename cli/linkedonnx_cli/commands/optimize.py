@@ -1,8 +1,74 @@
-"""`linkedonnx optimize` (placeholder until its issue lands)."""
+"""`linkedonnx optimize`: linked function nodes -> the fastest plain-ONNX form for an
+ONNX Runtime execution provider."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.passes.base import PipelineReport
+from linkedonnx.passes.optimize import op_counts, optimize_file
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'optimize' is not implemented yet")
+def render(report: PipelineReport, ops: dict[str, int], output: Path, console: Console) -> None:
+    """Print one row per pass and count (reasons for skipped forms summed per form)."""
+    table = Table(show_header=True, header_style="bold", title="optimize")
+    table.add_column("pass")
+    table.add_column("action")
+    table.add_column("count", justify="right")
+    table.add_column("seconds", justify="right")
+    for step in report.steps:
+        counts = {k: v for k, v in step.counts.items() if v}
+        if not counts:
+            table.add_row(step.name, "changed" if step.modified else "-", "", f"{step.seconds:.3f}")
+            continue
+        for i, (key, value) in enumerate(sorted(counts.items())):
+            table.add_row(
+                step.name if i == 0 else "", key, str(value), "" if i else f"{step.seconds:.3f}"
+            )
+    console.print(table)
+    console.print(f"wrote {output}: " + ", ".join(f"{k} x{v}" for k, v in ops.items()))
+
+
+def command(
+    model: Annotated[Path, typer.Argument(help="Input ONNX file (linked functions or flat).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output ONNX file.")],
+    target: Annotated[
+        str, typer.Option("--target", help="Execution provider to optimize for: cpu or cuda.")
+    ] = "cpu",
+    fp16: Annotated[bool, typer.Option("--fp16", help="Write a float16 model.")] = False,
+    fp16_io: Annotated[
+        bool, typer.Option("--fp16-io", help="With --fp16, make inputs/outputs float16 too.")
+    ] = False,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Time every lowering form (CPU) and keep the fastest.")
+    ] = False,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Batch size that --tune times (default 1).")
+    ] = None,
+    form: Annotated[
+        str | None,
+        typer.Option("--form", help="Force one lowering form: split, dw, stacked or inline."),
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
+    ] = None,
+) -> None:
+    """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
+    clean up (and convert to float16); print what each pass did."""
+    optimized, report = optimize_file(
+        model,
+        output,
+        json_path,
+        target=target,  # type: ignore[arg-type]
+        fp16=fp16,
+        keep_io_float32=not fp16_io,
+        tune=tune,
+        batch=batch,
+        form=form,
+    )
+    render(report, op_counts(optimized), output, Console())

@@ -1,0 +1,98 @@
+"""optimize(): the whole pipeline on hand-built graphs and flat spellings (convert runs
+first), tuning by measurement, bad options, and optimize_file's one-line errors."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+
+from linkedonnx import DOMAIN
+from linkedonnx.errors import BadInputError
+from linkedonnx.functions import attach_functions
+from linkedonnx.passes.optimize import optimize, optimize_file
+from linkedonnx.passes.tuning import choose
+from tests.passes.graphs import linked_chain, two_branch_model
+from tests.passes.lowering_graphs import allcnn_like
+from tests.passes.test_lower_forms import assert_same, lowered
+
+
+@pytest.mark.parametrize("spelling", ["relu", "relu-negfirst"])
+def test_flat_spellings_are_recognized_then_lowered(spelling: str) -> None:
+    model = linked_chain([spelling, spelling], channels=4)
+    out, counts = lowered(model)
+    assert counts.get("relu:split") == 2, counts
+    assert "Concat" not in {n.op_type for n in out.graph.node}
+    assert_same(model, out)
+
+
+@pytest.mark.parametrize("mode", ["copy", "negated"])
+def test_two_branch_convs_are_fused_to_one(mode: str) -> None:
+    model = two_branch_model("Conv", mode)
+    out, _ = lowered(model)
+    assert_same(model, out)
+    full = [
+        n
+        for n in out.graph.node
+        if n.op_type == "Conv" and all(a.name != "group" or a.i == 1 for a in n.attribute)
+    ]
+    assert len(full) == 1  # one real conv left (plus, in the dw form, a depthwise negation)
+
+
+def test_merged_duplicate_calls_keep_typed_outputs() -> None:
+    model = linked_chain(["fn:relu"], channels=3)
+    call = next(n for n in model.graph.node if n.domain == DOMAIN)
+    model.graph.node.append(
+        onnx.helper.make_node(call.op_type, list(call.input), ["twin"], domain=DOMAIN, axis=1)
+    )
+    model.graph.output.append(
+        onnx.helper.make_tensor_value_info("twin", onnx.TensorProto.FLOAT, [2, 6, 4, 4])
+    )
+    attach_functions(model)
+    out, _ = lowered(model)
+    assert [o.name for o in out.graph.output] == [o.name for o in model.graph.output]
+    assert_same(model, out)
+
+
+def test_tune_times_every_form_and_keeps_a_matching_one() -> None:
+    model = allcnn_like("relu", batch=1)
+    out, report = optimize(model, tune=True, batch=2)
+    tune = next(s for s in report.steps if s.name == "Tune")
+    timed = {k.removesuffix(" ms") for k in tune.counts if k.endswith(" ms")}
+    assert timed == {"auto", "split", "dw", "stacked", "inline"}
+    chosen = next(k.removeprefix("chose ") for k in tune.counts if k.startswith("chose "))
+    assert chosen in timed
+    assert_same(model, out)
+
+
+def test_choose_rejects_candidates_that_do_not_match() -> None:
+    good = allcnn_like("relu", seed=1)
+    bad = allcnn_like("relu", seed=2)  # other weights: other outputs
+    report = choose(
+        {"ref": good, "other": bad}, reference="ref", threads=1, warmup=0, runs=2, batch=2
+    )
+    assert report.chosen == "ref"
+    assert [c.parity for c in report.candidates] == [True, False]
+    with pytest.raises(BadInputError, match="no lowering candidate"):
+        choose({"ref": good, "other": bad}, reference="missing", threads=1, runs=1, batch=2)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target": "gpu"}, "unknown target"),
+        ({"form": "fast"}, "unknown form"),
+        ({"batch": 0}, "batch must be at least 1"),
+    ],
+)
+def test_bad_options_are_one_line_errors(options: dict, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        optimize(allcnn_like("relu"), **options)
+
+
+def test_optimize_file_writes_nothing_on_bad_input(tmp_path) -> None:
+    src = tmp_path / "in.onnx"
+    src.write_bytes(b"not an onnx file")
+    out = tmp_path / "out.onnx"
+    with pytest.raises(BadInputError):
+        optimize_file(src, out)
+    assert not out.exists() and src.read_bytes() == b"not an onnx file"
