@@ -1,8 +1,81 @@
-"""`linkedonnx experiment` (placeholder until its issue lands)."""
+"""`linkedonnx experiment`: run one of the paper's comparisons and write table and plots."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from linkedonnx.experiments import ExperimentConfig, ExperimentResult, run_experiment
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'experiment' is not implemented yet")
+def render(result: ExperimentResult, console: Console) -> None:
+    """Print one row per activation and the files written."""
+    table = Table(title=f"experiment {result.experiment.name}", header_style="bold")
+    for col in ("activation", "params", "epochs", "best acc", "final acc", "s", "dead units"):
+        table.add_column(col, justify="left" if col == "activation" else "right")
+    for s in result.summaries:
+        table.add_row(
+            s.activation,
+            f"{s.parameters:,}",
+            f"{s.epochs}{'*' if s.partial else ''}",
+            f"{s.best_test_accuracy:.4f}",
+            f"{s.final_test_accuracy:.4f}",
+            f"{s.seconds:.0f}",
+            f"{s.dead_units}/{s.units} ({s.dead_share:.0%})",
+        )
+    console.print(table)
+    for path in result.files:
+        console.print(f"wrote {path}")
+
+
+def command(
+    name: Annotated[
+        str, typer.Argument(help="depth, width, params, allcnn, resnet or resnet-nobn.")
+    ],
+    activations: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated, e.g. relu,lk-relu (default: the paper's set)."),
+    ] = None,
+    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    epochs: Annotated[int, typer.Option(help="Epochs per activation (at most).")] = 20,
+    budget_seconds: Annotated[
+        float | None, typer.Option(help="Total training time, split over the activations.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every run.")] = 0,
+    image_size: Annotated[int | None, typer.Option(help="Image side fed to the models.")] = None,
+    standardize: Annotated[bool, typer.Option(help="Standardize inputs (default raw).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int | None, typer.Option(help="Override the paper's batch.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Override the paper's learning rate.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop each run after N steps.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
+) -> None:
+    """Train each activation's model, then write results.md/.json and PNG plots."""
+    config = ExperimentConfig(
+        experiment=name,
+        out=out if out is not None else Path("experiments") / name,
+        activations=[a.strip() for a in activations.split(",") if a.strip()]
+        if activations
+        else None,
+        data=data,
+        epochs=epochs,
+        budget_seconds=budget_seconds,
+        overwrite=overwrite,
+        seed=seed,
+        image_size=image_size,
+        standardize=standardize,
+        device=device,
+        batch_size=batch_size,
+        lr=lr,
+        max_steps=max_steps,
+        data_dir=data_dir,
+        progress=sys.stderr.isatty(),
+    )
+    render(run_experiment(config), Console())

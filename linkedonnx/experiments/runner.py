@@ -1,0 +1,191 @@
+"""Run one of the paper's comparisons: train each activation's model, then write the
+results table (Markdown + JSON) and the plots into the output folder.
+
+Output folder layout: ``results.md``, ``results.json``, ``accuracy.png``,
+``dead_units.png`` and ``runs/<activation>/`` (each run's metrics.jsonl and checkpoints).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linkedonnx.atomic import write_text_atomic
+from linkedonnx.errors import BadInputError
+from linkedonnx.experiments import plots
+from linkedonnx.experiments.registry import Experiment, get
+from linkedonnx.experiments.report import RunSummary, markdown_table
+
+RESULTS_MD = "results.md"
+RESULTS_JSON = "results.json"
+ACCURACY_PNG = "accuracy.png"
+DEAD_PNG = "dead_units.png"
+RUNS = "runs"
+
+
+@dataclass
+class ExperimentConfig:
+    """Settings of one experiment run; None fields take the experiment's defaults.
+
+    ``budget_seconds`` is the total training time, split evenly over the activations
+    (each run stops after its share, its last epoch then marked partial).
+    """
+
+    experiment: str
+    out: str | os.PathLike[str]
+    activations: list[str] | None = None
+    data: str = "digits"
+    epochs: int = 20
+    budget_seconds: float | None = None
+    overwrite: bool = False
+    seed: int = 0
+    image_size: int | None = None
+    standardize: bool = False
+    device: str = "auto"
+    batch_size: int | None = None
+    lr: float | None = None
+    max_steps: int | None = None
+    data_dir: str | os.PathLike[str] | None = None
+    progress: bool = False
+
+    def command_line(self) -> str:
+        """The ``linkedonnx experiment`` command that reproduces this run."""
+        args = ["linkedonnx", "experiment", self.experiment]
+        if self.activations:
+            args += ["--activations", ",".join(self.activations)]
+        args += ["--data", self.data, "--epochs", str(self.epochs)]
+        for flag, value in (
+            ("--budget-seconds", self.budget_seconds),
+            ("--image-size", self.image_size),
+            ("--batch-size", self.batch_size),
+            ("--lr", self.lr),
+            ("--max-steps", self.max_steps),
+        ):
+            if value is not None:
+                args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        if self.seed:
+            args += ["--seed", str(self.seed)]
+        if self.standardize:
+            args.append("--standardize")
+        if self.device != "auto":
+            args += ["--device", self.device]
+        args += ["--out", str(self.out)]
+        return shlex.join(args)
+
+
+@dataclass
+class ExperimentResult:
+    """Summaries per activation, each run's metrics, and the files written."""
+
+    experiment: Experiment
+    summaries: list[RunSummary]
+    metrics: dict[str, list[dict[str, Any]]]
+    files: list[Path] = field(default_factory=list)
+
+
+def _check(config: ExperimentConfig, exp: Experiment) -> list[str]:
+    """Validate names and the output folder before anything is written."""
+    from linkedonnx.zoo.naming import parse_name
+
+    activations = list(config.activations or exp.activations)
+    if not activations:
+        raise BadInputError("no activations given")
+    if len(set(activations)) != len(activations):
+        raise BadInputError(f"activations repeat: {','.join(activations)}")
+    for activation in activations:
+        parse_name(exp.model_name(activation))
+    if config.budget_seconds is not None and config.budget_seconds <= 0:
+        raise BadInputError(f"--budget-seconds must be positive, got {config.budget_seconds}")
+    out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"output {out} exists and is not a folder")
+    if out.is_dir() and not config.overwrite:
+        raise BadInputError(f"output folder {out} exists; pass --overwrite to replace it")
+    return activations
+
+
+def run_experiment(config: ExperimentConfig) -> ExperimentResult:
+    """Train every activation of ``config.experiment`` and write table and plots.
+
+    Raises BadInputError (before writing anything) for an unknown experiment, model,
+    activation or dataset, or an existing output folder without ``overwrite``.
+    """
+    from linkedonnx import data as data_mod
+    from linkedonnx.train import TrainConfig, train
+
+    exp = get(config.experiment)
+    activations = _check(config, exp)
+    dataset = data_mod.load(config.data, image_size=config.image_size, data_dir=config.data_dir)
+    chance = 1.0 / dataset.num_classes
+    out = Path(config.out)
+    if out.is_dir() and config.overwrite:
+        for name in (RESULTS_MD, RESULTS_JSON, ACCURACY_PNG, DEAD_PNG):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / RUNS, ignore_errors=True)
+    (out / RUNS).mkdir(parents=True, exist_ok=True)
+    share = None if config.budget_seconds is None else config.budget_seconds / len(activations)
+    summaries, metrics = [], {}
+    for activation in activations:
+        model = exp.model_name(activation)
+        result = train(
+            TrainConfig(
+                model=model,
+                data=config.data,
+                epochs=config.epochs,
+                batch_size=config.batch_size or exp.batch_size,
+                lr=config.lr or exp.lr,
+                optimizer=exp.optimizer,
+                momentum=exp.momentum,
+                nesterov=exp.nesterov,
+                device=config.device,
+                seed=config.seed,
+                out=out / RUNS / activation,
+                standardize=config.standardize,
+                image_size=config.image_size,
+                max_steps=config.max_steps,
+                max_seconds=share,
+                data_dir=config.data_dir,
+                progress=config.progress,
+            )
+        )
+        parameters = sum(p.numel() for p in result.model.parameters())
+        metrics[activation] = result.metrics
+        summaries.append(RunSummary.from_metrics(activation, model, parameters, result.metrics))
+    title = f"{exp.name} on {config.data}"
+    settings = (
+        f"{exp.optimizer} lr {config.lr or exp.lr:g}, batch {config.batch_size or exp.batch_size}, "
+        f"up to {config.epochs} epochs"
+        + (f", budget {config.budget_seconds:g} s" if config.budget_seconds else "")
+        + f", {dataset.image_size}x{dataset.image_size} inputs"
+        + (" standardized" if config.standardize else " raw (scaled to 0..1)")
+        + f", seed {config.seed}"
+    )
+    text = (
+        f"# Experiment `{exp.name}` on `{config.data}`\n\n"
+        f"Settings: {settings}.\n\n"
+        f"Command:\n\n    {config.command_line()}\n\n"
+        + markdown_table(summaries, chance)
+        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}).\n"
+    )
+    payload = {
+        "experiment": exp.name,
+        "data": config.data,
+        "settings": settings,
+        "command": config.command_line(),
+        "chance": chance,
+        "runs": [s.to_dict() for s in summaries],
+        "metrics": metrics,
+    }
+    files = [
+        plots.plot_accuracy(metrics, out / ACCURACY_PNG, f"{title}: test accuracy", chance),
+        plots.plot_dead_units(metrics, out / DEAD_PNG, f"{title}: dead units at the end"),
+    ]
+    write_text_atomic(out / RESULTS_JSON, json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(out / RESULTS_MD, text)
+    files += [out / RESULTS_JSON, out / RESULTS_MD]
+    return ExperimentResult(exp, summaries, metrics, files)

@@ -1,0 +1,36 @@
+"""`linkedonnx experiment`: a tiny run end to end, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from linkedonnx_cli.app import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exc.value.code or 0), captured.out, captured.err
+
+
+def test_tiny_depth_experiment(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "depth"
+    code, stdout, _ = _run(
+        capsys, "experiment", "depth", "--activations", "relu,lk-relu", "--data", "synthetic",
+        "--epochs", "1", "--max-steps", "1", "--device", "cpu", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    assert "lk-relu" in stdout
+    for name in ("results.md", "results.json", "accuracy.png", "dead_units.png"):
+        assert (out / name).is_file()
+    code, _, err = _run(capsys, "experiment", "depth", "--out", str(out))
+    assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_experiment(tmp_path: Path, capsys) -> None:
+    code, _, err = _run(capsys, "experiment", "breadth", "--out", str(tmp_path / "x"))
+    assert code == 2
+    assert err.strip().startswith("linkedonnx: error: unknown experiment")
+    assert not (tmp_path / "x").exists()
