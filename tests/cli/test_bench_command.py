@@ -96,3 +96,15 @@ def test_json_refuses_to_overwrite_a_model(
     assert _main("bench", str(files[0]), "--json", str(files[0]), "--runs", "1") == 2
     assert "refusing" in capsys.readouterr().err
     assert files[0].read_bytes() == before
+
+
+def test_cuda_without_cuda_ep_is_one_line_exit_2(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture
+) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has a CUDA EP")
+    assert _main("bench", str(files[0]), "--provider", "cuda") == 2
+    err = capsys.readouterr().err
+    assert "onnxruntime-gpu" in err and len(err.strip().splitlines()) == 1

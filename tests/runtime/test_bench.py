@@ -145,3 +145,27 @@ def test_bad_models(tmp_path: Path) -> None:
         bench.bench_models([corrupt])
     with pytest.raises(BadInputError, match="no model"):
         bench.bench_models([])
+
+
+def _has_cuda_ep() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@pytest.mark.skipif(not _has_cuda_ep(), reason="needs onnxruntime-gpu and a CUDA device")
+def test_cuda_iobinding_keeps_data_on_device_and_matches_cpu(
+    model_files: tuple[Path, Path],
+) -> None:
+    session = make_session(model_files[1], "cuda")
+    feeds = bench.make_inputs(session, batch=4, seed=2)
+    plan = bench.binding_plan(session, feeds, "cuda")
+    binding, values = bench.bind(session, feeds, plan)
+    assert values[0].device_name().lower() == "cuda"
+    session.run_with_iobinding(binding)
+    outputs = binding.get_outputs()
+    assert outputs[0].device_name().lower() == "cuda"
+    (expected,) = make_session(model_files[1], "cpu").run(None, feeds)
+    np.testing.assert_allclose(outputs[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    report = bench.bench_models(model_files, provider="cuda", batch=4, warmup=1, runs=3)
+    assert report.iobinding and report.providers[0] == "CUDAExecutionProvider"
