@@ -18,9 +18,10 @@ from linkedonnx.zoo.stats import ModelStats, zoo_stats
 def render(rows: list[ModelStats], console: Console) -> None:
     """Print one table row per model: name, BN, parameters, MFLOPs."""
     spec = ModelSpec("default")
+    geometry = f"{spec.in_channels}×{spec.image_size}×{spec.image_size}"
     table = Table(
-        title=f"linkedonnx zoo: {len(rows)} models at {spec.in_channels}×{spec.image_size}"
-        f"×{spec.image_size}, {spec.num_classes} classes (FLOPs = 2 × conv/dense MACs, batch 1)"
+        title=f"{len(rows)} models, input {geometry}, {spec.num_classes} classes",
+        caption="FLOPs = 2 × conv/dense multiply-accumulates, batch 1",
     )
     table.add_column("name", no_wrap=True)
     table.add_column("BN")
