@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +165,11 @@ def test_function_bodies_follow_the_model_opset(opset: int) -> None:
     (fn,) = after.functions
     assert {o.domain: o.version for o in fn.opset_import}[""] == opset
     assert_same_outputs(before, after, exact=True)
+
+
+def test_convert_does_not_import_torch() -> None:
+    code = "import sys, linkedonnx.passes.convert; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0
 
 
 def test_convert_passes_is_a_fresh_pass_list() -> None:
