@@ -1,8 +1,50 @@
-"""`linkedonnx export` (placeholder until its issue lands)."""
+"""`linkedonnx export`: a zoo model or checkpoint to ONNX, linked activations as functions."""
 
-from linkedonnx.errors import LinkedOnnxError
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from linkedonnx.export import MIN_EXPORT_OPSET, export_source
 
 
-def command() -> None:
-    """Not implemented yet."""
-    raise LinkedOnnxError("'export' is not implemented yet")
+def command(
+    source: Annotated[
+        str, typer.Argument(help="zoo:NAME (random init from --seed) or a checkpoint file.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
+    opset: Annotated[int, typer.Option(help="Default-domain ONNX opset.")] = MIN_EXPORT_OPSET,
+    batch: Annotated[
+        int, typer.Option(help="Batch of the traced example (the batch dim stays dynamic).")
+    ] = 1,
+    inline: Annotated[
+        bool, typer.Option("--inline", help="Inline the linked functions: standard ops only.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Weight seed for zoo:NAME sources.")] = 0,
+    in_channels: Annotated[
+        int | None, typer.Option(help="Input channels (zoo sources; default 3).")
+    ] = None,
+    image_size: Annotated[
+        int | None, typer.Option(help="Input height and width (zoo sources; default 32).")
+    ] = None,
+    num_classes: Annotated[
+        int | None, typer.Option(help="Number of classes (zoo sources; default 10).")
+    ] = None,
+) -> None:
+    """Export SOURCE to ONNX: each linked activation becomes one call of a model-local
+    function in the 'linkedonnx' domain (or standard ops with --inline)."""
+    result = export_source(
+        source,
+        output,
+        seed=seed,
+        opset=opset,
+        batch=batch,
+        inline=inline,
+        in_channels=in_channels,
+        image_size=image_size,
+        num_classes=num_classes,
+    )
+    Console(highlight=False, soft_wrap=True).print(f"wrote {result.summary()}")

@@ -1,0 +1,274 @@
+"""torch -> ONNX with every linked activation kept as one call of a model-local function.
+
+The model is copied, put in eval mode and its linked activations swapped for export
+shims (:mod:`linkedonnx.export.shims`) that trace to ``linkedonnx::<Function>`` nodes;
+``torch.onnx.export(dynamo=True)`` writes the rest; the FunctionProtos from
+:mod:`linkedonnx.functions` are attached afterwards, their body opset aligned with the
+model's. The batch dimension is dynamic ('batch').
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from linkedonnx import DOMAIN, __version__
+from linkedonnx.atomic import refuse_overwriting_input
+from linkedonnx.errors import BadInputError, LinkedOnnxError
+from linkedonnx.export.inline import inline_linked_functions
+from linkedonnx.export.registry_cache import cached_registry
+from linkedonnx.export.shims import with_shims
+from linkedonnx.functions import attach_functions
+from linkedonnx.onnx_io import save_model
+from linkedonnx.zoo.spec import ModelSpec
+
+#: Oldest opset the exporter writes (torch's dynamo exporter cannot go below it).
+MIN_EXPORT_OPSET = 18
+#: Newest opset the exporter accepts (what the installed onnx defines).
+MAX_EXPORT_OPSET = onnx.defs.onnx_opset_version()
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+BATCH_DIM = "batch"
+
+
+@dataclass
+class ExportResult:
+    """What an export produced: the model, where it went, which functions it calls."""
+
+    model: onnx.ModelProto
+    path: Path | None
+    #: linkedonnx op_type -> number of nodes calling it (empty when inlined).
+    calls: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    inline: bool = False
+
+    @property
+    def node_count(self) -> int:
+        """Number of nodes in the main graph."""
+        return len(self.model.graph.node)
+
+    def summary(self) -> str:
+        """One line: file, node count, linked functions used, size."""
+        calls = ", ".join(f"{name}x{n}" for name, n in sorted(self.calls.items())) or "none"
+        size = self.path.stat().st_size if self.path else self.model.ByteSize()
+        where = str(self.path) if self.path else "<memory>"
+        form = "inlined" if self.inline else "functions"
+        return (
+            f"{where}: {self.node_count} nodes, linked functions: {calls} ({form}), "
+            f"opset {_default_opset(self.model)}, {size / 1e6:.2f} MB, {self.seconds:.1f} s"
+        )
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def check_opset(opset: int) -> int:
+    """Return ``opset``; raise BadInputError outside MIN_EXPORT_OPSET..MAX_EXPORT_OPSET."""
+    if not MIN_EXPORT_OPSET <= opset <= MAX_EXPORT_OPSET:
+        raise BadInputError(
+            f"opset {opset} is not supported for export; choose "
+            f"{MIN_EXPORT_OPSET}..{MAX_EXPORT_OPSET}"
+        )
+    return opset
+
+
+def example_shape(spec_or_shape: ModelSpec | Sequence[int], batch: int) -> tuple[int, ...]:
+    """The example input shape: the spec's NCHW shape, or the given shape, with ``batch``
+    as dim 0. Raises BadInputError for a batch below 1 or an empty/non-positive shape."""
+    if batch < 1:
+        raise BadInputError(f"batch must be at least 1, got {batch}")
+    if isinstance(spec_or_shape, ModelSpec):
+        return spec_or_shape.input_shape(batch)
+    shape = tuple(int(d) for d in spec_or_shape)
+    if len(shape) < 1 or any(d < 1 for d in shape):
+        raise BadInputError(f"example input shape {shape} must have positive dims")
+    return (batch, *shape[1:])
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence torch.onnx's progress prints, warnings and log lines during export."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def linked_calls(model: onnx.ModelProto) -> dict[str, int]:
+    """Count the main graph's nodes in the linkedonnx domain, per op_type."""
+    calls: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.domain == DOMAIN:
+            calls[node.op_type] = calls.get(node.op_type, 0) + 1
+    return calls
+
+
+def align_function_opsets(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Make the linkedonnx functions import the model's default opset (their bodies use
+    ops unchanged from opset 18 on), so checkers and inliners see one opset. Mutates
+    and returns ``model``."""
+    opset = _default_opset(model)
+    for function in model.functions:
+        if function.domain != DOMAIN:
+            continue
+        for entry in function.opset_import:
+            if entry.domain in ("", "ai.onnx"):
+                entry.version = opset
+    return model
+
+
+def set_metadata(model: onnx.ModelProto, entries: dict[str, str]) -> onnx.ModelProto:
+    """Set (replace) string metadata_props on ``model``; mutates and returns it."""
+    kept = [p for p in model.metadata_props if p.key not in entries]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in entries.items():
+        model.metadata_props.add(key=key, value=value)
+    return model
+
+
+def _torch_export(
+    module: nn.Module, shape: tuple[int, ...], opset: int, optimize: bool
+) -> onnx.ModelProto:
+    """Run torch.onnx.export (dynamo) on ``module`` with a dynamic batch dimension."""
+    example = torch.zeros(shape)
+    dynamic = ({0: torch.export.Dim(BATCH_DIM)},)
+    with _quiet_exporter(), cached_registry():
+        try:
+            program = torch.onnx.export(
+                module,
+                (example,),
+                dynamo=True,
+                opset_version=opset,
+                optimize=optimize,
+                dynamic_shapes=dynamic,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                verbose=False,
+                report=False,
+            )
+        except Exception as exc:  # torch.export / onnx translation failures
+            text = str(exc).strip().splitlines()
+            raise LinkedOnnxError(
+                f"torch.onnx.export failed: {type(exc).__name__}: {text[0] if text else ''}"
+            ) from exc
+    assert program is not None
+    return program.model_proto
+
+
+def export_model(
+    model: nn.Module,
+    spec_or_shape: ModelSpec | Sequence[int],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    opset: int = MIN_EXPORT_OPSET,
+    batch: int = 1,
+    inline: bool = False,
+    source: str | None = None,
+    optimize: bool = True,
+    check: bool = True,
+) -> ExportResult:
+    """Export ``model`` (left untouched) to ONNX with linked activations as functions.
+
+    ``spec_or_shape`` is a ModelSpec or an example input shape (dim 0 replaced by
+    ``batch``, the traced example batch; the exported batch dim is dynamic). With
+    ``inline`` the linkedonnx functions are inlined (standard ONNX ops only).
+    ``source`` is recorded in metadata (``linkedonnx.source``). The model is checked
+    with ``onnx.checker.check_model(full_check=True)`` unless ``check`` is False, and
+    saved atomically to ``path`` when given. Returns an ExportResult.
+    Raises BadInputError for a bad opset/batch/shape, LinkedOnnxError when export fails.
+    """
+    check_opset(opset)
+    shape = example_shape(spec_or_shape, batch)
+    start = time.perf_counter()
+    shimmed, _ = with_shims(model)
+    proto = _torch_export(shimmed, shape, opset, optimize)
+    attach_functions(proto)
+    align_function_opsets(proto)
+    meta = {
+        "linkedonnx.version": __version__,
+        "linkedonnx.source": source or f"torch:{type(model).__name__}",
+        "linkedonnx.form": "functions",
+    }
+    if isinstance(spec_or_shape, ModelSpec):
+        meta["linkedonnx.spec"] = spec_or_shape.to_json()
+    set_metadata(proto, meta)
+    calls = linked_calls(proto)
+    if inline:
+        proto = inline_linked_functions(proto)
+        set_metadata(proto, {"linkedonnx.form": "inlined"})
+    if check:
+        try:
+            onnx.checker.check_model(proto, full_check=True)
+        except Exception as exc:
+            text = str(exc).strip().splitlines()
+            raise LinkedOnnxError(
+                f"exported model fails the ONNX checker: {text[0] if text else exc}"
+            ) from exc
+    out = save_model(proto, path) if path is not None else None
+    return ExportResult(
+        model=proto,
+        path=out,
+        calls={} if inline else calls,
+        seconds=time.perf_counter() - start,
+        inline=inline,
+    )
+
+
+def export_source(
+    source: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    seed: int = 0,
+    opset: int = MIN_EXPORT_OPSET,
+    batch: int = 1,
+    inline: bool = False,
+    in_channels: int | None = None,
+    image_size: int | None = None,
+    num_classes: int | None = None,
+) -> ExportResult:
+    """Export SOURCE (``zoo:NAME``, built with ``seed`` and the optional geometry, or a
+    checkpoint path) with :func:`export_model`; the source label goes to metadata.
+    Options are checked before the source is loaded. Raises BadInputError for a bad
+    SOURCE, checkpoint or option (nothing is written then)."""
+    from linkedonnx.sources import load_source
+
+    check_opset(opset)
+    if batch < 1:
+        raise BadInputError(f"batch must be at least 1, got {batch}")
+    if path is not None and Path(path).is_dir():
+        raise BadInputError(f"output path {path} is a directory")
+    resolved = load_source(
+        source,
+        seed=seed,
+        in_channels=in_channels,
+        image_size=image_size,
+        num_classes=num_classes,
+    )
+    if path is not None and resolved.checkpoint is not None:
+        refuse_overwriting_input(Path(path), resolved.checkpoint)
+    return export_model(
+        resolved.model,
+        resolved.spec,
+        path,
+        opset=opset,
+        batch=batch,
+        inline=inline,
+        source=resolved.label,
+    )

@@ -1,0 +1,30 @@
+"""The independent runner: ONNX's own reference evaluator (pure numpy, no torch).
+
+``onnx.reference.ReferenceEvaluator`` runs model-local functions (the linkedonnx
+ones included) from their bodies, so it checks ONNX Runtime without sharing its
+kernels or its function inlining.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx.reference import ReferenceEvaluator
+
+from linkedonnx.errors import LinkedOnnxError
+
+
+def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Run ``model`` on ``feeds`` with the ONNX reference evaluator; return its outputs
+    in graph order. Raises LinkedOnnxError (one line) when the evaluator cannot load or
+    run the model (e.g. an op it does not implement, such as com.microsoft contrib ops)."""
+    try:
+        evaluator = ReferenceEvaluator(model)
+        outputs = evaluator.run(None, feeds)
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise LinkedOnnxError(
+            "the ONNX reference evaluator cannot run this model "
+            f"({type(exc).__name__}: {text[0] if text else ''}); give --reference instead"
+        ) from None
+    return [np.asarray(o) for o in outputs]
