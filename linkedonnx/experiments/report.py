@@ -68,6 +68,8 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
             f"| {r.dead_units}/{r.units} ({r.dead_share:.0%}) |"
         )
     note = (
-        "\n\n\\* last epoch cut short by the time budget or --max-steps." if any(r.partial for r in rows) else ""
+        "\n\n\\* last epoch cut short by the time budget or --max-steps."
+        if any(r.partial for r in rows)
+        else ""
     )
     return head + "\n".join(lines) + note + f"\n\nChance level: {chance:.4f}.\n"

@@ -149,6 +149,7 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
                 image_size=config.image_size,
                 max_steps=config.max_steps,
                 max_seconds=share,
+                dead_samples=None,  # the paper's definition: every sample of the data
                 data_dir=config.data_dir,
                 progress=config.progress,
             )

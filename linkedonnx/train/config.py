@@ -21,7 +21,8 @@ class TrainConfig:
     ``model`` is a zoo name, ``data`` a dataset name (:mod:`linkedonnx.data`). ``out``
     None trains without writing files. ``max_steps`` / ``max_seconds`` stop early (the
     epoch in progress is then evaluated and logged as partial). ``dead_samples`` is how
-    many train samples (fixed, unshuffled) the per-epoch dead-unit count sees.
+    many train samples (the first ones, unshuffled; None: all) the per-epoch dead-unit
+    count sees.
     ``init`` is 'keras' (Glorot-uniform, zero bias: the paper's setting) or 'torch'
     (PyTorch's defaults), see :mod:`linkedonnx.train.init`.
     """
@@ -48,7 +49,7 @@ class TrainConfig:
     max_seconds: float | None = None
     data_dir: str | os.PathLike[str] | None = None
     download: bool = False
-    dead_samples: int = 1024
+    dead_samples: int | None = 2048
     checkpoint_every: int = 1
     progress: bool = False
 
@@ -74,7 +75,10 @@ class TrainConfig:
                 self.max_seconds is None or self.max_seconds > 0,
                 f"max seconds must be positive, got {self.max_seconds}",
             ),
-            (self.dead_samples >= 0, "dead_samples must be >= 0"),
+            (
+                self.dead_samples is None or self.dead_samples >= 0,
+                f"--dead-samples must be >= 0, got {self.dead_samples}",
+            ),
             (not (self.overwrite and self.resume), "--overwrite and --resume exclude each other"),
             (
                 self.init in INITS,

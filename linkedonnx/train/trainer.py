@@ -112,8 +112,8 @@ def evaluate(
     return loss_sum / n, correct / n
 
 
-def dead_unit_batches(data: ImageData, samples: int, batch_size: int, device: torch.device):
-    """The first ``samples`` train images (fixed order) as prepared batches on ``device``."""
+def dead_unit_batches(data: ImageData, samples: int | None, batch_size: int, device: torch.device):
+    """The first ``samples`` (None: all) train images, fixed order, as prepared batches."""
     images = data.train_images[:samples]
     for start in range(0, len(images), batch_size):
         yield data.prepare(images[start : start + batch_size]).to(device)

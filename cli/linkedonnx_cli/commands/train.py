@@ -68,6 +68,13 @@ def command(
         int | None, typer.Option(help="Image side fed to the model (default: the dataset's).")
     ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    dead_samples: Annotated[
+        int | None,
+        typer.Option(help="Train samples the per-epoch dead-unit count sees (default 2048)."),
+    ] = 2048,
+    all_samples: Annotated[
+        bool, typer.Option("--dead-all", help="Count dead units on the whole train split.")
+    ] = False,
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder holding cifar-10-batches-py (cifar10).")
     ] = None,
@@ -98,6 +105,7 @@ def command(
         max_steps=max_steps,
         data_dir=data_dir,
         download=download,
+        dead_samples=None if all_samples else dead_samples,
         progress=sys.stderr.isatty(),
     )
     result = train(config)
