@@ -10,6 +10,7 @@ Public API: :class:`JourneyConfig`, :class:`JourneySummary`, :func:`run_journey`
     model.plain.onnx       plain torch.onnx.export of the same checkpoint (the baseline)
     model.converted.onnx   the plain export after ``convert`` (flat spellings recognized)
     model.optimized.onnx   optimize(target='cpu') of the function form
+    parity_inputs.npz      the test images parity is validated on (linkedonnx validate --inputs)
     summary.json           the summary below
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from linkedonnx.atomic import write_text_atomic
+from linkedonnx.atomic import atomic_open, write_text_atomic
 from linkedonnx.errors import BadInputError
 
 #: The journey's stages, in order (what the progress callback is told).
@@ -38,11 +39,19 @@ PLAIN_ONNX = "model.plain.onnx"
 CONVERTED_ONNX = "model.converted.onnx"
 OPTIMIZED_ONNX = "model.optimized.onnx"
 SUMMARY_JSON = "summary.json"
+PARITY_INPUTS = "parity_inputs.npz"
 TRAIN_DIR = "train"
-OWN_FILES = (FUNCTIONS_ONNX, PLAIN_ONNX, CONVERTED_ONNX, OPTIMIZED_ONNX, SUMMARY_JSON)
+OWN_FILES = (
+    FUNCTIONS_ONNX,
+    PLAIN_ONNX,
+    CONVERTED_ONNX,
+    OPTIMIZED_ONNX,
+    PARITY_INPUTS,
+    SUMMARY_JSON,
+)
 
 #: Parity tolerance (max absolute difference of logits, float32 end to end).
-PARITY_ATOL = 1e-4
+PARITY_ATOL = 1e-4  # rtol: linkedonnx.validate's float32 default
 
 
 @dataclass
@@ -172,14 +181,6 @@ def plain_export(model: Any, input_shape: Sequence[int]) -> Any:
     return program.model_proto
 
 
-def ort_outputs(path: Path, x: np.ndarray, threads: int | None) -> np.ndarray:
-    """Run the ONNX file at ``path`` on ``x`` in ONNX Runtime (CPU) and return output 0."""
-    from linkedonnx.runtime.session import make_session
-
-    session = make_session(path, "cpu", threads=threads)
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
-
-
 def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> JourneySummary:
     """Run every stage of :data:`STAGES` and write the artifacts and ``summary.json``.
 
@@ -189,7 +190,6 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     (``parity_passed`` False), not raised.
     """
     import onnxruntime as ort
-    import torch
 
     from linkedonnx.checkpoint import load_model as load_checkpoint_model
     from linkedonnx.export import export_model
@@ -198,6 +198,7 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     from linkedonnx.passes.optimize import optimize
     from linkedonnx.runtime.bench import bench_models
     from linkedonnx.train import TrainConfig, train
+    from linkedonnx.validate import validate
     from linkedonnx.zoo import parse_name
 
     config.validate()
@@ -256,14 +257,16 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
 
     tell("validate", "start")
     start = clock()
-    x = parity_inputs(config, spec)
-    with torch.inference_mode():
-        reference = model(torch.from_numpy(x)).numpy()
-    optimized_out = ort_outputs(out / OPTIMIZED_ONNX, x, config.threads)
-    function_out = ort_outputs(out / FUNCTIONS_ONNX, x, config.threads)
-    err_ckpt = float(np.max(np.abs(optimized_out - reference)))
-    err_fn = float(np.max(np.abs(optimized_out - function_out)))
-    passed = err_ckpt <= PARITY_ATOL and err_fn <= PARITY_ATOL
+    inputs = out / PARITY_INPUTS
+    with atomic_open(inputs, "wb") as handle:
+        np.savez(handle, arr_0=parity_inputs(config, spec))
+    vs_checkpoint = validate(out / OPTIMIZED_ONNX, str(checkpoint), inputs=inputs, atol=PARITY_ATOL)
+    vs_functions = validate(
+        out / OPTIMIZED_ONNX, str(out / FUNCTIONS_ONNX), inputs=inputs, atol=PARITY_ATOL
+    )
+    err_ckpt = max(o.max_abs for o in vs_checkpoint.outputs)
+    err_fn = max(o.max_abs for o in vs_functions.outputs)
+    passed = vs_checkpoint.passed and vs_functions.passed
     seconds["validate"] = clock() - start
     tell("validate", f"max error {max(err_ckpt, err_fn):.1e} ({'pass' if passed else 'FAIL'})")
 

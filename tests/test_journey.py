@@ -78,6 +78,8 @@ def test_artifacts_are_written_and_consistent(journey: tuple[JourneySummary, Pat
     optimized = load_model(out / OPTIMIZED_ONNX)
     assert not any(n.domain == "linkedonnx" for n in optimized.graph.node)
     assert Path(summary.artifacts["checkpoint"]).is_file()
+    with np.load(out / "parity_inputs.npz") as saved:
+        assert saved["arr_0"].shape == (16, 1, 8, 8)
     data = json.loads((out / SUMMARY_JSON).read_text())
     assert data["parity_passed"] is True
     assert data["test_accuracy"] == pytest.approx(summary.test_accuracy)
