@@ -125,8 +125,23 @@ def _torch_reference(
     """A zoo model or checkpoint run by PyTorch (imports torch)."""
     from linkedonnx.export.runner import run_torch
     from linkedonnx.sources import is_zoo, load_source
+    from linkedonnx.zoo.spec import ModelSpec
 
-    source = load_source(reference, seed=seed)
+    geometry: dict[str, int] = {}
+    recorded_spec = _metadata(model).get("linkedonnx.spec")
+    if is_zoo(reference) and recorded_spec:
+        try:
+            spec = ModelSpec.from_json(recorded_spec)
+        except BadInputError:
+            spec = None
+        if spec is not None and f"zoo:{spec.name}" == reference:
+            # the model was exported from this zoo name with its own input geometry
+            geometry = {
+                "in_channels": spec.in_channels,
+                "image_size": spec.image_size,
+                "num_classes": spec.num_classes,
+            }
+    source = load_source(reference, seed=seed, **geometry)
     expected = source.spec.input_shape(1)[1:]
     if len(inputs) != 1:
         raise BadInputError(

@@ -1,0 +1,106 @@
+"""Input signatures, seeded inputs and custom .npz inputs checked against the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from linkedonnx.errors import BadInputError
+from linkedonnx.runtime.inputs import batch_of, load_inputs, seeded_inputs, signature
+
+
+def _model() -> onnx.ModelProto:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 4])
+    k = helper.make_tensor_value_info("k", TensorProto.INT64, ["batch"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 4])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1], [2.0])
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "w"], ["y"])],
+        "g",
+        [x, k, helper.make_tensor_value_info("w", TensorProto.FLOAT, [1])],
+        [y],
+        initializer=[w],
+    )
+    return helper.make_model(graph)
+
+
+def test_signature_skips_initializers_and_keeps_dynamic_dims() -> None:
+    sig = signature(_model())
+    assert [s.name for s in sig] == ["x", "k"]
+    assert sig[0].dtype == np.float32 and sig[0].dims == ("batch", 3, 4)
+    assert sig[1].dtype == np.int64
+    assert sig[0].shape(5) == (5, 3, 4)
+    assert sig[0].describe() == "x float32[batch,3,4]"
+
+
+def test_seeded_inputs_are_reproducible_and_follow_the_bench_scheme() -> None:
+    sig = signature(_model())
+    a = seeded_inputs(sig, batch=2, seed=7)
+    b = seeded_inputs(sig, batch=2, seed=7)
+    c = seeded_inputs(sig, batch=2, seed=8)
+    assert a["x"].shape == (2, 3, 4) and a["x"].dtype == np.float32
+    assert a["k"].dtype == np.int64 and a["k"].min() >= 0 and a["k"].max() < 10
+    np.testing.assert_array_equal(a["x"], b["x"])
+    assert not np.array_equal(a["x"], c["x"])
+    want = np.random.default_rng([7, 0]).standard_normal((2, 3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(a["x"], want)
+    with pytest.raises(BadInputError, match="batch"):
+        seeded_inputs(sig, batch=0)
+
+
+def test_load_inputs_accepts_a_matching_npz(tmp_path) -> None:
+    sig = signature(_model())
+    path = tmp_path / "in.npz"
+    np.savez(path, x=np.ones((5, 3, 4), np.float32), k=np.arange(5))
+    feeds = load_inputs(path, sig)
+    assert feeds["x"].shape == (5, 3, 4)
+    assert batch_of(feeds, sig) == 5
+
+
+def test_single_unnamed_array_for_a_one_input_model(tmp_path) -> None:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    )
+    path = tmp_path / "one.npz"
+    np.savez(path, np.zeros((3, 2), np.float32))
+    assert load_inputs(path, signature(model))["x"].shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"x": np.ones((5, 3), np.float32), "k": np.arange(5)}, "rank 2"),
+        ({"x": np.ones((5, 3, 4), np.float64), "k": np.arange(5)}, "dtype float64"),
+        ({"x": np.ones((5, 2, 4), np.float32), "k": np.arange(5)}, "size 2 on axis 1"),
+        ({"x": np.ones((5, 3, 4), np.float32)}, "do not match the model's inputs"),
+        ({"x": np.ones((5, 3, 4), np.float32), "k": np.arange(4)}, "dimension 'batch'"),
+    ],
+)
+def test_load_inputs_rejects_arrays_that_do_not_fit(tmp_path, arrays, message) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(BadInputError, match=message):
+        load_inputs(path, signature(_model()))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "does not exist"), (b"", "is empty"), (b"\x00garbage" * 50, r"not a readable \.npz")],
+)
+def test_load_inputs_rejects_unreadable_files(tmp_path, content, message) -> None:
+    path = tmp_path / "in.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(BadInputError, match=message):
+        load_inputs(path, signature(_model()))
+
+
+def test_load_inputs_rejects_pickled_objects(tmp_path) -> None:
+    path = tmp_path / "obj.npz"
+    np.savez(path, x=np.array([{"a": 1}], dtype=object), k=np.arange(1))
+    with pytest.raises(BadInputError, match=r"not a readable \.npz"):
+        load_inputs(path, signature(_model()))
