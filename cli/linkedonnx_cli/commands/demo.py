@@ -25,7 +25,8 @@ def summary_table(summary: JourneySummary) -> Table:
     )
     table.add_row("linked activations (functions)", str(sum(summary.linked_calls.values())))
     table.add_row(
-        "recognized in plain export (convert)", str(sum(summary.converted_calls.values()))
+        "recognized in plain export (convert)",
+        f"{sum(summary.converted_calls.values())} of {sum(summary.linked_calls.values())}",
     )
     table.add_row(
         "max parity error vs checkpoint",
