@@ -14,9 +14,10 @@ plain ONNX ops, exactly to float32 rounding:
   prelu) ``h1, h2`` are per-channel combinations of ``r+ = relu(Z)`` and
   ``r- = relu(-Z) = r+ - Z``, so ``W·Y = (P+Q)·r+ - Q·Z`` : two convs, one Relu,
   no negation op (ORT fuses the Add into the second conv).
-- ``dw``: ``r-`` as ``Relu(depthwise 1x1 conv of Z with weight -1)`` (stays in ORT's
-  NCHWc layout); consumers split as ``P·r+ + Q·r-`` or, when they are not all linear,
-  ``Concat(r+, r-)`` (mirror ReLU only).
+- ``dw``: ``-Z`` as a depthwise 1x1 conv with weight -1 (stays in ORT's NCHWc layout),
+  then ``r+, r- = Relu(Z), Relu(-Z)`` (or for Swish ``Z*Sigmoid(Z)`` and the same of
+  ``-Z``); consumers split as ``P·r+ + Q·r-`` (Swish: ``Wa·h1 + Wb·h2``) or, when they
+  are not all linear, ``Concat(h1, h2)`` (mirror ReLU and Swish only).
 
 Each ``apply_*`` function returns ``None`` when it rewrote the node, or a one-line
 reason why the form does not apply (the node is left untouched).
@@ -349,26 +350,63 @@ def _negate_channels(graph: ir.Graph, namer: Namer, site: LinkedSite) -> ir.Node
     return conv
 
 
+#: Kinds whose halves the dw form can build from Z and the depthwise negation -Z with
+#: ops that stay in ORT's NCHWc layout (Relu; Sigmoid and Mul for Swish).
+DW_KINDS = ("relu", "relu-minmax", "prelu", "swish")
+
+
+def _halves_plan(site: LinkedSite) -> tuple[list, list] | str:
+    """Consumers split over the two halves as they are: W·Y = Wa·h1 + Wb·h2."""
+    uses = _linear_uses(site)
+    if isinstance(uses, str):
+        return uses
+    plans = []
+    for use in uses:
+        halves = _split_weight(use)
+        if isinstance(halves, str):
+            return halves
+        plans.append(halves)
+    return uses, plans
+
+
+def _swish_of(graph: ir.Graph, namer: Namer, site: LinkedSite, x: ir.Value) -> list[ir.Node]:
+    base = site.node.name or "lk"
+    sig = _new_node(graph, namer, "Sigmoid", [x], base=base)
+    mul = _new_node(graph, namer, "Mul", [x, sig.outputs[0]], base=base)
+    for n in (sig, mul):
+        n.outputs[0].type, n.outputs[0].shape = site.z.type, site.z.shape
+    return [sig, mul]
+
+
 def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
-    """r- = Relu(depthwise -1 conv of Z); consumers split as P·r+ + Q·r-, or for mirror
-    ReLU with other consumers Concat(r+, r-). None when done, else a reason."""
-    plan = _linear_plan(site)
-    if isinstance(plan, str) and site.kind != "relu":
+    """-Z as a depthwise 1x1 conv with weight -1, so every op stays in ORT's NCHWc layout.
+    Piecewise-linear kinds: r+ = Relu(Z), r- = Relu(-Z), consumers split as P·r+ + Q·r-;
+    Swish: h1 = Z*Sigmoid(Z), h2 likewise of -Z, consumers split as Wa·h1 + Wb·h2; with
+    consumers that are not all linear, Concat(h1, h2) (mirror ReLU and Swish only).
+    None when done, else a reason."""
+    if site.kind not in DW_KINDS:
+        return f"no dw form for {site.kind}"
+    plan = _halves_plan(site) if site.kind == "swish" else _linear_plan(site)
+    concat_ok = site.kind in ("relu", "swish")
+    if isinstance(plan, str) and not concat_ok:
         return plan
-    if site.y.is_graph_output() and site.kind != "relu":
-        return "the output is a graph output"
     neg = _negate_channels(graph, namer, site)
     if isinstance(neg, str):
         return neg
-    pos = _relu_of(graph, namer, site, site.z)
-    negrelu = _relu_of(graph, namer, site, neg.outputs[0])
-    graph.insert_before(site.node, [pos, neg, negrelu])
-    if isinstance(plan, str):  # mirror ReLU, consumers not all linear: keep a Concat
+    if site.kind == "swish":
+        first_nodes = _swish_of(graph, namer, site, site.z)
+        second_nodes = _swish_of(graph, namer, site, neg.outputs[0])
+    else:
+        first_nodes = [_relu_of(graph, namer, site, site.z)]
+        second_nodes = [_relu_of(graph, namer, site, neg.outputs[0])]
+    graph.insert_before(site.node, [*first_nodes, neg, *second_nodes])
+    first, second = first_nodes[-1].outputs[0], second_nodes[-1].outputs[0]
+    if isinstance(plan, str):  # consumers not all linear: keep a Concat of the halves
         cat = _new_node(
             graph,
             namer,
             "Concat",
-            [pos.outputs[0], negrelu.outputs[0]],
+            [first, second],
             {"axis": site.axis},
             base=site.node.name or "lk",
         )
@@ -381,7 +419,7 @@ def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None:
         return None
     uses, plans = plan
     for use, (p, q) in zip(uses, plans, strict=True):
-        _rewrite_linear_use(graph, namer, use, pos.outputs[0], negrelu.outputs[0], p, q)
+        _rewrite_linear_use(graph, namer, use, first, second, p, q)
     graph.remove(site.node, safe=True)
     return None
 
