@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +120,12 @@ def train_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
     return run
 
 
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (at most 200 characters)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
+
+
 def ort_cuda_status() -> str | None:
     """None when ONNX Runtime's CUDA EP is usable here, else why it is not."""
     try:
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--budget-s", type=float, default=200.0, help="wall budget for the run")
+    parser.add_argument("--budget-s", type=float, default=170.0, help="wall budget for the run")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile rows")
     parser.add_argument("--quick", action="store_true", help="smoke run: few runs, batch 1/32")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -210,26 +217,25 @@ def main(argv: list[str] | None = None) -> int:
                 if time.perf_counter() - start > args.budget_s:
                     skipped.append(f"{name} b={batch} compile: time budget")
                 else:
-                    model = build_model(name, args.image_size, device)
-                    t0 = time.perf_counter()
-                    run = infer_compiled(model, x)
-                    record(
-                        name, batch, "torch.compile", clock(run), compile_s=time.perf_counter() - t0
-                    )
+                    try:
+                        model = build_model(name, args.image_size, device)
+                        t0 = time.perf_counter()
+                        run = infer_compiled(model, x)
+                        compile_s = time.perf_counter() - t0
+                        record(name, batch, "torch.compile", clock(run), compile_s=compile_s)
+                    except Exception as exc:  # e.g. no triton / compiler on this machine
+                        skipped.append(f"{name} b={batch} compile: {_first_line(exc)}")
             if ort_missing is None:
                 if time.perf_counter() - start > args.budget_s:
                     skipped.append(f"{name} b={batch} ort-cuda: time budget")
                 else:
-                    import tempfile
-
-                    with tempfile.TemporaryDirectory() as tmp:
-                        model = build_model(name, args.image_size, device)
-                        record(
-                            name,
-                            batch,
-                            "ort-cuda iobinding",
-                            ort_cuda_rows(model, x, args.warmup, args.runs, Path(tmp)),
-                        )
+                    try:
+                        with tempfile.TemporaryDirectory() as tmp:
+                            model = build_model(name, args.image_size, device)
+                            times = ort_cuda_rows(model, x, args.warmup, args.runs, Path(tmp))
+                        record(name, batch, "ort-cuda iobinding", times)
+                    except Exception as exc:
+                        skipped.append(f"{name} b={batch} ort-cuda: {_first_line(exc)}")
 
     eager = {(r["model"], r["batch"]): r["median_ms"] for r in results if r["mode"] == "eager"}
     rows = [
