@@ -96,3 +96,10 @@ def test_optimize_file_writes_nothing_on_bad_input(tmp_path) -> None:
     with pytest.raises(BadInputError):
         optimize_file(src, out)
     assert not out.exists() and src.read_bytes() == b"not an onnx file"
+
+
+def test_a_model_with_nothing_linked_keeps_its_outputs() -> None:
+    model = allcnn_like("plain", bn=True)
+    out, counts = lowered(model)
+    assert counts == {}
+    assert_same(model, out)
