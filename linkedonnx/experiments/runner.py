@@ -164,7 +164,7 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         + (f", budget {config.budget_seconds:g} s" if config.budget_seconds else "")
         + f", {dataset.image_size}x{dataset.image_size} inputs"
         + (" standardized" if config.standardize else " raw (scaled to 0..1)")
-        + f", seed {config.seed}"
+        + f", Glorot-uniform init (keras), seed {config.seed}"
     )
     text = (
         f"# Experiment `{exp.name}` on `{config.data}`\n\n"
