@@ -175,9 +175,46 @@ class LinearUse:
     """A consumer of Y that is linear in Y along the linked axis."""
 
     node: ir.Node
-    weight: np.ndarray  # the consumer's weight
+    weight: np.ndarray  # the consumer's weight (2-D weights after a Flatten: [M, 2C, S])
     in_axis: int  # axis of ``weight`` indexing the input (channel) dimension
     rank: int  # rank of Y
+    flatten: ir.Node | None = None  # a Flatten/Reshape between Y and a Gemm/MatMul
+
+
+def _flattened_use(site: LinkedSite, node: ir.Node) -> LinearUse | str:
+    """Y -> Flatten(axis 1) or Reshape([0 or N, -1]) -> one Gemm/MatMul with a constant
+    weight: a linear use whose weight is viewed as [.., 2C, S, ..] around the channels."""
+    if node.op_type == "Flatten":
+        if _attr_int(node, "axis", 1) != 1:
+            return "consumer Flatten does not flatten from axis 1"
+    else:
+        shape = const_array(node.inputs[1]) if len(node.inputs) > 1 else None
+        if shape is None or shape.shape != (2,) or int(shape[1]) != -1 or int(shape[0]) < 0:
+            return "consumer Reshape is not a flatten to [N, -1]"
+    if site.axis not in (1, -3, -2, -1) or (site.axis < 0 and site.z.shape is None):
+        return "the linked axis is not the flattened channel axis"
+    rank_known = site.z.shape is not None
+    if rank_known and site.axis % len(site.z.shape) != 1:
+        return "the linked axis is not the flattened channel axis"
+    out = node.outputs[0]
+    users = list(out.uses())
+    if out.is_graph_output() or len(users) != 1 or users[0].idx != 0:
+        return "the flattened output has other consumers"
+    gemm = users[0].node
+    if gemm.op_type not in ("Gemm", "MatMul") or gemm.domain not in ("", "ai.onnx"):
+        return f"the flattened output feeds {gemm.op_type}, not Gemm/MatMul"
+    w = const_array(gemm.inputs[1])
+    if w is None or w.ndim != 2 or (gemm.op_type == "Gemm" and _attr_int(gemm, "transA", 0)):
+        return "the Gemm/MatMul after the flatten has no constant 2-D weight"
+    channels, zrank = _channels_and_rank(site)
+    trans = gemm.op_type == "Gemm" and _attr_int(gemm, "transB", 0) == 1
+    k = w.shape[1] if trans else w.shape[0]
+    if channels is None or k % (2 * channels):
+        return "the flattened size is not a multiple of the channel count"
+    spatial = k // (2 * channels)
+    if trans:
+        return LinearUse(gemm, w.reshape(w.shape[0], 2 * channels, spatial), 1, zrank, node)
+    return LinearUse(gemm, w.reshape(2 * channels, spatial, w.shape[1]), 0, zrank, node)
 
 
 def _linear_uses(site: LinkedSite) -> list[LinearUse] | str:
@@ -215,6 +252,11 @@ def _linear_uses(site: LinkedSite) -> list[LinearUse] | str:
             if not (site.axis == -1 or (rank is not None and site.axis == rank - 1)):
                 return "the linked axis is not the consumer MatMul's reduction axis"
             found.append(LinearUse(node, w, 0, rank or 2))
+        elif node.op_type in ("Flatten", "Reshape"):
+            flat = _flattened_use(site, node)
+            if isinstance(flat, str):
+                return flat
+            found.append(flat)
         else:
             return f"consumer {node.op_type} is not linear (Conv/Gemm/MatMul)"
     return found
@@ -251,6 +293,22 @@ def _rewrite_linear_use(
     node = use.node
     base = node.name or "consumer"
     dtype = use.weight.dtype
+    if use.flatten is not None:  # back to the consumer's 2-D layout; flatten each half
+        rows = use.weight.shape[0] if use.in_axis == 1 else -1
+        cols = -1 if use.in_axis == 1 else use.weight.shape[-1]
+        w_first, w_second = w_first.reshape(rows, cols), w_second.reshape(rows, cols)
+        flats = []
+        for half in (first, second):
+            flat = ir.node(
+                use.flatten.op_type,
+                [half, *use.flatten.inputs[1:]],
+                dict(use.flatten.attributes.items()),
+                name=namer(f"{use.flatten.name or 'flatten'}_half"),
+            )
+            flat.outputs[0].name = namer(f"{use.flatten.name or 'flatten'}_half_out")
+            flats.append(flat)
+        graph.insert_before(node, flats)
+        first, second = flats[0].outputs[0], flats[1].outputs[0]
     w1 = _initializer(graph, namer, w_first.astype(dtype), f"{base}_w_pos")
     w2 = _initializer(graph, namer, w_second.astype(dtype), f"{base}_w_neg")
     attrs = {name: attr for name, attr in node.attributes.items()}
@@ -269,6 +327,8 @@ def _rewrite_linear_use(
     graph.insert_before(node, [a, b, add])
     out.replace_all_uses_with(add.outputs[0], replace_graph_outputs=True)
     graph.remove(node, safe=True)
+    if use.flatten is not None:
+        graph.remove(use.flatten, safe=True)
     add.outputs[0].name = name
 
 
@@ -524,9 +584,11 @@ def apply_stacked(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None
             sign = np.concatenate([np.ones(k // 2), -np.ones(k // 2)]).astype(use.weight.dtype)
             shape = [1] * use.weight.ndim
             shape[use.in_axis] = k
-            neww = _initializer(
-                graph, namer, use.weight * sign.reshape(shape), f"{use.node.name or 'c'}_w_signed"
-            )
+            signed = use.weight * sign.reshape(shape)
+            original = const_array(use.node.inputs[1])
+            assert original is not None  # checked by _linear_uses
+            signed = signed.reshape(original.shape)  # a flattened use's weight is 2-D
+            neww = _initializer(graph, namer, signed, f"{use.node.name or 'c'}_w_signed")
             use.node.replace_input_with(1, neww)
     site.y.replace_all_uses_with(out, replace_graph_outputs=True)
     graph.remove(site.node, safe=True)

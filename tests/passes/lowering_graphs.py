@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from tests.passes.graphs import GraphBuilder
 
@@ -80,3 +81,22 @@ def pooled_like(kind: str = "relu", batch: int = 2, seed: int = 0) -> onnx.Model
     y = b.linked(kind, z, 1)
     p = b.node("MaxPool", [y], (batch, 8, 3, 3), kernel_shape=[2, 2], strides=[2, 2])
     return b.model([conv(b, p, 5), y])
+
+
+def flatten_dense(
+    kind: str = "relu", reshape: bool = False, trans_b: int = 1, matmul: bool = False
+) -> onnx.ModelProto:
+    """Conv -> linked -> Flatten (or Reshape [0, -1]) -> Gemm (transB) or MatMul, as the
+    width family ends."""
+    b = GraphBuilder(4)
+    x = b.input((2, 3, 3, 3), "x")
+    y = b.linked(kind, conv(b, x, 4), 1)
+    if reshape:
+        shape = b.fresh("shape")
+        b.inits.append(numpy_helper.from_array(np.array([0, -1], np.int64), shape))
+        flat = b.node("Reshape", [y, shape], (2, 72))
+    else:
+        flat = b.node("Flatten", [y], (2, 72), axis=1)
+    if matmul:
+        return b.model([b.matmul(flat, 5)])
+    return b.model([b.gemm(flat, 5, b=b.const(b.weight((5,))), transB=trans_b)])

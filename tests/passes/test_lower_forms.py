@@ -11,7 +11,7 @@ from linkedonnx import DOMAIN
 from linkedonnx.functions import attach_functions
 from linkedonnx.passes.optimize import optimize
 from tests.passes.graphs import linked_chain, random_feeds, run
-from tests.passes.lowering_graphs import allcnn_like, mlp_like, pooled_like
+from tests.passes.lowering_graphs import allcnn_like, flatten_dense, mlp_like, pooled_like
 
 KINDS = ("relu", "relu-minmax", "prelu", "selu", "swish")
 LINEAR = ("relu", "relu-minmax", "prelu")
@@ -106,3 +106,18 @@ def test_prelu_with_scalar_slopes_and_chains_of_mixed_spellings(kind: str) -> No
     for form in ("split", "dw", "stacked"):
         out, _ = lowered(model, form=form)
         assert_same(model, out, seed=3)
+
+
+@pytest.mark.parametrize("kind", LINEAR)
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"reshape": True}, {"trans_b": 0}, {"matmul": True}],
+    ids=["flatten-gemm", "reshape-gemm", "gemm-transB0", "flatten-matmul"],
+)
+@pytest.mark.parametrize("form", ["split", "dw", "stacked"])
+def test_split_reaches_through_a_flatten_to_the_dense_layer(kind, variant, form) -> None:
+    model = flatten_dense(kind, **variant)
+    out, counts = lowered(model, form=form, convert=False)
+    assert_same(model, out)
+    assert counts.get(f"{kind}:{form}") == 1, counts
+    assert not {"Concat", "Neg"} & {n.op_type for n in out.graph.node}
