@@ -2,15 +2,15 @@
 
 A linked node ``Y = Linked*(Z, axis)`` computes ``Y = concat([h1(Z), h2(Z)], axis)``.
 Each form rewrites one node (and, for some forms, its producer or consumers) into
-plain ONNX ops, exactly to float32 rounding:
+plain ONNX ops, exact up to float32 rounding (split and dw reorder the consumer's sums):
 
 - ``inline``: the function body (Relu, Neg, Relu, Concat...). Always applies; done by
   :class:`linkedonnx.passes.lower_inline.InlineLinkedPass` at the end of a pipeline.
 - ``stacked``: the producer Conv/Gemm of ``Z`` gets weights ``[W; -W]`` and bias
   ``[b; -b]`` so one layer emits ``[Z; -Z]``; the activation is then applied
   elementwise (Relu, Selu, x*Sigmoid(x), PRelu with stacked slopes): no Concat, no Neg.
-- ``split``: no Concat: every consumer (Conv, Gemm, MatMul, all linear in ``Y``) is
-  rewritten over the halves. For the piecewise-linear kinds (relu, relu-minmax,
+- ``split``: no Concat: every consumer (Conv, Gemm, MatMul, or a Flatten feeding a
+  Gemm/MatMul: all linear in ``Y``) is rewritten over the halves. For the piecewise-linear kinds (relu, relu-minmax,
   prelu) ``h1, h2`` are per-channel combinations of ``r+ = relu(Z)`` and
   ``r- = relu(-Z) = r+ - Z``, so ``W·Y = (P+Q)·r+ - Q·Z`` : two convs, one Relu,
   no negation op (ORT fuses the Add into the second conv).
