@@ -3,6 +3,12 @@
 Files: ``config.json`` (the run's settings), ``metrics.jsonl`` (one JSON object per
 epoch), ``checkpoint.safetensors`` (latest weights + resume state) and
 ``best.safetensors`` (weights of the epoch with the best test accuracy).
+
+Each metrics line holds: ``epoch`` (1-based), ``steps`` (optimizer steps so far),
+``loss`` and ``train_accuracy`` (running, over the epoch's batches), ``test_loss``,
+``test_accuracy``, ``seconds`` (training time of the epoch, evaluation excluded),
+``partial`` (the epoch was cut short) and ``dead_units``: ``samples``, ``units``,
+``dead``, ``share`` and ``layers`` as [name, units, dead] in execution order.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ of a partial epoch are saved in the checkpoint).
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from torch import nn
 
 from linkedonnx import checkpoint as ckpt_io
 from linkedonnx import data as data_mod
+from linkedonnx.atomic import write_text_atomic
 from linkedonnx.data import ImageData
 from linkedonnx.errors import BadInputError
 from linkedonnx.train import distributed as dist_mod
@@ -327,8 +329,6 @@ def train(config: TrainConfig) -> TrainResult:
     dataset, a missing data folder or an output folder that exists without
     overwrite/resume; and for a corrupt checkpoint on resume.
     """
-    import json
-
     config.validate()
     out = config.out_path
     ctx = dist_mod.setup(config.device)
@@ -343,8 +343,6 @@ def train(config: TrainConfig) -> TrainResult:
             raise BadInputError(f"cannot resume: {resume_from} is missing")
         if out is not None and ctx.is_main:
             outputs.prepare_output_folder(out, config.overwrite)
-            from linkedonnx.atomic import write_text_atomic
-
             write_text_atomic(out / outputs.CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
         deadline = None if config.max_seconds is None else time.perf_counter() + config.max_seconds
         with _progress(config.progress and ctx.is_main) as progress:
