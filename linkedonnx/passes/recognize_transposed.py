@@ -8,7 +8,8 @@ Transpose and the function (a mirrored-half-first crelu) is moved before it too:
 This is what turns tf2onnx's NHWC ``tf.nn.crelu`` (Transpose, Neg, Concat on the last
 axis, Relu, Transpose back) into one ``LinkedRelu(axis=1)`` on the NCHW tensor, once
 :mod:`recognize_relu` has found the crelu. LinkedPRelu is left alone: its slopes are
-laid out for the transposed tensor.
+laid out for the transposed tensor. A function whose output is read by anything other
+than the outer Transpose stays (moving it would compute it twice).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class CancelTransposesRule(LinkedRuleBase):
         self, context: Any, t_in: ir.Value, t_out: ir.Value, lk: ir.Value, **_: Any
     ) -> P.MatchResult:
         result = P.MatchResult()
+        if len(lk.uses()) != 1 or lk.is_graph_output():
+            return result.fail(
+                "the linked output is also read elsewhere; moving it would duplicate it"
+            )
         p = attr_value(t_in.producer(), "perm")
         q = attr_value(t_out.producer(), "perm")
         if p is None or q is None:

@@ -71,3 +71,15 @@ def test_function_nodes_between_inverse_transposes_move(kind: str) -> None:
     assert "Transpose" not in op_counts(after)
     assert sum(count_linked(after).values()) == 1
     assert_same_outputs(before, after, exact=True)
+
+
+def test_linked_output_read_elsewhere_is_not_moved() -> None:
+    b = GraphBuilder(4)
+    x = b.input((2, 4, 3, 3), "x")
+    t = b.transpose(x, [0, 2, 1, 3])
+    lk = b.linked("relu", t, 1)
+    before = b.model([b.transpose(lk, [0, 2, 1, 3]), lk])
+    after, p = recognize(before)
+    assert not p.counts
+    assert count_linked(after) == {"LinkedRelu": 1}
+    assert_same_outputs(before, after, exact=True)
