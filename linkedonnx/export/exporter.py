@@ -47,7 +47,8 @@ class ExportResult:
 
     model: onnx.ModelProto
     path: Path | None
-    #: linkedonnx op_type -> number of nodes calling it (empty when inlined).
+    #: linkedonnx op_type -> number of linked activations exported as calls of it
+    #: (inlined into standard ops when ``inline`` is True).
     calls: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     inline: bool = False
@@ -59,12 +60,12 @@ class ExportResult:
 
     def summary(self) -> str:
         """One line: file, node count, linked functions used, size."""
-        calls = ", ".join(f"{name}x{n}" for name, n in sorted(self.calls.items())) or "none"
+        calls = ", ".join(f"{n} {name}" for name, n in sorted(self.calls.items())) or "none"
         size = self.path.stat().st_size if self.path else self.model.ByteSize()
         where = str(self.path) if self.path else "<memory>"
-        form = "inlined" if self.inline else "functions"
+        form = "inlined" if self.inline else "as functions"
         return (
-            f"{where}: {self.node_count} nodes, linked functions: {calls} ({form}), "
+            f"{where}: {self.node_count} nodes, linked activations: {calls} ({form}), "
             f"opset {_default_opset(self.model)}, {size / 1e6:.2f} MB, {self.seconds:.1f} s"
         )
 
@@ -225,7 +226,7 @@ def export_model(
     return ExportResult(
         model=proto,
         path=out,
-        calls={} if inline else calls,
+        calls=calls,
         seconds=time.perf_counter() - start,
         inline=inline,
     )

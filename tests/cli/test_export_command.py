@@ -28,7 +28,7 @@ def test_export_zoo_model_with_functions_and_inlined(tmp_path, capsys) -> None:
         capsys, "export", "zoo:width/lk-swish", "-o", str(out), "--image-size", "8", "--seed", "2"
     )
     assert code == 0, err
-    assert "LinkedSwishx1" in stdout and "nodes" in stdout and "MB" in stdout
+    assert "1 LinkedSwish (as functions)" in stdout and "nodes" in stdout and "MB" in stdout
     model = onnx.load(out)
     assert [f.name for f in model.functions] == ["LinkedSwish"]
     meta = {p.key: p.value for p in model.metadata_props}
@@ -46,7 +46,7 @@ def test_export_zoo_model_with_functions_and_inlined(tmp_path, capsys) -> None:
         "--opset",
         "20",
     )
-    assert code == 0 and "inlined" in stdout
+    assert code == 0 and "1 LinkedSwish (inlined)" in stdout
     inlined = onnx.load(flat)
     assert not inlined.functions and all(n.domain != DOMAIN for n in inlined.graph.node)
     assert {o.domain: o.version for o in inlined.opset_import} == {"": 20}
