@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.onnx_io import load_model
 from linkedonnx.runtime.compare import OutputComparison, compare
 from linkedonnx.runtime.inputs import (
@@ -197,6 +197,19 @@ def load_reference(
     )
 
 
+def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
+    """Run ``run``; turn a runtime failure into a one-line LinkedOnnxError."""
+    try:
+        return run()
+    except LinkedOnnxError:
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise LinkedOnnxError(
+            f"{what} failed to run the model: {type(exc).__name__}: {text[0] if text else ''}"
+        ) from None
+
+
 def _pair_names(model_names: list[str], reference: Reference, count: int) -> list[str]:
     """Reference output order matched to the model's: by name when both sides name the
     same set, else by position."""
@@ -240,12 +253,12 @@ def validate(
         used_batch, used_seed = batch_of(feeds, sig), None
     else:
         feeds = seeded_inputs(sig, batch, seed)
-        used_batch, used_seed = batch, seed
+        used_batch, used_seed = batch_of(feeds, sig), seed
     ref = load_reference(reference, model, sig, seed)
     session = make_session(model, provider, optimization=optimization)
     model_names = [o.name for o in session.get_outputs()]
-    actual = list(session.run(None, feeds))
-    expected = ref.run(feeds)
+    actual = _guarded("ONNX Runtime", lambda: list(session.run(None, feeds)))
+    expected = _guarded("the reference", lambda: ref.run(feeds))
     names = _pair_names(model_names, ref, len(expected))
     if not names:
         raise BadInputError(

@@ -147,3 +147,33 @@ def test_onnx_side_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _tiny(path, dims, out_dims, nodes, initializers=()):
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, out_dims)
+    graph = helper.make_graph(nodes, "g", [x], [y], initializer=list(initializers))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    return path
+
+
+def test_fixed_batch_models_ignore_the_batch_option(tmp_path) -> None:
+    from onnx import helper
+
+    path = _tiny(tmp_path / "fixed.onnx", [1, 4], [1, 4], [helper.make_node("Relu", ["x"], ["y"])])
+    report = validate(path, batch=7)
+    assert report.passed and report.batch is None
+    assert report.inputs == ["x float32[1, 4]"]
+
+
+def test_a_runtime_failure_is_one_line(tmp_path) -> None:
+    from onnx import helper
+
+    shape = numpy_helper.from_array(np.array([3], dtype=np.int64), "shape")
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"])
+    path = _tiny(tmp_path / "reshape.onnx", ["batch", 4], [3], [node], [shape])
+    with pytest.raises(LinkedOnnxError, match="ONNX Runtime failed to run the model") as info:
+        validate(path, batch=2)
+    assert "\n" not in str(info.value)
