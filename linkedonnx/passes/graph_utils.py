@@ -70,15 +70,68 @@ def broadcasts_into(small: Sequence[int], like: ir.Value) -> bool:
     return True
 
 
+def _is_zero_array(arr: np.ndarray | None) -> bool:
+    return (
+        arr is not None
+        and arr.size > 0
+        and np.issubdtype(arr.dtype, np.floating)
+        and bool(np.all(arr == 0))
+    )
+
+
+def _same_shape_source(value: ir.Value | None, like: ir.Value) -> bool:
+    """True when ``value`` has ``like``'s shape by construction: ``like`` itself, or a Neg
+    of it, or what ``like`` is the Neg of."""
+    if value is None:
+        return False
+    if value is like:
+        return True
+    producer = value.producer()
+    if producer is not None and producer.op_type == "Neg" and producer.inputs[0] is like:
+        return True
+    producer = like.producer()
+    return producer is not None and producer.op_type == "Neg" and producer.inputs[0] is value
+
+
+def _is_full_shape_of(value: ir.Value | None, like: ir.Value) -> bool:
+    """True when ``value`` is ``Shape(v)`` (whole shape) of a value with ``like``'s shape."""
+    producer = value.producer() if value is not None else None
+    if producer is None or producer.op_type != "Shape" or producer.domain not in ("", "ai.onnx"):
+        return False
+    if attr_value(producer, "start", 0) != 0 or attr_value(producer, "end") is not None:
+        return False
+    return _same_shape_source(producer.inputs[0], like)
+
+
 def is_zero_like(value: ir.Value | None, like: ir.Value) -> bool:
-    """True when ``value`` is a constant whose elements are all exactly zero and whose
-    shape broadcasts into ``like`` without changing it."""
+    """True when ``value`` is exactly zero everywhere and broadcasting it against ``like``
+    leaves ``like``'s shape unchanged: a zero constant (scalar or tensor), or a zero
+    tensor built at run time for a dynamic shape, ``Expand(0, Shape(like))`` or
+    ``ConstantOfShape(Shape(like))`` with a zero value (torch's ``zeros_like``)."""
+    if value is None:
+        return False
     arr = const_array(value)
-    if arr is None or arr.size == 0 or not np.issubdtype(arr.dtype, np.floating):
+    if arr is not None:
+        return _is_zero_array(arr) and broadcasts_into(arr.shape, like)
+    producer = value.producer()
+    if producer is None or producer.domain not in ("", "ai.onnx"):
         return False
-    if not bool(np.all(arr == 0)):
-        return False
-    return broadcasts_into(arr.shape, like)
+    if producer.op_type == "Expand":
+        base = const_array(producer.inputs[0])
+        return (
+            _is_zero_array(base)
+            and broadcasts_into(base.shape, like)
+            and _is_full_shape_of(producer.inputs[1], like)
+        )
+    if producer.op_type == "ConstantOfShape":
+        attr = producer.attributes.get("value")
+        fill = (
+            attr.value.numpy()
+            if attr is not None and not attr.is_ref()
+            else np.zeros(1, np.float32)
+        )
+        return _is_zero_array(fill) and _is_full_shape_of(producer.inputs[0], like)
+    return False
 
 
 def arrays_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:

@@ -213,6 +213,24 @@ def _relu_where(b: GraphBuilder, x: str, zero: str | None = None) -> str:
     return b.node("Where", [less, zero or _zeros_like(b, x), x], b.shapes[x])
 
 
+def _zeros_dynamic(b: GraphBuilder, x: str, how: str = "expand", fill: float = 0.0) -> str:
+    """A zero tensor of x's shape built at run time (torch's zeros_like with a dynamic
+    batch): Expand(0, Shape(x)) or ConstantOfShape(Shape(x))."""
+    shape = b.node("Shape", [x], (len(b.shapes[x]),))
+    if how == "expand":
+        return b.node("Expand", [b.const(np.float32(fill)), shape], b.shapes[x])
+    value = numpy_helper.from_array(np.array([fill], np.float32), "value")
+    return b.node("ConstantOfShape", [shape], b.shapes[x], value=value)
+
+
+def _relu_where_dynamic(
+    b: GraphBuilder, x: str, how: str, fill: float = 0.0, of: str | None = None
+) -> str:
+    """Where(Less(x, 0), zeros_like(of or x) built at run time, x)."""
+    less = b.node("Less", [x, _zero_scalar(b)], b.shapes[x])
+    return b.node("Where", [less, _zeros_dynamic(b, of or x, how, fill), x], b.shapes[x])
+
+
 def _prelu_where(b: GraphBuilder, x: str, slope: str, swap_mul: bool = False) -> str:
     """torch's prelu_right: Where(Less(x, 0), Mul(x, slope), x)."""
     less = b.node("Less", [x, _zero_scalar(b)], b.shapes[x])
@@ -258,6 +276,22 @@ SPELLINGS: dict[str, Spelling] = {
     "relu-where-scalar": Spelling(
         lambda b, x, a: b.concat(
             [_relu_where(b, x, _zero_scalar(b)), b.unary("Relu", b.unary("Neg", x))], a
+        ),
+        "relu",
+    ),
+    "relu-where-expand": Spelling(  # dynamic batch: zeros_like is Expand(0, Shape(x))
+        lambda b, x, a: b.concat(
+            [_relu_where_dynamic(b, x, "expand"), b.unary("Relu", b.unary("Neg", x))], a
+        ),
+        "relu",
+    ),
+    "relu-where-constantofshape": Spelling(
+        lambda b, x, a: b.concat(
+            [
+                _relu_where_dynamic(b, x, "cos"),
+                _relu_where_dynamic(b, b.unary("Neg", x), "cos"),
+            ],
+            a,
         ),
         "relu",
     ),
@@ -398,6 +432,22 @@ SPELLINGS: dict[str, Spelling] = {
                     ],
                     b.shapes[x],
                 ),
+                b.unary("Relu", b.unary("Neg", x)),
+            ],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-where-expand-nonzero": Spelling(
+        lambda b, x, a: b.concat(
+            [_relu_where_dynamic(b, x, "expand", 0.5), b.unary("Relu", b.unary("Neg", x))], a
+        ),
+        None,
+    ),
+    "lookalike-where-constantofshape-other": Spelling(  # zeros shaped like another tensor
+        lambda b, x, a: b.concat(
+            [
+                _relu_where_dynamic(b, x, "cos", of=b.unary("Sigmoid", x)),
                 b.unary("Relu", b.unary("Neg", x)),
             ],
             a,

@@ -17,6 +17,7 @@ from graphs import assert_same_outputs, count_linked
 
 from linkedonnx import zoo
 from linkedonnx.export import export_model
+from linkedonnx.nn import LinkedReLU
 from linkedonnx.nn.modules import LinkedActivation
 from linkedonnx.passes.convert import convert, rule_counts
 from linkedonnx.zoo.spec import ModelSpec
@@ -60,6 +61,28 @@ def test_plain_torch_export_becomes_function_form(name: str) -> None:
     assert expected > 0
     assert count_linked(after) == {FLAT_CASES[name]: expected}
     assert sum(v for k, v in rule_counts(report).items() if k.startswith("Linked")) == expected
+    assert_same_outputs(flat, after, exact=True)
+
+
+@pytest.mark.parametrize("policy", ["mirror", "minmax"])
+def test_dynamic_batch_export_is_recognized(policy: str) -> None:
+    # With a dynamic batch torch builds zeros_like as Expand(0, Shape(z)) at run time.
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), LinkedReLU(policy=policy), torch.nn.Conv2d(8, 2, 1)
+    ).eval()
+    warnings.filterwarnings("ignore")
+    with torch.no_grad():
+        flat = torch.onnx.export(
+            module,
+            (torch.randn(2, 3, 6, 6),),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            verbose=False,
+        ).model_proto
+    assert "Expand" in {n.op_type for n in flat.graph.node}
+    after, _ = convert(flat)
+    onnx.checker.check_model(after, full_check=True)
+    assert count_linked(after) == {"LinkedRelu" if policy == "mirror" else "LinkedReluMinMax": 1}
     assert_same_outputs(flat, after, exact=True)
 
 

@@ -25,6 +25,8 @@ RELU_SPELLINGS = [
     "relu-negfirst",
     "relu-where",
     "relu-where-scalar",
+    "relu-where-expand",
+    "relu-where-constantofshape",
     "crelu",
     "crelu-negfirst",
 ]
@@ -33,6 +35,8 @@ RELU_LOOKALIKES = [
     "lookalike-same-half",
     "lookalike-third-input",
     "lookalike-where-threshold",
+    "lookalike-where-expand-nonzero",
+    "lookalike-where-constantofshape-other",
     "lookalike-crelu-no-neg",
     "lookalike-crelu-three",
 ]
@@ -51,7 +55,7 @@ def test_spelling_becomes_one_linked_relu(name: str, axis: int) -> None:
     onnx.checker.check_model(after, full_check=True)
     assert count_linked(after) == {"LinkedRelu": 1}
     ops = op_counts(after)
-    assert "Relu" not in ops and "Concat" not in ops and "Where" not in ops
+    assert not {"Relu", "Concat", "Where", "Expand", "ConstantOfShape"} & set(ops)
     assert sum(p.counts.values()) == 1
     (node,) = [n for n in after.graph.node if n.op_type == "LinkedRelu"]
     assert node.attribute[0].i == axis
