@@ -203,6 +203,20 @@ def test_convert_file_writes_model_and_json(flat_file: Path, tmp_path: Path) -> 
     assert count_linked(model) == count_linked(written)
 
 
+def test_convert_file_reads_external_weights(tmp_path: Path) -> None:
+    before = linked_chain(["relu", "selu"])
+    src = tmp_path / "ext.onnx"
+    stored = onnx.ModelProto()
+    stored.CopyFrom(before)  # onnx.save turns the tensors it externalizes into references
+    onnx.save(stored, src, save_as_external_data=True, location="ext.bin", size_threshold=0)
+    out = tmp_path / "out.onnx"
+    convert_file(src, out)
+    (tmp_path / "ext.bin").unlink()  # the output carries its weights inline
+    after = onnx.load(out)
+    assert count_linked(after) == {"LinkedRelu": 1, "LinkedSelu": 1}
+    assert_same_outputs(before, after, exact=True)
+
+
 def _state(path: Path) -> tuple[bytes, int]:
     return path.read_bytes(), os.stat(path).st_mtime_ns
 
