@@ -17,7 +17,7 @@ with wrong answers. Writes JSON (default benchmarks/results/inference.json) and 
 a Markdown table.
 
 Usage:
-    python benchmarks/bench_inference.py                 # full run (~10-15 min on 2 cores)
+    python benchmarks/bench_inference.py                 # full run (est. 8-12 min on 2 quiet cores)
     python benchmarks/bench_inference.py --quick         # smoke run
 """
 
