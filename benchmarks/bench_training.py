@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for _ in range(args.warmup):
         for c in contenders:
             c.step()
-    for _ in range(args.steps):
+    for i in range(args.steps):
         for c in contenders:
             c.times.append(c.step())
+        print(f"step {i + 1}/{args.steps}", file=sys.stderr, flush=True)
     base = statistics.median(contenders[0].times)
     rows = []
     for c in contenders:
