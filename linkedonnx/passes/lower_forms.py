@@ -179,18 +179,28 @@ class LinearUse:
     in_axis: int  # axis of ``weight`` indexing the input (channel) dimension
     rank: int  # rank of Y
     flatten: ir.Node | None = None  # a Flatten/Reshape between Y and a Gemm/MatMul
+    half_shape: np.ndarray | None = None  # the Reshape target of one half, when it changes
 
 
 def _flattened_use(site: LinkedSite, node: ir.Node) -> LinearUse | str:
-    """Y -> Flatten(axis 1) or Reshape([0 or N, -1]) -> one Gemm/MatMul with a constant
-    weight: a linear use whose weight is viewed as [.., 2C, S, ..] around the channels."""
+    """Y -> Flatten(axis 1) or Reshape([0 or N, -1] or [-1, K]) -> one Gemm/MatMul with a
+    constant weight: a linear use whose weight is viewed as [.., 2C, S, ..] around the
+    channels."""
+    shape = None
     if node.op_type == "Flatten":
         if _attr_int(node, "axis", 1) != 1:
             return "consumer Flatten does not flatten from axis 1"
     else:
         shape = const_array(node.inputs[1]) if len(node.inputs) > 1 else None
-        if shape is None or shape.shape != (2,) or int(shape[1]) != -1 or int(shape[0]) < 0:
-            return "consumer Reshape is not a flatten to [N, -1]"
+        if (
+            shape is None
+            or shape.shape != (2,)
+            or not (
+                (int(shape[1]) == -1 and int(shape[0]) >= 0)
+                or (int(shape[0]) == -1 and int(shape[1]) > 0)
+            )
+        ):
+            return "consumer Reshape is not a flatten to [N, -1] or [-1, K]"
     if site.axis not in (1, -3, -2, -1) or (site.axis < 0 and site.z.shape is None):
         return "the linked axis is not the flattened channel axis"
     rank_known = site.z.shape is not None
@@ -212,9 +222,16 @@ def _flattened_use(site: LinkedSite, node: ir.Node) -> LinearUse | str:
     if channels is None or k % (2 * channels):
         return "the flattened size is not a multiple of the channel count"
     spatial = k // (2 * channels)
+    half_shape = None
+    if shape is not None and int(shape[0]) == -1:
+        if int(shape[1]) != k:
+            return "the Reshape's row size differs from the dense layer's input size"
+        half_shape = np.array([-1, k // 2], np.int64)
     if trans:
-        return LinearUse(gemm, w.reshape(w.shape[0], 2 * channels, spatial), 1, zrank, node)
-    return LinearUse(gemm, w.reshape(2 * channels, spatial, w.shape[1]), 0, zrank, node)
+        view = w.reshape(w.shape[0], 2 * channels, spatial)
+        return LinearUse(gemm, view, 1, zrank, node, half_shape)
+    view = w.reshape(2 * channels, spatial, w.shape[1])
+    return LinearUse(gemm, view, 0, zrank, node, half_shape)
 
 
 def _linear_uses(site: LinkedSite) -> list[LinearUse] | str:
@@ -298,10 +315,13 @@ def _rewrite_linear_use(
         cols = -1 if use.in_axis == 1 else use.weight.shape[-1]
         w_first, w_second = w_first.reshape(rows, cols), w_second.reshape(rows, cols)
         flats = []
+        extra = list(use.flatten.inputs[1:])
+        if use.half_shape is not None:
+            extra = [_initializer(graph, namer, use.half_shape, f"{base}_half_shape")]
         for half in (first, second):
             flat = ir.node(
                 use.flatten.op_type,
-                [half, *use.flatten.inputs[1:]],
+                [half, *extra],
                 dict(use.flatten.attributes.items()),
                 name=namer(f"{use.flatten.name or 'flatten'}_half"),
             )

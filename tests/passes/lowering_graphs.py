@@ -84,16 +84,20 @@ def pooled_like(kind: str = "relu", batch: int = 2, seed: int = 0) -> onnx.Model
 
 
 def flatten_dense(
-    kind: str = "relu", reshape: bool = False, trans_b: int = 1, matmul: bool = False
+    kind: str = "relu",
+    reshape: bool = False,
+    trans_b: int = 1,
+    matmul: bool = False,
+    rows: tuple[int, int] = (0, -1),
 ) -> onnx.ModelProto:
-    """Conv -> linked -> Flatten (or Reshape [0, -1]) -> Gemm (transB) or MatMul, as the
-    width family ends."""
+    """Conv -> linked -> Flatten (or Reshape to ``rows``) -> Gemm (transB) or MatMul, as
+    the width family ends."""
     b = GraphBuilder(4)
     x = b.input((2, 3, 3, 3), "x")
     y = b.linked(kind, conv(b, x, 4), 1)
     if reshape:
         shape = b.fresh("shape")
-        b.inits.append(numpy_helper.from_array(np.array([0, -1], np.int64), shape))
+        b.inits.append(numpy_helper.from_array(np.array(rows, np.int64), shape))
         flat = b.node("Reshape", [y, shape], (2, 72))
     else:
         flat = b.node("Flatten", [y], (2, 72), axis=1)

@@ -111,8 +111,8 @@ def test_prelu_with_scalar_slopes_and_chains_of_mixed_spellings(kind: str) -> No
 @pytest.mark.parametrize("kind", LINEAR)
 @pytest.mark.parametrize(
     "variant",
-    [{}, {"reshape": True}, {"trans_b": 0}, {"matmul": True}],
-    ids=["flatten-gemm", "reshape-gemm", "gemm-transB0", "flatten-matmul"],
+    [{}, {"reshape": True}, {"reshape": True, "rows": (-1, 72)}, {"trans_b": 0}, {"matmul": True}],
+    ids=["flatten-gemm", "reshape-gemm", "reshape-rows-gemm", "gemm-transB0", "flatten-matmul"],
 )
 @pytest.mark.parametrize("form", ["split", "dw", "stacked"])
 def test_split_reaches_through_a_flatten_to_the_dense_layer(kind, variant, form) -> None:
