@@ -2,7 +2,7 @@
 an ONNX Runtime execution provider (no torch here).
 
 Steps: ``convert``'s recognition and fusion passes (when that module is present),
-clean-up, batch-norm folding, lowering for the target (CPU: measured forms, or the
+batch-norm folding, clean-up, lowering for the target (CPU: measured forms, or the
 fastest by timing with ``tune``; CUDA: inline), inlining what is left, clean-up, and
 optionally float16.
 """
@@ -63,8 +63,13 @@ def lower(
     fp16: bool = False,
     keep_io_float32: bool = True,
 ) -> tuple[ir.Model, PipelineReport]:
-    """Lower, inline, clean up (and convert to float16) an IR model in place."""
-    lowering = lower_for_cuda() if target == "cuda" else lower_for_cpu(preference)
+    """Lower, inline, clean up (and convert to float16) an IR model in place. A given
+    ``preference`` (kind -> forms) overrides the target's default."""
+    if target == "cuda":
+        lowering = lower_for_cuda() if preference is None else lower_for_cpu(preference)
+        lowering.name = "LowerForCuda"
+    else:
+        lowering = lower_for_cpu(preference)
     passes: list[PassBase] = [lowering, InlineLinkedPass(), CleanupPass()]
     if fp16:
         passes.append(Float16Pass(keep_io_float32))
@@ -96,8 +101,8 @@ def optimize(
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
-    ``form`` forces one lowering form ('split', 'dw', 'stacked', 'inline') before the
-    inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
+    ``form`` forces one lowering form ('split', 'dw', 'stacked', 'inline'; either target)
+    before the inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
     1) and keeps the fastest whose outputs match the inline lowering. ``fp16`` converts
     to float16 (inputs and outputs stay float32 with ``keep_io_float32``).
     Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option.
