@@ -103,3 +103,33 @@ def test_a_model_with_nothing_linked_keeps_its_outputs() -> None:
     out, counts = lowered(model)
     assert counts == {}
     assert_same(model, out)
+
+
+def test_linked_calls_inside_subgraphs_are_inlined() -> None:
+    from onnx import TensorProto, helper
+
+    from linkedonnx.functions import make_call
+    from linkedonnx.passes.optimize import verify
+
+    def out(name: str) -> onnx.ValueInfoProto:
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [2, 4])
+
+    then = helper.make_graph([make_call("relu", ["x"], "y1", 1)], "then", [], [out("y1")])
+    other = helper.make_graph(
+        [helper.make_node("Concat", ["x", "x"], ["y2"], axis=1)], "else", [], [out("y2")]
+    )
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)],
+        "g",
+        [
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2]),
+        ],
+        [out("y")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    attach_functions(model)
+    optimized, _ = optimize(model)
+    verify(optimized)  # full check, no linkedonnx node anywhere, loads in ORT
+    assert not optimized.functions
