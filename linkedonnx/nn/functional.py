@@ -6,8 +6,9 @@ size of ``z`` along ``axis``.
 
 Subgradient at z = 0: torch's ``relu`` has derivative 0 at 0, which would leave both
 halves of the mirror form without gradient there and break the linkage. The first
-half is therefore written ``where(z < 0, 0, z)``: derivative 1 at z = 0 (and NaN
-propagates, since ``NaN < 0`` is false).
+half is therefore written ``clamp(z, min=0)``, whose backward passes the gradient on
+the closed interval: derivative 1 at z = 0. NaN propagates, and it exports to ONNX
+as a plain ``Clip(z, 0)``, which ONNX Runtime fuses into the preceding Conv.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ POLICIES = (MIRROR, MINMAX)
 
 def relu_right(z: Tensor) -> Tensor:
     """max(z, 0) with derivative 1 at z = 0 (right-continuous subgradient); NaN propagates."""
-    return torch.where(z < 0, torch.zeros_like(z), z)
+    return torch.clamp(z, min=0.0)
 
 
 def linked(fn: Callable[[Tensor], Tensor], z: Tensor, axis: int = 1) -> Tensor:

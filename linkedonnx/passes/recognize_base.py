@@ -49,17 +49,19 @@ class LinkedRuleBase(P.RewriteRuleClassBase):
 
 
 def relu_half(op: Any, x: Any, prefix: str) -> Any:
-    """Pattern for max(x, 0): ``Relu(x)``, ``Max(x, 0)``, ``Max(0, x)`` or torch's
-    ``Where(Less(x, 0), 0, x)``. The spelling matched is bound to ``<prefix>_form``."""
+    """Pattern for max(x, 0): ``Relu(x)``, ``Max(x, 0)``, ``Max(0, x)``, ``Clip(x, 0)``
+    (torch's ``clamp(min=0)``, which linkedonnx.nn uses for its derivative 1 at 0) or
+    torch's ``Where(Less(x, 0), 0, x)``. The spelling matched is bound to ``<prefix>_form``."""
     return P.OrValue(
         [
             op.Relu(x),
             op.Max(x, P.Var(f"{prefix}_zmax")),
             op.Max(P.Var(f"{prefix}_zmax"), x),
+            op.Clip(x, P.Var(f"{prefix}_zclip")),
             op.Where(op.Less(x, P.Var(f"{prefix}_zless")), P.Var(f"{prefix}_zthen"), x),
         ],
         tag_var=f"{prefix}_form",
-        tag_values=["relu", "max", "max", "where"],
+        tag_values=["relu", "max", "max", "clip", "where"],
     )
 
 
@@ -69,6 +71,8 @@ def check_relu_half(bindings: Mapping[str, Any], prefix: str, like: ir.Value) ->
     form = bindings.get(f"{prefix}_form")
     if form == "max" and not is_zero_like(bindings.get(f"{prefix}_zmax"), like):
         return f"{prefix}: Max against something other than a zero constant"
+    if form == "clip" and not is_zero_like(bindings.get(f"{prefix}_zclip"), like):
+        return f"{prefix}: Clip with a lower bound other than a zero constant"
     if form == "where":
         if not is_zero_like(bindings.get(f"{prefix}_zless"), like):
             return f"{prefix}: Where(Less(x, c)) with c not a zero constant"

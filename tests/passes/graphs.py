@@ -223,6 +223,11 @@ def _zeros_dynamic(b: GraphBuilder, x: str, how: str = "expand", fill: float = 0
     return b.node("ConstantOfShape", [shape], b.shapes[x], value=value)
 
 
+def _clip_min(b: GraphBuilder, x: str, low: float = 0.0) -> str:
+    """torch's clamp(x, min=low): Clip(x, low)."""
+    return b.node("Clip", [x, b.const(np.float32(low))], b.shapes[x])
+
+
 def _relu_where_dynamic(
     b: GraphBuilder, x: str, how: str, fill: float = 0.0, of: str | None = None
 ) -> str:
@@ -273,6 +278,10 @@ SPELLINGS: dict[str, Spelling] = {
         lambda b, x, a: b.concat([_relu_where(b, x), b.unary("Relu", b.unary("Neg", x))], a),
         "relu",
     ),
+    "relu-clamp": Spelling(  # torch.onnx.export(dynamo=True) of LinkedReLU: clamp(z, min=0)
+        lambda b, x, a: b.concat([_clip_min(b, x), b.unary("Relu", b.unary("Neg", x))], a),
+        "relu",
+    ),
     "relu-where-scalar": Spelling(
         lambda b, x, a: b.concat(
             [_relu_where(b, x, _zero_scalar(b)), b.unary("Relu", b.unary("Neg", x))], a
@@ -318,6 +327,12 @@ SPELLINGS: dict[str, Spelling] = {
     ),
     "minmax-negfirst": Spelling(
         lambda b, x, a: b.concat([b.binary("Min", _zero_scalar(b), x), b.unary("Relu", x)], a),
+        "relu-minmax",
+    ),
+    "minmax-clamp": Spelling(  # torch: clamp(z, min=0), clamp(z, max=0)
+        lambda b, x, a: b.concat(
+            [_clip_min(b, x), b.node("Clip", [x, "", _zero_scalar(b)], b.shapes[x])], a
+        ),
         "relu-minmax",
     ),
     "minmax-clip": Spelling(  # torch: where(z<0,0,z), clamp(z, max=0)
@@ -411,6 +426,10 @@ SPELLINGS: dict[str, Spelling] = {
             ],
             a,
         ),
+        None,
+    ),
+    "lookalike-clip-nonzero": Spelling(  # clamp(z, min=0.5) is no ReLU
+        lambda b, x, a: b.concat([_clip_min(b, x, 0.5), b.unary("Relu", b.unary("Neg", x))], a),
         None,
     ),
     "lookalike-max-nonzero": Spelling(

@@ -66,7 +66,8 @@ def test_plain_torch_export_becomes_function_form(name: str) -> None:
 
 @pytest.mark.parametrize("policy", ["mirror", "minmax"])
 def test_dynamic_batch_export_is_recognized(policy: str) -> None:
-    # With a dynamic batch torch builds zeros_like as Expand(0, Shape(z)) at run time.
+    # A dynamic batch must not stop recognition (zeros_like would be Expand(0, Shape(z))
+    # at run time; that spelling is covered by tests/passes/graphs.py "relu-where-expand").
     module = torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3), LinkedReLU(policy=policy), torch.nn.Conv2d(8, 2, 1)
     ).eval()
@@ -79,7 +80,6 @@ def test_dynamic_batch_export_is_recognized(policy: str) -> None:
             dynamic_shapes=({0: torch.export.Dim("batch")},),
             verbose=False,
         ).model_proto
-    assert "Expand" in {n.op_type for n in flat.graph.node}
     after, _ = convert(flat)
     onnx.checker.check_model(after, full_check=True)
     assert count_linked(after) == {"LinkedRelu" if policy == "mirror" else "LinkedReluMinMax": 1}
