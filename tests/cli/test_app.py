@@ -73,3 +73,13 @@ def _single_command_app(function):
         """Test app."""
 
     return app
+
+
+def test_cli_start_does_not_import_torch() -> None:
+    """convert/optimize/validate/bench start without torch; only commands that need it load it."""
+    code = "import sys, linkedonnx_cli.app; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

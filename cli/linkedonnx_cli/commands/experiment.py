@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.experiments import ExperimentConfig, ExperimentResult, run_experiment
+if TYPE_CHECKING:  # the library's torch side is imported when the command runs
+    from linkedonnx.experiments import ExperimentResult
 
 
 def render(result: ExperimentResult, console: Console) -> None:
@@ -58,6 +59,8 @@ def command(
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""
+    from linkedonnx.experiments import ExperimentConfig, run_experiment
+
     config = ExperimentConfig(
         experiment=name,
         out=out if out is not None else Path("experiments") / name,

@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from linkedonnx.export import MIN_EXPORT_OPSET, export_source
-
 
 def command(
     source: Annotated[
         str, typer.Argument(help="zoo:NAME (random init from --seed) or a checkpoint file.")
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
-    opset: Annotated[int, typer.Option(help="Default-domain ONNX opset.")] = MIN_EXPORT_OPSET,
+    opset: Annotated[
+        int | None,
+        typer.Option(help="Default-domain ONNX opset (default: the lowest supported, 18)."),
+    ] = None,
     batch: Annotated[
         int, typer.Option(help="Batch of the traced example (the batch dim stays dynamic).")
     ] = 1,
@@ -36,11 +37,13 @@ def command(
 ) -> None:
     """Export SOURCE to ONNX: each linked activation becomes one call of a model-local
     function in the 'linkedonnx' domain (or standard ops with --inline)."""
+    from linkedonnx.export import MIN_EXPORT_OPSET, export_source  # torch: only when it runs
+
     result = export_source(
         source,
         output,
         seed=seed,
-        opset=opset,
+        opset=MIN_EXPORT_OPSET if opset is None else opset,
         batch=batch,
         inline=inline,
         in_channels=in_channels,

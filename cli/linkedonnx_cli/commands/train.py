@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.train import TrainConfig, TrainResult, train
+if TYPE_CHECKING:  # the library's torch side is imported when the command runs
+    from linkedonnx.train import TrainResult
 
 
 def render(result: TrainResult, console: Console) -> None:
@@ -83,6 +84,8 @@ def command(
     ] = False,
 ) -> None:
     """Train a zoo model; per-epoch metrics (loss, accuracy, seconds, dead units) as JSON lines."""
+    from linkedonnx.train import TrainConfig, train
+
     config = TrainConfig(
         model=model,
         data=data,

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from linkedonnx.atomic import write_text_atomic
-from linkedonnx.zoo import ModelSpec, parse_name
-from linkedonnx.zoo.stats import ModelStats, zoo_stats
+from linkedonnx.zoo.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from linkedonnx.zoo.stats import ModelStats
 
 
 def render(rows: list[ModelStats], console: Console) -> None:
     """Print one table row per model: name, BN, parameters, MFLOPs."""
+    from linkedonnx.zoo import parse_name
+
     spec = ModelSpec("default")
     geometry = f"{spec.in_channels}×{spec.image_size}×{spec.image_size}"
     table = Table(
@@ -47,6 +51,8 @@ def command(
     ] = None,
 ) -> None:
     """List every zoo model with its parameter count and FLOPs at 3×32×32."""
+    from linkedonnx.zoo.stats import zoo_stats  # torch: only when it runs
+
     rows = zoo_stats(family)
     render(rows, Console())
     if json_path is not None:
