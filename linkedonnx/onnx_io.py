@@ -44,7 +44,9 @@ def load_model(path: str | os.PathLike[str], *, min_opset: int | None = None) ->
         onnx.load_external_data_for_model(model, str(p.parent))
     except Exception as exc:  # OSError, or onnx's ValidationError for a missing/bad file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInputError(f"{p}: external weight data is missing or unreadable ({detail})") from None
+        raise BadInputError(
+            f"{p}: external weight data is missing or unreadable ({detail})"
+        ) from None
     try:
         onnx.checker.check_model(model)
     except Exception as exc:

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from linkedonnx_cli import app as app_module
 
 from linkedonnx import __version__
 from linkedonnx.errors import BadInputError
+from linkedonnx_cli import app as app_module
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from linkedonnx_cli import app as app_module
 from onnx import TensorProto, helper, numpy_helper
 
 from linkedonnx.functions import attach_functions, make_call
+from linkedonnx_cli import app as app_module
 
 
 def tiny_model(linked: bool = False) -> onnx.ModelProto:

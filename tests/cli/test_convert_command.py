@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+
 from linkedonnx_cli.app import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "passes"))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import onnx
 import pytest
 import torch
-from linkedonnx_cli.app import main
 from safetensors.torch import save_file
 
 from linkedonnx import DOMAIN
 from linkedonnx.checkpoint import save_checkpoint
 from linkedonnx.sources import build_zoo
 from linkedonnx.zoo import ModelSpec
+from linkedonnx_cli.app import main
 
 
 def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from linkedonnx_cli.app import main
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from linkedonnx_cli import app as app_module
 from onnx import TensorProto, helper, numpy_helper
 
 from linkedonnx import DOMAIN
+from linkedonnx_cli import app as app_module
 from tests.passes.graphs import random_feeds, run
 from tests.passes.lowering_graphs import allcnn_like
 

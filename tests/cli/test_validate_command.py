@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-from linkedonnx_cli.app import main
 from onnx import numpy_helper
 
 from linkedonnx.export import export_source
 from linkedonnx.runtime import session as session_module
+from linkedonnx_cli.app import main
 
 
 def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -106,7 +108,8 @@ def test_bad_inputs_exit_2_one_line_no_json(model_file, tmp_path, capsys, monkey
 
 
 def test_acceptance_export_then_validate_with_the_console_script(tmp_path) -> None:
-    exe = shutil.which("linkedonnx")
+    beside_python = Path(sys.executable).with_name("linkedonnx")
+    exe = str(beside_python) if beside_python.exists() else shutil.which("linkedonnx")
     assert exe is not None, "the linkedonnx console script is not installed"
     out = tmp_path / "m.onnx"
     steps = [

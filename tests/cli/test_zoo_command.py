@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from linkedonnx_cli.app import main
 
 from linkedonnx.zoo.stats import zoo_stats
+from linkedonnx_cli.app import main
 
 
 def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
