@@ -39,7 +39,8 @@ from torch import nn
 
 from linkedonnx.atomic import write_text_atomic
 from linkedonnx.export import export_model
-from linkedonnx.passes.optimize import convert_passes, lowered_candidates, optimize, prepare
+from linkedonnx.passes.convert import convert_passes
+from linkedonnx.passes.optimize import lowered_candidates, optimize, prepare
 from linkedonnx.runtime.bench import bench_sessions, machine_description, make_inputs
 from linkedonnx.runtime.profile import profile_model
 from linkedonnx.runtime.session import make_session

@@ -1,7 +1,7 @@
 """The ``optimize`` pipeline: linked function nodes -> the fastest plain-ONNX form for
 an ONNX Runtime execution provider (no torch here).
 
-Steps: ``convert``'s recognition and fusion passes (when that module is present),
+Steps: ``convert``'s recognition and fusion passes,
 batch-norm folding, clean-up, lowering for the target (CPU: measured forms, or the
 fastest by timing with ``tune``; CUDA: inline), inlining what is left, clean-up, and
 optionally float16.
@@ -9,7 +9,6 @@ optionally float16.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
+from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.float16 import Float16Pass
 from linkedonnx.passes.fold_batchnorm import FoldBatchNormPass
 from linkedonnx.passes.lower_cpu import CPU_PREFERENCE, lower_for_cpu
@@ -36,17 +36,6 @@ from linkedonnx.passes.lower_linked import uniform_preference
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
-
-
-def convert_passes() -> list[PassBase]:
-    """The recognition and fusion passes of ``linkedonnx.passes.convert`` (empty when that
-    module is not installed)."""
-    try:
-        convert = importlib.import_module("linkedonnx.passes.convert")
-    except ModuleNotFoundError:
-        return []
-    factory = getattr(convert, "convert_passes", None)
-    return list(factory()) if callable(factory) else []
 
 
 def prepare(model: onnx.ModelProto, convert: bool = True) -> tuple[ir.Model, PipelineReport]:
