@@ -76,7 +76,7 @@ def prepare_artifacts(name: str, image_size: int, work: Path, contenders: list[s
     import torch
 
     from linkedonnx.checkpoint import save_checkpoint
-    from linkedonnx.export import export_model
+    from linkedonnx.export import export_model, export_plain
     from linkedonnx.onnx_io import save_model
     from linkedonnx.zoo import ModelSpec, build
 
@@ -90,7 +90,7 @@ def prepare_artifacts(name: str, image_size: int, work: Path, contenders: list[s
         plain_needed = ("ort-plain" in contenders) if key == "linked" else ("ext-ort" in contenders)
         if plain_needed:
             start = time.perf_counter()
-            save_model(plain_export(model, spec), work / f"{key}-plain.onnx")
+            save_model(export_plain(model, spec.input_shape(1)), work / f"{key}-plain.onnx")
             info[f"{key}_plain_export_s"] = round(time.perf_counter() - start, 1)
         if key == "linked" and OURS in contenders:
             start = time.perf_counter()
@@ -98,23 +98,6 @@ def prepare_artifacts(name: str, image_size: int, work: Path, contenders: list[s
             save_model(optimize_for_cpu(exported), work / "linked-ours.onnx")
             info["ours_export_optimize_s"] = round(time.perf_counter() - start, 1)
     return info
-
-
-def plain_export(model, spec):
-    """torch.onnx.export(dynamo=True) with the same dynamic batch dim as linkedonnx.export."""
-    import torch
-
-    example = torch.zeros(spec.input_shape(1))
-    program = torch.onnx.export(
-        model,
-        (example,),
-        dynamo=True,
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        input_names=["input"],
-        output_names=["output"],
-        verbose=False,
-    )
-    return program.model_proto
 
 
 def optimize_for_cpu(model):

@@ -38,7 +38,7 @@ from rich.table import Table
 from torch import nn
 
 from linkedonnx.atomic import write_text_atomic
-from linkedonnx.export import export_model
+from linkedonnx.export import export_model, export_plain
 from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.optimize import lowered_candidates, optimize, prepare
 from linkedonnx.runtime.bench import bench_sessions, machine_description, make_inputs
@@ -55,21 +55,6 @@ TARGETS = {
     ("twobranch", 1): 1.9,
 }
 console = Console()
-
-
-def flat_export(module: nn.Module, shape: tuple[int, ...]) -> onnx.ModelProto:
-    """Plain ``torch.onnx.export(dynamo=True)`` with a dynamic batch dimension."""
-    example = torch.zeros((2, *shape[1:]))
-    program = torch.onnx.export(
-        module,
-        (example,),
-        dynamo=True,
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        input_names=["input"],
-        output_names=["logits"],
-        verbose=False,
-    )
-    return program.model_proto
 
 
 class TwoBranch(nn.Module):
@@ -121,7 +106,7 @@ def zoo_pair(name: str, size: int) -> tuple[onnx.ModelProto, onnx.ModelProto]:
     torch.manual_seed(0)
     spec = ModelSpec(name, image_size=size)
     module = build(spec).eval()
-    flat = flat_export(module, spec.input_shape(2))
+    flat = export_plain(module, spec.input_shape(2))
     linked = export_model(module, spec, batch=2).model
     return flat, linked
 
@@ -160,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("allcnn/lk-relu", "resnet/lk-relu"):
         flat, linked = zoo_pair(name, size)
         models[name.split("/")[0]] = (flat, optimize(linked)[0])
-    naive = flat_export(TwoBranch().eval(), (2, 3, size, size))
+    naive = export_plain(TwoBranch().eval(), (2, 3, size, size))
     models["twobranch"] = (naive, optimize(naive)[0])
 
     table = Table(title=f"optimize vs flat export (ORT CPU, {args.threads} threads, medians)")

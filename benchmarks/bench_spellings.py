@@ -32,9 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _timing import machine, markdown_table, write_json  # noqa: E402
-from bench_passes import flat_export  # noqa: E402
 
-from linkedonnx.export import export_model  # noqa: E402
+from linkedonnx.export import export_model, export_plain  # noqa: E402
 from linkedonnx.nn import modules  # noqa: E402
 from linkedonnx.onnx_io import save_model  # noqa: E402
 from linkedonnx.passes.optimize import optimize  # noqa: E402
@@ -59,7 +58,7 @@ def exports(model: torch.nn.Module, spec: ModelSpec, folder: Path) -> dict[str, 
         for name, forward in SPELLINGS.items():
             modules.LinkedReLU.forward = forward or original
             paths[name] = save_model(
-                flat_export(model, spec.input_shape(1)), folder / f"{name}.onnx"
+                export_plain(model, spec.input_shape(1)), folder / f"{name}.onnx"
             )
     finally:
         modules.LinkedReLU.forward = original

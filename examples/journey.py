@@ -22,8 +22,7 @@ import torch
 
 from linkedonnx import data
 from linkedonnx.checkpoint import load_model
-from linkedonnx.export import export_model
-from linkedonnx.journey import plain_export
+from linkedonnx.export import export_model, export_plain
 from linkedonnx.onnx_io import save_model
 from linkedonnx.passes.optimize import optimize
 from linkedonnx.runtime.bench import bench_models
@@ -51,7 +50,7 @@ def main(out: Path, tiny: bool) -> float:
     model, ckpt = load_model(out / "train" / "checkpoint.safetensors")
     exported = export_model(model, ckpt.spec, out / "model.functions.onnx")
     print(f"exported with functions: {exported.calls}")
-    save_model(plain_export(model, ckpt.spec.input_shape(1)), out / "model.plain.onnx")
+    save_model(export_plain(model, ckpt.spec.input_shape(1)), out / "model.plain.onnx")
 
     # 3. Optimize for ONNX Runtime on the CPU (lowering forms chosen per linked node).
     optimized, report = optimize(exported.model, target="cpu")

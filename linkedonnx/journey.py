@@ -152,35 +152,6 @@ def prepare_folder(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def plain_export(model: Any, input_shape: Sequence[int]) -> Any:
-    """The baseline: ``torch.onnx.export(dynamo=True)`` of ``model`` as it is (linked
-    activations flattened into plain ops), batch dim dynamic like linkedonnx.export.
-    Returns a ModelProto."""
-    import logging
-    import warnings
-
-    import torch
-
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                model,
-                (torch.zeros(tuple(input_shape)),),
-                dynamo=True,
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                input_names=["input"],
-                output_names=["output"],
-                verbose=False,
-            )
-    finally:
-        logger.setLevel(level)
-    return program.model_proto
-
-
 def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> JourneySummary:
     """Run every stage of :data:`STAGES` and write the artifacts and ``summary.json``.
 
@@ -192,7 +163,7 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     import onnxruntime as ort
 
     from linkedonnx.checkpoint import load_model as load_checkpoint_model
-    from linkedonnx.export import export_model
+    from linkedonnx.export import export_model, export_plain
     from linkedonnx.onnx_io import save_model
     from linkedonnx.passes.convert import convert, linked_node_counts
     from linkedonnx.passes.optimize import optimize
@@ -236,7 +207,7 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     model, ckpt = load_checkpoint_model(checkpoint)
     spec = ckpt.spec
     exported = export_model(model, spec, out / FUNCTIONS_ONNX, source=str(checkpoint))
-    save_model(plain_export(model, spec.input_shape(1)), out / PLAIN_ONNX)
+    save_model(export_plain(model, spec.input_shape(1)), out / PLAIN_ONNX)
     seconds["export"] = clock() - start
     tell("export", f"{sum(exported.calls.values())} linked function calls")
 

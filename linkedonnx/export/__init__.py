@@ -2,6 +2,7 @@
 
 - :func:`export_model`: an ``nn.Module`` to ONNX, linked activations as model-local
   functions in the ``linkedonnx`` domain (or inlined);
+- :func:`export_plain`: the plain ``torch.onnx.export`` baseline (no functions);
 - :func:`export_source`: the same for a SOURCE string (``zoo:NAME`` or a checkpoint);
 - :func:`run_torch`: the PyTorch runner that validation compares against.
 """
@@ -11,6 +12,7 @@ from linkedonnx.export.exporter import (
     MIN_EXPORT_OPSET,
     ExportResult,
     export_model,
+    export_plain,
     export_source,
 )
 from linkedonnx.export.inline import inline_linked_functions
@@ -21,6 +23,7 @@ __all__ = [
     "MIN_EXPORT_OPSET",
     "ExportResult",
     "export_model",
+    "export_plain",
     "export_source",
     "inline_linked_functions",
     "run_torch",

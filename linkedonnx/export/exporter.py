@@ -97,6 +97,25 @@ def example_shape(spec_or_shape: ModelSpec | Sequence[int], batch: int) -> tuple
     return (batch, *shape[1:])
 
 
+def export_plain(model: nn.Module, input_shape: Sequence[int]) -> onnx.ModelProto:
+    """The baseline export: ``torch.onnx.export(model, dynamo=True)`` as it is (linked
+    activations flattened into plain ops, no functions), batch dim dynamic as in
+    :func:`export_model`, input 'input', output 'output'. Takes the model (eval mode is
+    the caller's choice) and an NCHW input shape; returns the ModelProto."""
+    example = torch.zeros((2, *tuple(input_shape)[1:]))  # batch 2: no 0/1 specialization
+    with _quiet_exporter(), torch.no_grad():
+        program = torch.onnx.export(
+            model,
+            (example,),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            input_names=["input"],
+            output_names=["output"],
+            verbose=False,
+        )
+    return program.model_proto
+
+
 @contextlib.contextmanager
 def _quiet_exporter() -> Iterator[None]:
     """Silence torch.onnx's progress prints, warnings and log lines during export."""
