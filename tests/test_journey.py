@@ -100,7 +100,7 @@ def test_optimized_model_matches_checkpoint_independently(
         expected = model(torch.from_numpy(x)).numpy()
     session = ort.InferenceSession(str(out / OPTIMIZED_ONNX), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {session.get_inputs()[0].name: x})
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_existing_folder_is_refused_without_overwrite(tmp_path: Path) -> None:
