@@ -353,15 +353,14 @@ def _rewrite_linear_use(
 
 
 def _linear_plan(site: LinkedSite) -> tuple[list, list] | str:
-    uses = _linear_uses(site)
-    if isinstance(uses, str):
-        return uses
+    """Consumers rewritten over relu(Z) and Z: weights (P, Q) per use, from the halves'
+    split weights and the kind's half coefficients."""
+    halves_plan = _halves_plan(site)
+    if isinstance(halves_plan, str):
+        return halves_plan
+    uses, halves = halves_plan
     plans = []
-    for use in uses:
-        halves = _split_weight(use)
-        if isinstance(halves, str):
-            return halves
-        wa, wb = halves
+    for use, (wa, wb) in zip(uses, halves, strict=True):
         coeffs = _half_coefficients(site, wa.shape[use.in_axis], use.rank)
         if isinstance(coeffs, str):
             return coeffs
