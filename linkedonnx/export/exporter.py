@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
+import onnx_ir as ir
 import torch
 from torch import nn
 
@@ -28,8 +29,8 @@ from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.export.inline import inline_linked_functions
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
-from linkedonnx.functions import attach_functions
-from linkedonnx.onnx_io import save_model
+from linkedonnx.onnx_io import default_opset, save_model
+from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
 
 #: Oldest opset the exporter writes (torch's dynamo exporter cannot go below it).
@@ -66,12 +67,8 @@ class ExportResult:
         form = "inlined" if self.inline else "as functions"
         return (
             f"{where}: {self.node_count} nodes, linked activations: {calls} ({form}), "
-            f"opset {_default_opset(self.model)}, {size / 1e6:.2f} MB, {self.seconds:.1f} s"
+            f"opset {default_opset(self.model)}, {size / 1e6:.2f} MB, {self.seconds:.1f} s"
         )
-
-
-def _default_opset(model: onnx.ModelProto) -> int:
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
 def check_opset(opset: int) -> int:
@@ -139,18 +136,13 @@ def linked_calls(model: onnx.ModelProto) -> dict[str, int]:
     return calls
 
 
-def align_function_opsets(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Make the linkedonnx functions import the model's default opset (their bodies use
-    ops unchanged from opset 18 on), so checkers and inliners see one opset. Mutates
-    and returns ``model``."""
-    opset = _default_opset(model)
-    for function in model.functions:
-        if function.domain != DOMAIN:
-            continue
-        for entry in function.opset_import:
-            if entry.domain in ("", "ai.onnx"):
-                entry.version = opset
-    return model
+def attach_linked_functions(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Attach the FunctionProtos the model's linkedonnx nodes call, with their bodies
+    importing the model's default opset (convert's AttachFunctionsPass, so export and
+    convert agree). Returns the new ModelProto."""
+    ir_model = ir.from_proto(model)
+    AttachFunctionsPass()(ir_model)
+    return ir.to_proto(ir_model)
 
 
 def set_metadata(model: onnx.ModelProto, entries: dict[str, str]) -> onnx.ModelProto:
@@ -219,8 +211,7 @@ def export_model(
     start = time.perf_counter()
     shimmed, _ = with_shims(model)
     proto = _torch_export(shimmed, shape, opset, optimize)
-    attach_functions(proto)
-    align_function_opsets(proto)
+    proto = attach_linked_functions(proto)
     meta = {
         "linkedonnx.version": __version__,
         "linkedonnx.source": source or f"torch:{type(model).__name__}",

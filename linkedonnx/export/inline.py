@@ -14,7 +14,7 @@ def inline_linked_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     when nothing uses it any more. Other model-local functions are kept.
 
     The function bodies must import the model's default opset (see
-    ``align_function_opsets``), or onnx's inliner leaves the calls in place; a
+    ``linkedonnx.passes.attach_functions.AttachFunctionsPass``), or onnx's inliner leaves the calls in place; a
     ValueError says so.
     """
     ids = [(f.domain, f.name) for f in model.functions if f.domain == DOMAIN]
