@@ -2,7 +2,12 @@
 runnable experiments writing a results table and plots."""
 
 from linkedonnx.experiments.registry import EXPERIMENTS, Experiment, get
-from linkedonnx.experiments.runner import ExperimentConfig, ExperimentResult, run_experiment
+from linkedonnx.experiments.runner import (
+    ExperimentConfig,
+    ExperimentResult,
+    parse_seeds,
+    run_experiment,
+)
 
 __all__ = [
     "EXPERIMENTS",
@@ -10,5 +15,6 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentResult",
     "get",
+    "parse_seeds",
     "run_experiment",
 ]

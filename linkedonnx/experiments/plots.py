@@ -1,5 +1,6 @@
 """Experiment plots (matplotlib, Agg backend): test accuracy per epoch per activation,
-and the share of dead units per layer at the end of each run."""
+and the share of dead units per layer at the end of each run. Runs of one activation
+with different seeds (``groups``) share a colour and one legend entry."""
 
 from __future__ import annotations
 
@@ -18,19 +19,45 @@ def _pyplot():
     return plt
 
 
+def _styles(labels: list[str], groups: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+    """Line style per run label: one colour per group, the legend label on its first run."""
+    groups = groups or {label: label for label in labels}
+    order = list(dict.fromkeys(groups[label] for label in labels))
+    sizes = {g: sum(groups[label] == g for label in labels) for g in order}
+    styles, seen = {}, set()
+    for label in labels:
+        group = groups[label]
+        legend = None
+        if group not in seen:
+            legend = group if sizes[group] == 1 else f"{group} ({sizes[group]} seeds)"
+            seen.add(group)
+        styles[label] = {
+            "color": f"C{order.index(group) % 10}",
+            "label": legend,
+            "alpha": 1.0 if sizes[group] == 1 else 0.6,
+        }
+    return styles
+
+
 def plot_accuracy(
-    runs: dict[str, list[dict[str, Any]]], path: Path, title: str, chance: float
+    runs: dict[str, list[dict[str, Any]]],
+    path: Path,
+    title: str,
+    chance: float,
+    groups: dict[str, str] | None = None,
 ) -> Path:
-    """Write a PNG of test accuracy against epoch, one line per activation."""
+    """Write a PNG of test accuracy against epoch, one line per run (``groups`` maps a
+    run label to its activation, for colours); return ``path``."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for activation, metrics in runs.items():
+    styles = _styles(list(runs), groups)
+    for label, metrics in runs.items():
         ax.plot(
             [m["epoch"] for m in metrics],
             [m["test_accuracy"] for m in metrics],
             marker="o",
             markersize=3,
-            label=activation,
+            **styles[label],
         )
     ax.axhline(chance, color="grey", linestyle=":", label="chance")
     ax.set(xlabel="epoch", ylabel="test accuracy", title=title, ylim=(0, 1))
@@ -43,14 +70,21 @@ def plot_accuracy(
     return path
 
 
-def plot_dead_units(runs: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
-    """Write a PNG of the dead-unit share per activation layer (last epoch of each run)."""
+def plot_dead_units(
+    runs: dict[str, list[dict[str, Any]]],
+    path: Path,
+    title: str,
+    groups: dict[str, str] | None = None,
+) -> Path:
+    """Write a PNG of the dead-unit share per activation layer (last epoch of each run;
+    ``groups`` as for :func:`plot_accuracy`); return ``path``."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for activation, metrics in runs.items():
+    styles = _styles(list(runs), groups)
+    for label, metrics in runs.items():
         layers = metrics[-1]["dead_units"]["layers"]
         shares = [dead / units if units else 0.0 for _, units, dead in layers]
-        ax.plot(range(1, len(shares) + 1), shares, marker="o", markersize=3, label=activation)
+        ax.plot(range(1, len(shares) + 1), shares, marker="o", markersize=3, **styles[label])
     ax.set(xlabel="activation layer", ylabel="share of dead units", title=title, ylim=(-0.02, 1.02))
     ax.grid(alpha=0.3)
     ax.legend()

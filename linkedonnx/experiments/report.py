@@ -1,14 +1,17 @@
-"""The experiment's results table (Markdown + JSON), one row per activation."""
+"""The experiment's results tables (Markdown + JSON): one row per run (activation and
+seed) and, with several seeds, one row per activation over its seeds (best and median,
+as the paper reports runs)."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
 
 @dataclass
 class RunSummary:
-    """One activation's run: model, size, accuracies, time and final dead units."""
+    """One run (activation, seed): model, size, accuracies, time and final dead units."""
 
     activation: str
     model: str
@@ -21,6 +24,7 @@ class RunSummary:
     seconds: float
     dead_units: int
     units: int
+    seed: int = 0
 
     @property
     def dead_share(self) -> float:
@@ -29,11 +33,17 @@ class RunSummary:
 
     @classmethod
     def from_metrics(
-        cls, activation: str, model: str, parameters: int, metrics: list[dict[str, Any]]
+        cls,
+        activation: str,
+        model: str,
+        parameters: int,
+        metrics: list[dict[str, Any]],
+        seed: int = 0,
     ) -> RunSummary:
         """Summarise a run's per-epoch metrics (as ``train`` logs them)."""
         last = metrics[-1]
         return cls(
+            seed=seed,
             activation=activation,
             model=model,
             parameters=parameters,
@@ -52,17 +62,81 @@ class RunSummary:
         return asdict(self) | {"dead_share": self.dead_share}
 
 
-def markdown_table(rows: list[RunSummary], chance: float) -> str:
-    """A Markdown table of ``rows``, one per activation, and the chance level."""
+@dataclass
+class SeedsSummary:
+    """One activation over its runs with different seeds."""
+
+    activation: str
+    model: str
+    seeds: list[int]
+    best_test_accuracy: float  # the best run's best epoch
+    median_best_test_accuracy: float  # median over the runs of each run's best epoch
+    median_dead_share: float
+    min_dead_share: float
+    max_dead_share: float
+    runs_above_chance: int  # runs whose best test accuracy beats chance by 5 points
+
+    @classmethod
+    def from_runs(cls, runs: list[RunSummary], chance: float) -> SeedsSummary:
+        """Aggregate the runs of one activation (raises ValueError if there are none)."""
+        if not runs:
+            raise ValueError("no runs to summarise")
+        shares = [r.dead_share for r in runs]
+        bests = [r.best_test_accuracy for r in runs]
+        return cls(
+            activation=runs[0].activation,
+            model=runs[0].model,
+            seeds=[r.seed for r in runs],
+            best_test_accuracy=max(bests),
+            median_best_test_accuracy=statistics.median(bests),
+            median_dead_share=statistics.median(shares),
+            min_dead_share=min(shares),
+            max_dead_share=max(shares),
+            runs_above_chance=sum(b > chance + 0.05 for b in bests),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def summarise_seeds(rows: list[RunSummary], chance: float) -> list[SeedsSummary]:
+    """One :class:`SeedsSummary` per activation of ``rows``, in first-seen order."""
+    order = list(dict.fromkeys(r.activation for r in rows))
+    return [SeedsSummary.from_runs([r for r in rows if r.activation == a], chance) for a in order]
+
+
+def seeds_table(rows: list[RunSummary], chance: float) -> str:
+    """A Markdown table with one row per activation over its seeds."""
     head = (
-        "| activation | model | parameters | epochs | best test acc | final test acc "
-        "| train loss | train s | dead units (end) |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| activation | model | runs (seeds) | best test acc: best / median "
+        "| runs above chance | dead units: median (min-max) |\n"
+        "|---|---|---|---:|---:|---:|\n"
+    )
+    lines = [
+        f"| {s.activation} | `{s.model}` | {len(s.seeds)} ({', '.join(map(str, s.seeds))}) "
+        f"| {s.best_test_accuracy:.4f} / {s.median_best_test_accuracy:.4f} "
+        f"| {s.runs_above_chance}/{len(s.seeds)} "
+        f"| {s.median_dead_share:.0%} ({s.min_dead_share:.0%}-{s.max_dead_share:.0%}) |"
+        for s in summarise_seeds(rows, chance)
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
+def markdown_table(rows: list[RunSummary], chance: float) -> str:
+    """A Markdown table of ``rows``, one per run (with a seed column when the runs have
+    several seeds), and the chance level."""
+    several = len({r.seed for r in rows}) > 1
+    head = (
+        f"| activation |{' seed |' if several else ''} model | parameters | epochs "
+        "| best test acc | final test acc | train loss | train s | dead units (end) |\n"
+        f"|---|{'---:|' if several else ''}---|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         lines.append(
-            f"| {r.activation} | `{r.model}` | {r.parameters:,} | {r.epochs}{'*' if r.partial else ''} "
+            f"| {r.activation} |{f' {r.seed} |' if several else ''} `{r.model}` "
+            f"| {r.parameters:,} | {r.epochs}{'*' if r.partial else ''} "
             f"| {r.best_test_accuracy:.4f} | {r.final_test_accuracy:.4f} "
             f"| {r.final_train_loss:.4f} | {r.seconds:.0f} "
             f"| {r.dead_units}/{r.units} ({r.dead_share:.0%}) |"

@@ -2,7 +2,8 @@
 results table (Markdown + JSON) and the plots into the output folder.
 
 Output folder layout: ``results.md``, ``results.json``, ``accuracy.png``,
-``dead_units.png`` and ``runs/<activation>/`` (each run's metrics.jsonl and checkpoints).
+``dead_units.png`` and ``runs/<activation>/`` (each run's metrics.jsonl and checkpoints;
+with several seeds, ``runs/<activation>/seed-<k>/``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from linkedonnx.atomic import write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.experiments import plots
 from linkedonnx.experiments.registry import Experiment, get
-from linkedonnx.experiments.report import RunSummary, markdown_table
+from linkedonnx.experiments.report import (
+    RunSummary,
+    markdown_table,
+    seeds_table,
+    summarise_seeds,
+)
 
 RESULTS_MD = "results.md"
 RESULTS_JSON = "results.json"
@@ -32,8 +38,10 @@ RUNS = "runs"
 class ExperimentConfig:
     """Settings of one experiment run; None fields take the experiment's defaults.
 
-    ``budget_seconds`` is the total training time, split evenly over the activations
-    (each run stops after its share, its last epoch then marked partial).
+    ``budget_seconds`` is the total training time, split evenly over the runs
+    (each stops after its share, its last epoch then marked partial). ``seeds`` (None:
+    just ``seed``) trains every activation once per seed, as the paper reports the best
+    and the median of several runs.
     """
 
     experiment: str
@@ -44,6 +52,7 @@ class ExperimentConfig:
     budget_seconds: float | None = None
     overwrite: bool = False
     seed: int = 0
+    seeds: list[int] | None = None
     image_size: int | None = None
     standardize: bool = False
     device: str = "auto"
@@ -68,14 +77,20 @@ class ExperimentConfig:
         ):
             if value is not None:
                 args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-        if self.seed:
-            args += ["--seed", str(self.seed)]
+        if self.seeds and len(self.seeds) > 1:
+            args += ["--seeds", ",".join(str(s) for s in self.seeds)]
+        elif self.run_seeds() != [0]:
+            args += ["--seed", str(self.run_seeds()[0])]
         if self.standardize:
             args.append("--standardize")
         if self.device != "auto":
             args += ["--device", self.device]
         args += ["--out", str(self.out)]
         return shlex.join(args)
+
+    def run_seeds(self) -> list[int]:
+        """The seeds to train with: ``seeds`` when given, else ``[seed]``."""
+        return list(self.seeds) if self.seeds else [self.seed]
 
 
 @dataclass
@@ -86,6 +101,25 @@ class ExperimentResult:
     summaries: list[RunSummary]
     metrics: dict[str, list[dict[str, Any]]]
     files: list[Path] = field(default_factory=list)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Parse '0,1,2' into [0, 1, 2]; raise BadInputError (one line) for an empty list or
+    anything that is not a comma-separated list of integers."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        seeds = [int(p) for p in parts]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise BadInputError(f"--seeds takes comma-separated integers, got {text!r}")
+    return seeds
+
+
+def run_label(activation: str, seed: int, n_seeds: int) -> str:
+    """The key of one run in the metrics and plots: the activation, plus the seed when
+    there are several ('lk-relu' or 'lk-relu seed 3')."""
+    return activation if n_seeds == 1 else f"{activation} seed {seed}"
 
 
 def _check(config: ExperimentConfig, exp: Experiment) -> list[str]:
@@ -99,6 +133,11 @@ def _check(config: ExperimentConfig, exp: Experiment) -> list[str]:
         raise BadInputError(f"activations repeat: {','.join(activations)}")
     for activation in activations:
         parse_name(exp.model_name(activation))
+    seeds = config.run_seeds()
+    if len(set(seeds)) != len(seeds):
+        raise BadInputError(f"seeds repeat: {','.join(map(str, seeds))}")
+    if any(s < 0 for s in seeds):
+        raise BadInputError(f"seeds must be non-negative, got {','.join(map(str, seeds))}")
     if config.budget_seconds is not None and config.budget_seconds <= 0:
         raise BadInputError(f"--budget-seconds must be positive, got {config.budget_seconds}")
     out = Path(config.out)
@@ -128,10 +167,15 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / RUNS, ignore_errors=True)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
-    share = None if config.budget_seconds is None else config.budget_seconds / len(activations)
+    seeds = config.run_seeds()
+    runs = [(a, s) for a in activations for s in seeds]
+    share = None if config.budget_seconds is None else config.budget_seconds / len(runs)
     summaries, metrics = [], {}
-    for activation in activations:
+    for activation, seed in runs:
         model = exp.model_name(activation)
+        run_dir = out / RUNS / activation
+        if len(seeds) > 1:
+            run_dir = run_dir / f"seed-{seed}"
         result = train(
             TrainConfig(
                 model=model,
@@ -143,8 +187,8 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
                 momentum=exp.momentum,
                 nesterov=exp.nesterov,
                 device=config.device,
-                seed=config.seed,
-                out=out / RUNS / activation,
+                seed=seed,
+                out=run_dir,
                 standardize=config.standardize,
                 image_size=config.image_size,
                 max_steps=config.max_steps,
@@ -155,8 +199,10 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
             )
         )
         parameters = sum(p.numel() for p in result.model.parameters())
-        metrics[activation] = result.metrics
-        summaries.append(RunSummary.from_metrics(activation, model, parameters, result.metrics))
+        metrics[run_label(activation, seed, len(seeds))] = result.metrics
+        summaries.append(
+            RunSummary.from_metrics(activation, model, parameters, result.metrics, seed)
+        )
     title = f"{exp.name} on {config.data}"
     settings = (
         f"{exp.optimizer} lr {config.lr or exp.lr:g}, batch {config.batch_size or exp.batch_size}, "
@@ -164,12 +210,22 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         + (f", budget {config.budget_seconds:g} s" if config.budget_seconds else "")
         + f", {dataset.image_size}x{dataset.image_size} inputs"
         + (" standardized" if config.standardize else " raw (scaled to 0..1)")
-        + f", Glorot-uniform init (keras), seed {config.seed}"
+        + ", Glorot-uniform init (keras), "
+        + (f"seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}")
+    )
+    over_seeds = (
+        "Over the seeds (best test accuracy of the best run / median over the runs; "
+        "dead units at the end, median and range over the runs):\n\n"
+        + seeds_table(summaries, chance)
+        + "\nEvery run:\n\n"
+        if len(seeds) > 1
+        else ""
     )
     text = (
         f"# Experiment `{exp.name}` on `{config.data}`\n\n"
         f"Settings: {settings}.\n\n"
         f"Command:\n\n    {config.command_line()}\n\n"
+        + over_seeds
         + markdown_table(summaries, chance)
         + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}).\n"
     )
@@ -179,12 +235,15 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         "settings": settings,
         "command": config.command_line(),
         "chance": chance,
+        "seeds": seeds,
         "runs": [s.to_dict() for s in summaries],
+        "over_seeds": [s.to_dict() for s in summarise_seeds(summaries, chance)],
         "metrics": metrics,
     }
+    groups = {run_label(a, s, len(seeds)): a for a, s in runs}
     files = [
-        plots.plot_accuracy(metrics, out / ACCURACY_PNG, f"{title}: test accuracy", chance),
-        plots.plot_dead_units(metrics, out / DEAD_PNG, f"{title}: dead units at the end"),
+        plots.plot_accuracy(metrics, out / ACCURACY_PNG, f"{title}: test accuracy", chance, groups),
+        plots.plot_dead_units(metrics, out / DEAD_PNG, f"{title}: dead units at the end", groups),
     ]
     write_text_atomic(out / RESULTS_JSON, json.dumps(payload, indent=2) + "\n")
     write_text_atomic(out / RESULTS_MD, text)

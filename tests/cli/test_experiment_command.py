@@ -35,3 +35,27 @@ def test_unknown_experiment(tmp_path: Path, capsys) -> None:
     assert code == 2
     assert err.strip().startswith("linkedonnx: error: unknown experiment")
     assert not (tmp_path / "x").exists()
+
+
+def test_seeds_option(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "depth"
+    code, stdout, _ = _run(
+        capsys, "experiment", "width", "--activations", "relu", "--data", "synthetic",
+        "--epochs", "1", "--max-steps", "1", "--device", "cpu", "--seeds", "3,5",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    assert "seed" in stdout
+    assert (out / "runs" / "relu" / "seed-3" / "metrics.jsonl").is_file()
+    assert (out / "runs" / "relu" / "seed-5" / "metrics.jsonl").is_file()
+
+
+@pytest.mark.parametrize("seeds", ["", "a,b", "1,1", "-1"])
+def test_bad_seeds(tmp_path: Path, capsys, seeds: str) -> None:
+    code, _, err = _run(
+        capsys, "experiment", "width", "--data", "synthetic", "--seeds", seeds,
+        "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert code == 2
+    assert "seeds" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()

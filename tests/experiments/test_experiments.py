@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.experiments import EXPERIMENTS, ExperimentConfig, get, run_experiment
+from linkedonnx.experiments import (
+    EXPERIMENTS,
+    ExperimentConfig,
+    get,
+    parse_seeds,
+    run_experiment,
+)
+from linkedonnx.experiments.report import RunSummary, SeedsSummary
 from linkedonnx.zoo import names
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -75,4 +82,72 @@ def test_bad_input_writes_nothing(tmp_path: Path, change: dict, message: str) ->
     settings.update(change)
     with pytest.raises(BadInputError, match=message):
         run_experiment(ExperimentConfig(**settings))
+    assert not (tmp_path / "never").exists()
+
+
+def test_several_seeds_write_one_run_each_and_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "exp"
+    config = ExperimentConfig(
+        experiment="width",
+        out=out,
+        activations=["relu", "lk-relu"],
+        data="synthetic",
+        epochs=1,
+        max_steps=2,
+        device="cpu",
+        seeds=[1, 2],
+    )
+    result = run_experiment(config)
+    assert [(s.activation, s.seed) for s in result.summaries] == [
+        ("relu", 1), ("relu", 2), ("lk-relu", 1), ("lk-relu", 2),
+    ]  # fmt: skip
+    for activation in ("relu", "lk-relu"):
+        for seed in (1, 2):
+            assert (out / "runs" / activation / f"seed-{seed}" / "metrics.jsonl").is_file()
+    # different seeds: different initial weights, so the runs differ
+    first, second = result.metrics["relu seed 1"], result.metrics["relu seed 2"]
+    assert first[-1]["loss"] != second[-1]["loss"]
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["seeds"] == [1, 2]
+    over = {s["activation"]: s for s in payload["over_seeds"]}
+    relu_runs = [r for r in payload["runs"] if r["activation"] == "relu"]
+    assert over["relu"]["best_test_accuracy"] == max(r["best_test_accuracy"] for r in relu_runs)
+    assert over["relu"]["seeds"] == [1, 2]
+    table = (out / "results.md").read_text()
+    assert "Over the seeds" in table and "| relu | 1 | `width/relu` |" in table
+    assert "--seeds 1,2" in config.command_line() and config.command_line() in table
+    assert (out / "accuracy.png").read_bytes().startswith(PNG)
+
+
+def _summary(activation: str, seed: int, best: float, dead: int) -> RunSummary:
+    return RunSummary(
+        activation, f"depth/{activation}", 10, 3, False, best, best, 1.0, 1.0, dead, 8, seed
+    )
+
+
+def test_seeds_summary_best_median_and_dead_range() -> None:
+    runs = [_summary("relu", s, b, d) for s, b, d in ((0, 0.1, 2), (1, 0.3, 6), (2, 0.2, 4))]
+    summary = SeedsSummary.from_runs(runs, chance=0.1)
+    assert summary.best_test_accuracy == 0.3
+    assert summary.median_best_test_accuracy == 0.2
+    assert (summary.min_dead_share, summary.median_dead_share, summary.max_dead_share) == (
+        0.25, 0.5, 0.75,
+    )  # fmt: skip
+    assert summary.runs_above_chance == 2  # 0.2 and 0.3 beat chance + 0.05; 0.1 does not
+    with pytest.raises(ValueError):
+        SeedsSummary.from_runs([], chance=0.1)
+
+
+def test_parse_seeds() -> None:
+    assert parse_seeds("0, 1,2") == [0, 1, 2]
+    for bad in ("", "x", "1.5"):
+        with pytest.raises(BadInputError, match="--seeds"):
+            parse_seeds(bad)
+
+
+@pytest.mark.parametrize(("seeds", "message"), [([1, 1], "repeat"), ([-2], "non-negative")])
+def test_bad_seeds_write_nothing(tmp_path: Path, seeds: list[int], message: str) -> None:
+    config = ExperimentConfig("width", tmp_path / "never", data="synthetic", seeds=seeds)
+    with pytest.raises(BadInputError, match=message):
+        run_experiment(config)
     assert not (tmp_path / "never").exists()

@@ -17,11 +17,14 @@ if TYPE_CHECKING:  # the library's torch side is imported when the command runs
 def render(result: ExperimentResult, console: Console) -> None:
     """Print one row per activation and the files written."""
     table = Table(title=f"experiment {result.experiment.name}", header_style="bold")
-    for col in ("activation", "params", "epochs", "best acc", "final acc", "s", "dead units"):
+    several = len({s.seed for s in result.summaries}) > 1
+    columns = ("activation", "seed") if several else ("activation",)
+    for col in (*columns, "params", "epochs", "best acc", "final acc", "s", "dead units"):
         table.add_column(col, justify="left" if col == "activation" else "right")
     for s in result.summaries:
         table.add_row(
             s.activation,
+            *([str(s.seed)] if several else []),
             f"{s.parameters:,}",
             f"{s.epochs}{'*' if s.partial else ''}",
             f"{s.best_test_accuracy:.4f}",
@@ -50,6 +53,13 @@ def command(
     out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of every run.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated seeds, e.g. 0,1,2: every activation is trained once per "
+            "seed and the table adds best / median over them (overrides --seed)."
+        ),
+    ] = None,
     image_size: Annotated[int | None, typer.Option(help="Image side fed to the models.")] = None,
     standardize: Annotated[bool, typer.Option(help="Standardize inputs (default raw).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -59,7 +69,7 @@ def command(
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""
-    from linkedonnx.experiments import ExperimentConfig, run_experiment
+    from linkedonnx.experiments import ExperimentConfig, parse_seeds, run_experiment
 
     config = ExperimentConfig(
         experiment=name,
@@ -72,6 +82,7 @@ def command(
         budget_seconds=budget_seconds,
         overwrite=overwrite,
         seed=seed,
+        seeds=parse_seeds(seeds) if seeds is not None else None,
         image_size=image_size,
         standardize=standardize,
         device=device,
