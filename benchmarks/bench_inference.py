@@ -9,12 +9,18 @@ Contenders, on the same weights and the same seeded inputs:
   ext-ort        the extended model exported plainly, in ONNX Runtime
 
 Each contender lives in its OWN worker process with its own thread settings (torch
-set_num_threads / ORT intra-op threads, spinning off); the driver alternates them
-(round r: A B C D E F for each batch), each taking an equal slice of wall time per round,
-and reports medians over all rounds, p90, throughput and the speed-up of ours over each.
-Outputs are compared across contenders (max |diff| to eager) so speed is never bought
-with wrong answers. Writes JSON (default benchmarks/results/inference.json) and prints
-a Markdown table.
+set_num_threads; ORT intra-op threads with thread-pool spinning on, the best setting for
+a session alone in its process, ``--no-ort-spinning`` to turn it off); the driver
+alternates them (round r: A B C D E F for each batch), each taking an equal slice of wall
+time per round, and reports medians over all rounds, p90, throughput, the speed-up of
+ours over each (ratio of the medians, and its range over the rounds) and the arithmetic
+rate each reaches (the model's conv/dense FLOPs per second), so a ratio can be read
+against what the machine can do at all. Outputs are
+compared across contenders (max |diff| to eager) so speed is never bought with wrong
+answers. Writes JSON (default benchmarks/results/inference.json), prints a Markdown
+table and rewrites its section of benchmarks/RESULTS.md (between the
+``<!-- bench_inference:begin -->`` / ``end`` markers; not for --quick unless
+``--results-md`` is given).
 
 Usage:
     python benchmarks/bench_inference.py                 # full run (est. 8-12 min on 2 quiet cores)
@@ -27,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +56,9 @@ MODELS = ["allcnn/lk-relu", "resnet/lk-relu"]
 BATCHES = [1, 32]
 TARGETS = {"eager": 1.3, "compile": 1.15}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "inference.json"
+DEFAULT_RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
+MD_BEGIN = "<!-- bench_inference:begin -->"
+MD_END = "<!-- bench_inference:end -->"
 
 
 def extended_name(name: str) -> str:
@@ -79,6 +89,7 @@ def prepare_artifacts(name: str, image_size: int, work: Path, contenders: list[s
     from linkedonnx.export import export_model, export_plain
     from linkedonnx.onnx_io import save_model
     from linkedonnx.zoo import ModelSpec, build
+    from linkedonnx.zoo.stats import count_flops
 
     info: dict[str, Any] = {"model": name, "extended": extended_name(name)}
     for key, model_name in (("linked", name), ("extended", extended_name(name))):
@@ -86,6 +97,7 @@ def prepare_artifacts(name: str, image_size: int, work: Path, contenders: list[s
         torch.manual_seed(0)
         model = build(spec).eval()
         info[f"{key}_params"] = sum(p.numel() for p in model.parameters())
+        info[f"{key}_flops_per_item"] = count_flops(model, spec.input_shape(1))
         save_checkpoint(work / f"{key}.safetensors", spec, model.state_dict())
         plain_needed = ("ort-plain" in contenders) if key == "linked" else ("ext-ort" in contenders)
         if plain_needed:
@@ -119,9 +131,12 @@ def optimize_for_cpu(model):
 # ----------------------------------------------------------------------------- worker
 
 
-def make_runner(contender: str, work: Path, batch: int, image_size: int, threads: int):
+def make_runner(
+    contender: str, work: Path, batch: int, image_size: int, threads: int, spinning: bool = True
+):
     """Return (run, output) for one contender at ``batch``: ``run()`` does one inference,
-    ``output`` is the result on the shared input as a nested list."""
+    ``output`` is the result on the shared input as a nested list. ORT sessions get
+    ``threads`` intra-op threads and thread-pool ``spinning``."""
     shape = (batch, 3, image_size, image_size)
     x = input_array(shape)
     if contender in TORCH_CONTENDERS:
@@ -144,7 +159,9 @@ def make_runner(contender: str, work: Path, batch: int, image_size: int, threads
     from linkedonnx.runtime.session import make_session
 
     file = {"ort-plain": "linked-plain", OURS: "linked-ours", "ext-ort": "extended-plain"}
-    session = make_session(work / f"{file[contender]}.onnx", "cpu", threads=threads)
+    session = make_session(
+        work / f"{file[contender]}.onnx", "cpu", threads=threads, spinning=spinning
+    )
     name = session.get_inputs()[0].name
     feeds = {name: x}
 
@@ -167,7 +184,9 @@ def worker(args: argparse.Namespace) -> int:
     outputs = {}
     start = time.perf_counter()
     for batch in args.batches:
-        run, out = make_runner(args.contender, work, batch, args.image_size, args.threads)
+        run, out = make_runner(
+            args.contender, work, batch, args.image_size, args.threads, args.ort_spinning
+        )
         for _ in range(args.warmup):
             run()
         runners[batch], outputs[batch] = run, out
@@ -221,6 +240,7 @@ class Worker:
                 str(args.threads),
                 "--warmup",
                 str(args.warmup),
+                "--ort-spinning" if args.ort_spinning else "--no-ort-spinning",
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -267,7 +287,8 @@ def max_abs_diff(a: list, b: list) -> float:
 
 
 def bench_model(name: str, args: argparse.Namespace, work: Path) -> dict:
-    """Prepare artifacts and workers for one model; alternate rounds; return its results."""
+    """Prepare artifacts and workers for one model; alternate rounds; return its results
+    (with each row's GFLOP/s)."""
     print(f"\n## {name}: preparing artifacts", flush=True)
     info = prepare_artifacts(name, args.image_size, work, args.contenders)
     workers: list[Worker] = []
@@ -282,11 +303,15 @@ def bench_model(name: str, args: argparse.Namespace, work: Path) -> dict:
             outputs[contender] = {int(k): v for k, v in ready["outputs"].items()}
             print(f"  {contender:15s} ready in {ready['prepare_s']:.1f} s", flush=True)
         times: dict[tuple[str, int], list[float]] = {}
+        round_medians: dict[tuple[str, int], list[float]] = {}
         for r in range(args.rounds):
             for batch in args.batches:
                 for w in workers:
                     reply = w.ask(f"run {batch} {args.seconds} {args.min_runs}")
                     times.setdefault((w.contender, batch), []).extend(reply["times_ms"])
+                    round_medians.setdefault((w.contender, batch), []).append(
+                        statistics.median(reply["times_ms"])
+                    )
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
     finally:
         for w in workers:
@@ -298,14 +323,24 @@ def bench_model(name: str, args: argparse.Namespace, work: Path) -> dict:
         for contender in args.contenders:
             row = {"model": name, "batch": batch, "contender": contender}
             row.update(stats(times[(contender, batch)], batch))
+            key = "extended" if contender.startswith("ext") else "linked"
+            row["gflops_per_s"] = info[f"{key}_flops_per_item"] * batch / row["median_ms"] / 1e6
             if base[contender] in ref:
                 row["max_abs_diff_vs_eager"] = max_abs_diff(ref[contender], ref[base[contender]])
             rows.append(row)
         if OURS in args.contenders:
             ours = next(r for r in rows if r["batch"] == batch and r["contender"] == OURS)
+            ours_rounds = round_medians[(OURS, batch)]
             for row in rows:
                 if row["batch"] == batch:
                     row["ours_speedup"] = row["median_ms"] / ours["median_ms"]
+                    per_round = [
+                        c / o
+                        for c, o in zip(
+                            round_medians[(row["contender"], batch)], ours_rounds, strict=True
+                        )
+                    ]
+                    row["ours_speedup_per_round"] = [round(x, 4) for x in per_round]
     return {"model": name, "info": info, "prepare_s": prepare, "rows": rows}
 
 
@@ -331,12 +366,15 @@ def report(results: list[dict], args: argparse.Namespace) -> tuple[str, list[dic
         "median ms",
         "p90 ms",
         "items/s",
+        "GFLOP/s",
         "ours faster by",
+        "over the rounds",
         "max |diff|",
     ]
     rows, checks = [], []
     for res in results:
         for r in res["rows"]:
+            per_round = r.get("ours_speedup_per_round") or []
             rows.append(
                 [
                     r["model"],
@@ -345,7 +383,9 @@ def report(results: list[dict], args: argparse.Namespace) -> tuple[str, list[dic
                     f"{r['median_ms']:.3f}",
                     f"{r['p90_ms']:.3f}",
                     f"{r['throughput']:.1f}",
+                    f"{r['gflops_per_s']:.1f}",
                     f"{r['ours_speedup']:.2f}x" if "ours_speedup" in r else "",
+                    f"{min(per_round):.2f}-{max(per_round):.2f}x" if per_round else "",
                     f"{r['max_abs_diff_vs_eager']:.1e}" if "max_abs_diff_vs_eager" in r else "",
                 ]
             )
@@ -364,6 +404,71 @@ def report(results: list[dict], args: argparse.Namespace) -> tuple[str, list[dic
     return markdown_table(header, rows), checks
 
 
+def results_section(data: dict, command: str) -> str:
+    """The Markdown that stands between the markers in RESULTS.md: the command, machine,
+    versions, settings, the ms table with ratios and the target checks of ``data``."""
+    labels = {
+        "eager": "eager",
+        "compile": "compile",
+        "ort-plain": "ORT plain export",
+        OURS: "**ours**",
+        "ext-eager": "ext eager",
+        "ext-ort": "ext ORT",
+    }
+    m, v = data["machine"], data["versions"]
+    lines = [
+        MD_BEGIN,
+        f"Written by `{command}` on {data['date']} ({data['wall_s']:.0f} s): "
+        f"{m['processor']}, {m['logical_cpus']} logical CPUs; torch {v['torch']}, "
+        f"onnxruntime {v['onnxruntime']}, onnx {v['onnx']}. Each contender in its own "
+        f"process with {data['threads']} threads (torch set_num_threads; ORT intra-op "
+        f"threads, spinning {'on' if data['ort_spinning'] else 'off'}), "
+        f"{data['rounds']} alternating rounds of {data['seconds_per_slice']} s each; "
+        f"image {data['image_size']}×{data['image_size']}; medians in ms.",
+        "",
+    ]
+    contenders = [
+        c
+        for c in CONTENDERS
+        if any(r["contender"] == c for res in data["results"] for r in res["rows"])
+    ]
+    header = ["model", "batch", *(labels[c] for c in contenders)]
+    header += [f"ours vs {c} (≥{t}×)" for c, t in TARGETS.items() if c in contenders]
+    header += ["ours GFLOP/s"] if OURS in contenders else []
+    table = []
+    for res in data["results"]:
+        for batch in data["batches"]:
+            by = {r["contender"]: r for r in res["rows"] if r["batch"] == batch}
+            row = [res["model"], batch]
+            row += [f"{by[c]['median_ms']:.3f}" for c in contenders]
+            for c, t in TARGETS.items():
+                if c in contenders and "ours_speedup" in by[c]:
+                    ratio, per_round = by[c]["ours_speedup"], by[c]["ours_speedup_per_round"]
+                    row.append(
+                        f"{ratio:.2f}× {'met' if ratio >= t else 'missed'} "
+                        f"(rounds {min(per_round):.2f}-{max(per_round):.2f})"
+                    )
+            if OURS in by:
+                row.append(f"{by[OURS]['gflops_per_s']:.0f}")
+            table.append(row)
+    lines.append(markdown_table(header, table))
+    lines += ["", MD_END]
+    return "\n".join(lines)
+
+
+def update_results_md(path: Path, section: str) -> None:
+    """Replace the text between the bench_inference markers of ``path`` with ``section``
+    (atomically: temp file, then rename). Raises ValueError if the markers are missing."""
+    text = path.read_text()
+    start, end = text.find(MD_BEGIN), text.find(MD_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no {MD_BEGIN} ... {MD_END} section")
+    new = text[:start] + section + text[end + len(MD_END) :]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new)
+    os.replace(tmp, path)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options of the driver and the worker."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -378,6 +483,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=1.0, help="time slice per contender per round"
     )
     parser.add_argument("--min-runs", type=int, default=3)
+    parser.add_argument(
+        "--ort-spinning",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ORT thread-pool spinning (each session is alone in its process)",
+    )
+    parser.add_argument(
+        "--results-md",
+        type=Path,
+        default=None,
+        help=f"Markdown file whose marked section to rewrite (default {DEFAULT_RESULTS_MD.name}; none for --quick)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 short rounds")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -391,6 +508,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown contenders {sorted(unknown)}; choose from {CONTENDERS}")
     if args.quick:
         args.rounds, args.seconds, args.min_runs, args.warmup = 2, 0.2, 2, 2
+    elif args.results_md is None:
+        args.results_md = DEFAULT_RESULTS_MD
     return args
 
 
@@ -421,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(target {c['target']}x) {status}"
         )
     data = {
+        "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
         "platform": platform.platform(),
         "versions": versions(),
@@ -430,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "seconds_per_slice": args.seconds,
         "warmup": args.warmup,
+        "ort_spinning": args.ort_spinning,
         "quick": args.quick,
         "wall_s": round(time.perf_counter() - start, 1),
         "results": results,
@@ -438,6 +559,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(args.out, data)
     print(f"\nwrote {args.out} in {time.perf_counter() - start:.0f} s")
+    if args.results_md is not None:
+        command = "python benchmarks/bench_inference.py" + "".join(
+            f" {a}" for a in (sys.argv[1:] if argv is None else argv)
+        )
+        update_results_md(args.results_md, results_section(data, command))
+        print(f"updated {args.results_md}")
     return 0
 
 

@@ -91,3 +91,38 @@ def test_inference_script_quick_tiny(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert rows[0]["ours_speedup"] == pytest.approx(rows[0]["median_ms"] / ours["median_ms"])
     assert [t["versus"] for t in data["targets"]] == ["eager"]
     assert "| params/lk-relu | 1 | ort-linkedonnx |" in capsys.readouterr().out
+    # arithmetic rate: the model's FLOPs over the median
+    flops = data["results"][0]["info"]["linked_flops_per_item"]
+    assert ours["gflops_per_s"] == pytest.approx(flops / ours["median_ms"] / 1e6)
+    assert ours["ours_speedup_per_round"] == [1.0] * data["rounds"]  # ours against itself
+    assert data["ort_spinning"] is True
+
+
+def test_inference_script_rewrites_only_its_results_section(tmp_path: Path) -> None:
+    inference = _script("bench_inference")
+    md = tmp_path / "RESULTS.md"
+    md.write_text(f"# head\n\n{inference.MD_BEGIN}\nold table\n{inference.MD_END}\n\n## tail\n")
+    code = inference.main(
+        ["--quick", "--models", "params/lk-relu", "--batches", "1", "--image-size", "8",
+         "--contenders", "eager,compile,ort-linkedonnx", "--rounds", "1", "--threads", "1",
+         "--no-ort-spinning", "--out", str(tmp_path / "i.json"), "--results-md", str(md)]
+    )  # fmt: skip
+    assert code == 0
+    text = md.read_text()
+    assert text.startswith("# head\n\n") and text.endswith("\n\n## tail\n")
+    assert "old table" not in text
+    section = text[text.index(inference.MD_BEGIN) : text.index(inference.MD_END)]
+    assert "python benchmarks/bench_inference.py --quick" in section
+    assert "spinning off" in section
+    assert "| model | batch | eager | compile | **ours** | ours vs eager (≥1.3×) |" in section
+    assert "| params/lk-relu | 1 |" in section
+    assert not list(tmp_path.glob(".*.tmp"))  # written by rename, nothing left behind
+
+
+def test_inference_results_md_without_markers_is_refused(tmp_path: Path) -> None:
+    inference = _script("bench_inference")
+    md = tmp_path / "RESULTS.md"
+    md.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="no <!-- bench_inference:begin -->"):
+        inference.update_results_md(md, "x")
+    assert md.read_text() == "# no markers\n"
