@@ -22,6 +22,16 @@ def refuse_overwriting_input(output: Path, *inputs: Path) -> None:
             )
 
 
+def _final_mode(target: Path) -> int:
+    """The permission bits the written file gets: those of the file it replaces, else
+    what a plainly created file would get (0o666 less the umask; mkstemp makes 0o600)."""
+    with contextlib.suppress(FileNotFoundError):
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
@@ -38,6 +48,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _final_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
