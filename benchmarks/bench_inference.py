@@ -496,6 +496,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"Markdown file whose marked section to rewrite (default {DEFAULT_RESULTS_MD.name}; none for --quick)",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 short rounds")
+    parser.add_argument(
+        "--no-results-md", action="store_true", help="leave RESULTS.md alone (JSON only)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -510,6 +513,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.rounds, args.seconds, args.min_runs, args.warmup = 2, 0.2, 2, 2
     elif args.results_md is None:
         args.results_md = DEFAULT_RESULTS_MD
+    if args.no_results_md:
+        args.results_md = None
     return args
 
 
