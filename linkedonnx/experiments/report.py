@@ -25,6 +25,8 @@ class RunSummary:
     dead_units: int
     units: int
     seed: int = 0
+    dead_linkages: int | None = None  # linked models: linkages with both halves dead
+    linkages: int = 0  # linked models: linkages over the linked layers
 
     @property
     def dead_share(self) -> float:
@@ -55,6 +57,8 @@ class RunSummary:
             seconds=sum(m["seconds"] for m in metrics),
             dead_units=last["dead_units"]["dead"],
             units=last["dead_units"]["units"],
+            dead_linkages=last["dead_units"].get("dead_linkages"),
+            linkages=last["dead_units"].get("linkages", 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,8 +133,9 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
     several = len({r.seed for r in rows}) > 1
     head = (
         f"| activation |{' seed |' if several else ''} model | parameters | epochs "
-        "| best test acc | final test acc | train loss | train s | dead units (end) |\n"
-        f"|---|{'---:|' if several else ''}---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| best test acc | final test acc | train loss | train s | dead units (end) "
+        "| dead linkages (end) |\n"
+        f"|---|{'---:|' if several else ''}---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -139,7 +144,8 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
             f"| {r.parameters:,} | {r.epochs}{'*' if r.partial else ''} "
             f"| {r.best_test_accuracy:.4f} | {r.final_test_accuracy:.4f} "
             f"| {r.final_train_loss:.4f} | {r.seconds:.0f} "
-            f"| {r.dead_units}/{r.units} ({r.dead_share:.0%}) |"
+            f"| {r.dead_units}/{r.units} ({r.dead_share:.0%}) "
+            f"| {'' if r.dead_linkages is None else f'{r.dead_linkages}/{r.linkages}'} |"
         )
     note = (
         "\n\n\\* last epoch cut short by the time budget or --max-steps."

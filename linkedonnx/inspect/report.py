@@ -3,6 +3,9 @@
 A unit is a channel along the activation's unit axis (1 for NCHW and dense outputs;
 a linked layer's ``axis``, so each half's channels count as units). It is dead when
 its activation is zero at every position of every sample seen (the paper's definition).
+In a linked layer (kind ``lk-*``) a *linkage* is channel c of the first half with
+channel c of the second (the two activations of one pre-activation); it is dead only
+when both are: a dead half beside a live mirror still passes the gradient.
 """
 
 from __future__ import annotations
@@ -28,11 +31,31 @@ class LayerUnits:
     kind: str
     units: int
     dead: int
+    dead_linkages: int | None = None  # linked layers only: linkages with both halves dead
 
     @property
     def share(self) -> float:
         """Fraction of the layer's units that are dead (0 for a layer without units)."""
         return self.dead / self.units if self.units else 0.0
+
+    @property
+    def linkages(self) -> int:
+        """Linkages of a linked layer (half its units); 0 for a plain layer."""
+        return self.units // 2 if self.dead_linkages is not None else 0
+
+
+def is_linked_kind(kind: str) -> bool:
+    """True for a linked activation's kind ('lk-relu', 'lk-selu', ...)."""
+    return kind.startswith("lk-")
+
+
+def dead_linkages(alive: np.ndarray) -> int:
+    """Linkages of a linked layer's alive mask (first half, then the mirror half along
+    the unit axis) whose two halves are both dead. Raises ValueError for an odd size."""
+    if alive.size % 2:
+        raise ValueError(f"a linked layer has an even number of units, got {alive.size}")
+    half = alive.size // 2
+    return int((~alive[:half] & ~alive[half:]).sum())
 
 
 @dataclass
@@ -58,6 +81,17 @@ class DeadUnitReport:
         """Share of dead units over all layers."""
         return self.dead / self.units if self.units else 0.0
 
+    @property
+    def linkages(self) -> int:
+        """Linkages over the linked layers (0 when there are none)."""
+        return sum(layer.linkages for layer in self.layers)
+
+    @property
+    def dead_linkages(self) -> int | None:
+        """Dead linkages over the linked layers; None when the model has no linked layer."""
+        counts = [la.dead_linkages for la in self.layers if la.dead_linkages is not None]
+        return sum(counts) if counts else None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: source, samples, totals and one entry per layer."""
         return {
@@ -66,6 +100,8 @@ class DeadUnitReport:
             "units": self.units,
             "dead": self.dead,
             "share": self.share,
+            "linkages": self.linkages,
+            "dead_linkages": self.dead_linkages,
             "layers": [asdict(layer) | {"share": layer.share} for layer in self.layers],
         }
 
@@ -92,6 +128,12 @@ class AliveTracker:
     def layers(self) -> list[LayerUnits]:
         """The per-layer counts so far."""
         return [
-            LayerUnits(name, self.kinds[name], int(mask.size), int((~mask).sum()))
+            LayerUnits(
+                name,
+                self.kinds[name],
+                int(mask.size),
+                int((~mask).sum()),
+                dead_linkages(mask) if is_linked_kind(self.kinds[name]) else None,
+            )
             for name, mask in self.alive.items()
         ]

@@ -8,7 +8,9 @@ Each metrics line holds: ``epoch`` (1-based), ``steps`` (optimizer steps so far)
 ``loss`` and ``train_accuracy`` (running, over the epoch's batches), ``test_loss``,
 ``test_accuracy``, ``seconds`` (training time of the epoch, evaluation excluded),
 ``partial`` (the epoch was cut short) and ``dead_units``: ``samples``, ``units``,
-``dead``, ``share`` and ``layers`` as [name, units, dead] in execution order.
+``dead``, ``share``, ``linkages`` and ``dead_linkages`` (over the linked layers: their
+linkages, and those with both halves dead; 0 and null for a model without one) and ``layers`` as [name, units, dead] in
+execution order.
 """
 
 from __future__ import annotations

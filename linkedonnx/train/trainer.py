@@ -292,6 +292,8 @@ class _Run:
                     "units": report.units,
                     "dead": report.dead,
                     "share": report.share,
+                    "linkages": report.linkages,
+                    "dead_linkages": report.dead_linkages,
                     "layers": [[la.name, la.units, la.dead] for la in report.layers],
                 },
             }

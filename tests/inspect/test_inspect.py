@@ -15,8 +15,8 @@ from linkedonnx.train.init import initialize
 from linkedonnx.zoo import ModelSpec, build
 
 
-def _counts(report) -> list[tuple[str, int, int]]:
-    return [(layer.kind, layer.units, layer.dead) for layer in report.layers]
+def _counts(report) -> list[tuple[str, int, int, int | None]]:
+    return [(la.kind, la.units, la.dead, la.dead_linkages) for la in report.layers]
 
 
 @pytest.mark.parametrize("name", ["params/lk-prelu", "resnet/lk-relu-nobn"])
@@ -37,7 +37,7 @@ def test_checkpoint_and_onnx_agree(tmp_path: Path, name: str) -> None:
     assert _counts(from_torch) == _counts(from_onnx)
     if "relu" in name and "prelu" not in name:
         assert from_torch.dead > 0  # the negative biases killed some ReLU units
-    assert any(kind.startswith("lk-") for kind, _, _ in _counts(from_torch))
+    assert any(kind.startswith("lk-") for kind, _, _, _ in _counts(from_torch))
 
 
 def test_zoo_source_counts_every_activation_layer() -> None:
@@ -63,3 +63,43 @@ def test_bad_sources(tmp_path: Path) -> None:
     ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict())
     with pytest.raises(BadInputError, match="channels"):
         inspect_source(str(ckpt), "synthetic")
+
+
+def test_a_linkage_is_dead_only_when_both_halves_are(tmp_path: Path) -> None:
+    """A channel with zero weights and bias has z = 0 everywhere: both of its halves are
+    zero, so its linkage is dead, in the torch count and the ONNX count alike."""
+    spec = ModelSpec("depth/lk-relu", in_channels=1, image_size=8, num_classes=4)
+    torch.manual_seed(0)
+    model = initialize(build(spec), "keras").eval()
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    with torch.no_grad():
+        first.weight[0].zero_()
+        first.bias[0] = 0.0
+    ckpt = save_checkpoint(tmp_path / "m.safetensors", spec, model.state_dict())
+    onnx_path = tmp_path / "m.onnx"
+    export_model(model, spec, onnx_path)
+    from_torch = inspect_source(str(ckpt), "synthetic", batches=1, batch_size=32)
+    from_onnx = inspect_source(str(onnx_path), "synthetic", batches=1, batch_size=32)
+    assert _counts(from_torch) == _counts(from_onnx)
+    layer = from_torch.layers[0]
+    assert layer.dead_linkages >= 1 and layer.dead >= 2 * layer.dead_linkages
+    assert layer.linkages == layer.units // 2
+    assert from_torch.linkages == sum(la.units for la in from_torch.layers) // 2
+    assert from_torch.to_dict()["dead_linkages"] == from_torch.dead_linkages >= 1
+
+
+def test_plain_models_have_no_linkages() -> None:
+    report = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=8)
+    assert report.dead_linkages is None and report.linkages == 0
+    assert all(la.dead_linkages is None for la in report.layers)
+
+
+def test_dead_linkages_of_a_mask() -> None:
+    import numpy as np
+
+    from linkedonnx.inspect.report import dead_linkages
+
+    # halves [alive, dead, dead | dead, alive, dead]: only the third linkage is dead
+    assert dead_linkages(np.array([1, 0, 0, 0, 1, 0], bool)) == 1
+    with pytest.raises(ValueError, match="even"):
+        dead_linkages(np.ones(3, bool))

@@ -61,6 +61,9 @@ def test_counts_match_the_definition() -> None:
     # linked: halves [x>0 alive, -x dead, 0.5 alive | dead, alive, dead]
     assert counts == {"lk": (6, 3), "relu": (2, 1), "swish": (2, 1)}
     assert report.samples == 5
+    # every dead half has a live mirror: no linkage dead; plain layers have no linkages
+    assert [la.dead_linkages for la in report.layers] == [0, None, None]
+    assert (report.linkages, report.dead_linkages) == (3, 0)
     x[4, 0, 0, 1] = -2.0  # one negative pixel revives two linked half-units
     assert count_dead_units_onnx(_model(), [x]).layers[0].dead == 1
 

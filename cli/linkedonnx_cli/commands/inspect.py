@@ -18,14 +18,23 @@ def render(report: DeadUnitReport, console: Console) -> None:
     table = Table(
         title=f"dead units of {report.source} on {report.samples} samples", header_style="bold"
     )
-    for col in ("#", "layer", "kind", "units", "dead", "share"):
+    linked = report.dead_linkages is not None
+    columns = ["#", "layer", "kind", "units", "dead", "share"]
+    columns += ["dead linkages"] if linked else []
+    for col in columns:
         table.add_column(col, justify="left" if col in ("layer", "kind") else "right")
     for i, layer in enumerate(report.layers):
-        table.add_row(
-            str(i), layer.name, layer.kind, str(layer.units), str(layer.dead), f"{layer.share:.1%}"
-        )
+        row = [str(i), layer.name, layer.kind, str(layer.units), str(layer.dead)]
+        row.append(f"{layer.share:.1%}")
+        if linked:
+            row.append(
+                f"{layer.dead_linkages}/{layer.linkages}" if layer.dead_linkages is not None else ""
+            )
+        table.add_row(*row)
     table.add_section()
-    table.add_row("", "total", "", str(report.units), str(report.dead), f"{report.share:.1%}")
+    total = ["", "total", "", str(report.units), str(report.dead), f"{report.share:.1%}"]
+    total += [f"{report.dead_linkages}/{report.linkages}"] if linked else []
+    table.add_row(*total)
     console.print(table)
 
 
