@@ -6,6 +6,8 @@ its activation is zero at every position of every sample seen (the paper's defin
 In a linked layer (kind ``lk-*``) a *linkage* is channel c of the first half with
 channel c of the second (the two activations of one pre-activation); it is dead only
 when both are: a dead half beside a live mirror still passes the gradient.
+Each layer also records its *peak*, the largest |activation| seen: a vanishing signal
+(a peak far below the learning rate) is where optimizer steps start killing units.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+def peak_magnitude(activation: np.ndarray) -> float:
+    """The largest |value| of ``activation`` (0 for an empty array)."""
+    values = np.asarray(activation)
+    return float(np.abs(values).max()) if values.size else 0.0
 
 
 def alive_channels(activation: np.ndarray, axis: int) -> np.ndarray:
@@ -32,6 +40,7 @@ class LayerUnits:
     units: int
     dead: int
     dead_linkages: int | None = None  # linked layers only: linkages with both halves dead
+    peak: float | None = None  # largest |activation| seen (None: not recorded)
 
     @property
     def share(self) -> float:
@@ -116,14 +125,18 @@ class AliveTracker:
     def __init__(self) -> None:
         self.alive: dict[str, np.ndarray] = {}
         self.kinds: dict[str, str] = {}
+        self.peaks: dict[str, float] = {}
 
-    def update(self, name: str, kind: str, alive: np.ndarray) -> None:
-        """OR ``alive`` (bool per unit) into layer ``name``'s mask."""
+    def update(self, name: str, kind: str, alive: np.ndarray, peak: float | None = None) -> None:
+        """OR ``alive`` (bool per unit) into layer ``name``'s mask; keep the largest
+        ``peak`` (|activation|) seen."""
         if name in self.alive:
             self.alive[name] |= alive
         else:
             self.alive[name] = alive.copy()
             self.kinds[name] = kind
+        if peak is not None:
+            self.peaks[name] = max(self.peaks.get(name, 0.0), float(peak))
 
     def layers(self) -> list[LayerUnits]:
         """The per-layer counts so far."""
@@ -134,6 +147,7 @@ class AliveTracker:
                 int(mask.size),
                 int((~mask).sum()),
                 dead_linkages(mask) if is_linked_kind(self.kinds[name]) else None,
+                self.peaks.get(name),
             )
             for name, mask in self.alive.items()
         ]

@@ -53,11 +53,13 @@ def inspect_source(
     standardize: bool = False,
     data_dir: str | Path | None = None,
     seed: int = 0,
+    init: str = "torch",
     provider: str = "cpu",
 ) -> DeadUnitReport:
     """Count dead units of SOURCE on the first ``batches`` train batches of ``data``.
 
-    SOURCE is a checkpoint file, ``zoo:NAME`` (freshly initialised from ``seed``) or an
+    SOURCE is a checkpoint file, ``zoo:NAME`` (freshly initialised from ``seed`` by the
+    ``init`` scheme: 'torch' defaults or 'keras', the trainer's Glorot setting) or an
     ``.onnx`` file (run in ONNX Runtime on ``provider``). Raises BadInputError for a
     missing or unreadable source, an unknown model or dataset, or data whose channels
     do not fit the model.
@@ -87,6 +89,7 @@ def inspect_source(
     import torch
 
     from linkedonnx.train.dead_units import count_dead_units
+    from linkedonnx.train.init import initialize
     from linkedonnx.zoo import ModelSpec, build
 
     if source.startswith(ZOO_PREFIX):
@@ -96,7 +99,7 @@ def inspect_source(
         )
         spec = ModelSpec(name, dataset.in_channels, dataset.image_size, dataset.num_classes)
         torch.manual_seed(seed)
-        module = build(spec)
+        module = initialize(build(spec), init)
     else:
         from linkedonnx.checkpoint import load_model
 

@@ -22,7 +22,12 @@ import onnx
 from linkedonnx import DOMAIN
 from linkedonnx.errors import BadInputError
 from linkedonnx.functions import KIND_OF_OP
-from linkedonnx.inspect.report import AliveTracker, DeadUnitReport, alive_channels
+from linkedonnx.inspect.report import (
+    AliveTracker,
+    DeadUnitReport,
+    alive_channels,
+    peak_magnitude,
+)
 from linkedonnx.runtime.session import make_session
 
 PLAIN_OPS = {
@@ -136,6 +141,8 @@ def count_dead_units_onnx(
     for batch in batches:
         values = session.run(names, {feed_name: np.ascontiguousarray(batch, dtype=np.float32)})
         for site, value in zip(sites, values, strict=True):
-            tracker.update(site.name, site.kind, alive_channels(value, site.axis))
+            tracker.update(
+                site.name, site.kind, alive_channels(value, site.axis), peak_magnitude(value)
+            )
         samples += int(batch.shape[0])
     return DeadUnitReport(source=source, samples=samples, layers=tracker.layers())

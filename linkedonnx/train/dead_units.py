@@ -54,8 +54,10 @@ def track_dead_units(model: nn.Module) -> Iterator[AliveTracker]:
             calls[name] = k + 1
             key = name if k == 0 else f"{name}#{k}"
             dims = [d for d in range(output.dim()) if d != axis % output.dim()]
-            alive = (output.detach() != 0).any(dim=dims) if dims else output.detach() != 0
-            tracker.update(key, kind, alive.cpu().numpy().astype(bool))
+            out = output.detach()
+            alive = (out != 0).any(dim=dims) if dims else out != 0
+            peak = float(out.abs().max()) if out.numel() else 0.0
+            tracker.update(key, kind, alive.cpu().numpy().astype(bool), peak)
 
         return hook
 

@@ -35,6 +35,9 @@ def test_checkpoint_and_onnx_agree(tmp_path: Path, name: str) -> None:
     from_onnx = inspect_source(str(onnx_path), "synthetic", batches=2, batch_size=32)
     assert from_torch.samples == from_onnx.samples == 64
     assert _counts(from_torch) == _counts(from_onnx)
+    peaks_torch = [la.peak for la in from_torch.layers]
+    assert all(p is not None and p >= 0 for p in peaks_torch)
+    assert peaks_torch == pytest.approx([la.peak for la in from_onnx.layers], rel=1e-4, abs=1e-7)
     if "relu" in name and "prelu" not in name:
         assert from_torch.dead > 0  # the negative biases killed some ReLU units
     assert any(kind.startswith("lk-") for kind, _, _, _ in _counts(from_torch))
@@ -103,3 +106,15 @@ def test_dead_linkages_of_a_mask() -> None:
     assert dead_linkages(np.array([1, 0, 0, 0, 1, 0], bool)) == 1
     with pytest.raises(ValueError, match="even"):
         dead_linkages(np.ones(3, bool))
+
+
+def test_peaks_show_the_vanishing_signal_of_the_deep_relu_net() -> None:
+    """At the Glorot ('keras') init the 51-layer ReLU net's activations shrink with depth:
+    the peak |activation| of the last layer is orders of magnitude below the first's."""
+    report = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="keras")
+    peaks = [la.peak for la in report.layers]
+    assert peaks[0] > 0 and peaks[-1] < peaks[0] * 1e-3
+    default = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16)
+    assert [la.peak for la in default.layers] != peaks  # a different initialisation
+    with pytest.raises(BadInputError, match="unknown init"):
+        inspect_source("zoo:depth/relu", "synthetic", batches=1, init="xavier")

@@ -21,6 +21,7 @@ def render(report: DeadUnitReport, console: Console) -> None:
     linked = report.dead_linkages is not None
     columns = ["#", "layer", "kind", "units", "dead", "share"]
     columns += ["dead linkages"] if linked else []
+    columns += ["peak |a|"]
     for col in columns:
         table.add_column(col, justify="left" if col in ("layer", "kind") else "right")
     for i, layer in enumerate(report.layers):
@@ -30,10 +31,12 @@ def render(report: DeadUnitReport, console: Console) -> None:
             row.append(
                 f"{layer.dead_linkages}/{layer.linkages}" if layer.dead_linkages is not None else ""
             )
+        row.append("" if layer.peak is None else f"{layer.peak:.1e}")
         table.add_row(*row)
     table.add_section()
     total = ["", "total", "", str(report.units), str(report.dead), f"{report.share:.1%}"]
     total += [f"{report.dead_linkages}/{report.linkages}"] if linked else []
+    total.append("")
     table.add_row(*total)
     console.print(table)
 
@@ -49,6 +52,9 @@ def command(
     standardize: Annotated[bool, typer.Option(help="Standardize inputs as in training.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
     seed: Annotated[int, typer.Option(help="Initialisation seed of a zoo: model.")] = 0,
+    init: Annotated[
+        str, typer.Option(help="Initialisation of a zoo: model: torch or keras (Glorot).")
+    ] = "torch",
     provider: Annotated[str, typer.Option(help="ORT provider for .onnx: cpu or cuda.")] = "cpu",
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
@@ -66,6 +72,7 @@ def command(
         standardize=standardize,
         data_dir=data_dir,
         seed=seed,
+        init=init,
         provider=provider,
     )
     render(report, Console())
