@@ -24,6 +24,7 @@ def test_tiny_depth_experiment(tmp_path: Path, capsys) -> None:
     )  # fmt: skip
     assert code == 0
     assert "lk-relu" in stdout
+    assert "linkages" in stdout  # the linked run's dead linkages, beside its half-units
     for name in ("results.md", "results.json", "accuracy.png", "dead_units.png"):
         assert (out / name).is_file()
     code, _, err = _run(capsys, "experiment", "depth", "--out", str(out))

@@ -19,7 +19,10 @@ def render(result: ExperimentResult, console: Console) -> None:
     table = Table(title=f"experiment {result.experiment.name}", header_style="bold")
     several = len({s.seed for s in result.summaries}) > 1
     columns = ("activation", "seed") if several else ("activation",)
-    for col in (*columns, "params", "epochs", "best acc", "final acc", "s", "dead units"):
+    for col in (
+        *columns,
+        *("params", "epochs", "best acc", "final acc", "s", "dead units", "dead linkages"),
+    ):
         table.add_column(col, justify="left" if col == "activation" else "right")
     for s in result.summaries:
         table.add_row(
@@ -31,6 +34,7 @@ def render(result: ExperimentResult, console: Console) -> None:
             f"{s.final_test_accuracy:.4f}",
             f"{s.seconds:.0f}",
             f"{s.dead_units}/{s.units} ({s.dead_share:.0%})",
+            "" if s.dead_linkages is None else f"{s.dead_linkages}/{s.linkages}",
         )
     console.print(table)
     for path in result.files:
