@@ -34,17 +34,23 @@ def test_every_default_model_exists() -> None:
     assert get("depth").optimizer == "adam" and get("depth").lr == 1e-3
 
 
+def _tiny(out: Path, **changes) -> ExperimentConfig:
+    """A width experiment (ReLU and LK-ReLU) of a few steps on the synthetic data."""
+    settings = {
+        "experiment": "width",
+        "out": out,
+        "activations": ["relu", "lk-relu"],
+        "data": "synthetic",
+        "epochs": 2,
+        "max_steps": 3,
+        "device": "cpu",
+    }
+    return ExperimentConfig(**(settings | changes))
+
+
 def test_tiny_experiment_writes_table_and_plots(tmp_path: Path) -> None:
     out = tmp_path / "exp"
-    config = ExperimentConfig(
-        experiment="width",
-        out=out,
-        activations=["relu", "lk-relu"],
-        data="synthetic",
-        epochs=2,
-        max_steps=3,
-        device="cpu",
-    )
+    config = _tiny(out)
     result = run_experiment(config)
     assert [s.activation for s in result.summaries] == ["relu", "lk-relu"]
     for name in ("accuracy.png", "dead_units.png"):
@@ -87,16 +93,7 @@ def test_bad_input_writes_nothing(tmp_path: Path, change: dict, message: str) ->
 
 def test_several_seeds_write_one_run_each_and_a_summary(tmp_path: Path) -> None:
     out = tmp_path / "exp"
-    config = ExperimentConfig(
-        experiment="width",
-        out=out,
-        activations=["relu", "lk-relu"],
-        data="synthetic",
-        epochs=1,
-        max_steps=2,
-        device="cpu",
-        seeds=[1, 2],
-    )
+    config = _tiny(out, epochs=1, max_steps=2, seeds=[1, 2])
     result = run_experiment(config)
     assert [(s.activation, s.seed) for s in result.summaries] == [
         ("relu", 1), ("relu", 2), ("lk-relu", 1), ("lk-relu", 2),
