@@ -19,6 +19,18 @@ def _pyplot():
     return plt
 
 
+def _finish(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
+    """Grid, legend and layout for ``ax``; save ``fig`` as a PNG at ``path`` atomically,
+    close it and return ``path``."""
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _styles(labels: list[str], groups: dict[str, str] | None) -> dict[str, dict[str, Any]]:
     """Line style per run label: one colour per group, the legend label on its first run."""
     groups = groups or {label: label for label in labels}
@@ -61,13 +73,7 @@ def plot_accuracy(
         )
     ax.axhline(chance, color="grey", linestyle=":", label="chance")
     ax.set(xlabel="epoch", ylabel="test accuracy", title=title, ylim=(0, 1))
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path)
 
 
 def plot_dead_units(
@@ -86,10 +92,4 @@ def plot_dead_units(
         shares = [dead / units if units else 0.0 for _, units, dead in layers]
         ax.plot(range(1, len(shares) + 1), shares, marker="o", markersize=3, **styles[label])
     ax.set(xlabel="activation layer", ylabel="share of dead units", title=title, ylim=(-0.02, 1.02))
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path)

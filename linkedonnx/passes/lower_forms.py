@@ -148,6 +148,19 @@ def _channel_vector(slope: np.ndarray, channels: int, axis: int, rank: int) -> n
     return slope.reshape(channels)
 
 
+def _prelu_slopes(
+    site: LinkedSite, channels: int, rank: int
+) -> tuple[np.ndarray, np.ndarray] | str:
+    """The two per-channel slope vectors of a linked PReLU site, or why there are none."""
+    if site.slopes is None:
+        return "prelu slopes are not constant"
+    a = _channel_vector(site.slopes[0], channels, site.axis, rank)
+    b = _channel_vector(site.slopes[1], channels, site.axis, rank)
+    if a is None or b is None:
+        return "prelu slopes are not per-channel along the linked axis"
+    return a, b
+
+
 def _half_coefficients(
     site: LinkedSite, channels: int, rank: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | str:
@@ -158,13 +171,10 @@ def _half_coefficients(
     if site.kind == "relu-minmax":
         return one, zero, zero, -one
     if site.kind == "prelu":
-        if site.slopes is None:
-            return "prelu slopes are not constant"
-        a = _channel_vector(site.slopes[0], channels, site.axis, rank)
-        b = _channel_vector(site.slopes[1], channels, site.axis, rank)
-        if a is None or b is None:
-            return "prelu slopes are not per-channel along the linked axis"
-        a, b = a.astype(np.float64), b.astype(np.float64)
+        found = _prelu_slopes(site, channels, rank)
+        if isinstance(found, str):
+            return found
+        a, b = (v.astype(np.float64) for v in found)
         # PRelu(x, s) = relu(x) - s*relu(-x)
         return one, -a, -b, one
     return f"{site.kind} is not piecewise linear"
@@ -557,15 +567,12 @@ def apply_stacked(graph: ir.Graph, namer: Namer, site: LinkedSite) -> str | None
     rank = len(site.z.shape) if site.z.shape is not None else (w.ndim if out_axis == 0 else 2)
     slopes = None
     if site.kind == "prelu":
-        if site.slopes is None:
-            return "prelu slopes are not constant"
-        a = _channel_vector(site.slopes[0], channels, site.axis, rank)
-        bb = _channel_vector(site.slopes[1], channels, site.axis, rank)
-        if a is None or bb is None:
-            return "prelu slopes are not per-channel along the linked axis"
+        found = _prelu_slopes(site, channels, rank)
+        if isinstance(found, str):
+            return found
         shape = [1] * rank
         shape[site.axis % rank] = 2 * channels
-        slopes = np.concatenate([a, bb]).reshape(shape[1:] if rank > 1 else shape)
+        slopes = np.concatenate(found).reshape(shape[1:] if rank > 1 else shape)
     base = producer.name or "producer"
     w2 = _initializer(graph, namer, np.concatenate([w, -w], axis=out_axis), f"{base}_w_stacked")
     b2 = _initializer(graph, namer, np.concatenate([b, -b]), f"{base}_b_stacked")
