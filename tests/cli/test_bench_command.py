@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from linkedonnx.functions import attach_functions, make_call
-from linkedonnx_cli import app as app_module
+from tests.cli.invoke import exit_code
 
 
 def tiny_model(linked: bool = False) -> onnx.ModelProto:
@@ -31,12 +31,6 @@ def tiny_model(linked: bool = False) -> onnx.ModelProto:
     return attach_functions(model)
 
 
-def _main(*args: str) -> int:
-    with pytest.raises(SystemExit) as exc:
-        app_module.main(list(args))
-    return int(exc.value.code or 0)
-
-
 @pytest.fixture()
 def files(tmp_path: Path) -> tuple[Path, Path]:
     a, b = tmp_path / "plain.onnx", tmp_path / "linked.onnx"
@@ -49,7 +43,7 @@ def test_bench_two_models_prints_table_and_writes_json(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out = tmp_path / "bench.json"
-    code = _main(
+    code = exit_code(
         "bench", str(files[0]), str(files[1]), "--batch", "3", "--threads", "1",
         "--warmup", "1", "--runs", "4", "--json", str(out),
     )  # fmt: skip
@@ -70,7 +64,7 @@ def test_bench_two_models_prints_table_and_writes_json(
 def test_bad_settings_are_one_line_exit_2(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture, option: str, value: str, needle: str
 ) -> None:
-    code = _main("bench", str(files[0]), option, value)
+    code = exit_code("bench", str(files[0]), option, value)
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("linkedonnx: error:") and needle in err
@@ -80,11 +74,11 @@ def test_bad_settings_are_one_line_exit_2(
 def test_missing_and_corrupt_models_are_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    assert _main("bench", str(tmp_path / "nope.onnx")) == 2
+    assert exit_code("bench", str(tmp_path / "nope.onnx")) == 2
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not an onnx model at all")
-    assert _main("bench", str(bad)) == 2
+    assert exit_code("bench", str(bad)) == 2
     err = capsys.readouterr().err
     assert err.startswith("linkedonnx: error:") and len(err.strip().splitlines()) == 1
 
@@ -93,7 +87,7 @@ def test_json_refuses_to_overwrite_a_model(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture
 ) -> None:
     before = files[0].read_bytes()
-    assert _main("bench", str(files[0]), "--json", str(files[0]), "--runs", "1") == 2
+    assert exit_code("bench", str(files[0]), "--json", str(files[0]), "--runs", "1") == 2
     assert "refusing" in capsys.readouterr().err
     assert files[0].read_bytes() == before
 
@@ -105,6 +99,6 @@ def test_cuda_without_cuda_ep_is_one_line_exit_2(
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime has a CUDA EP")
-    assert _main("bench", str(files[0]), "--provider", "cuda") == 2
+    assert exit_code("bench", str(files[0]), "--provider", "cuda") == 2
     err = capsys.readouterr().err
     assert "onnxruntime-gpu" in err and len(err.strip().splitlines()) == 1

@@ -7,20 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from linkedonnx_cli import app as app_module
-
-
-def _main(*args: str) -> int:
-    with pytest.raises(SystemExit) as exc:
-        app_module.main(list(args))
-    return int(exc.value.code or 0)
+from tests.cli.invoke import exit_code
 
 
 def test_demo_tiny_prints_summary_and_writes_artifacts(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out = tmp_path / "demo"
-    code = _main(
+    code = exit_code(
         "demo", "--out", str(out), "--epochs", "1", "--max-steps", "2", "--runs", "3",
         "--threads", "1",
     )  # fmt: skip
@@ -34,7 +28,7 @@ def test_demo_tiny_prints_summary_and_writes_artifacts(
     for name in ("model.functions.onnx", "model.plain.onnx", "model.optimized.onnx"):
         assert (out / name).stat().st_size > 0
     # a second run into the same folder is refused, then allowed with --overwrite
-    assert _main("demo", "--out", str(out), "--epochs", "1", "--max-steps", "1") == 2
+    assert exit_code("demo", "--out", str(out), "--epochs", "1", "--max-steps", "1") == 2
     err = capsys.readouterr().err
     assert err.startswith("linkedonnx: error:") and "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
@@ -53,7 +47,7 @@ def test_demo_bad_options_are_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str], needle: str
 ) -> None:
     out = tmp_path / "never"
-    assert _main("demo", "--out", str(out), *args) == 2
+    assert exit_code("demo", "--out", str(out), *args) == 2
     err = capsys.readouterr().err
     assert err.startswith("linkedonnx: error:") and needle in err
     assert len(err.strip().splitlines()) == 1

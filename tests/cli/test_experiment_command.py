@@ -6,19 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from linkedonnx_cli.app import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
+from tests.cli.invoke import run_cli
 
 
 def test_tiny_depth_experiment(tmp_path: Path, capsys) -> None:
     out = tmp_path / "depth"
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         capsys, "experiment", "depth", "--activations", "relu,lk-relu", "--data", "synthetic",
         "--epochs", "1", "--max-steps", "1", "--device", "cpu", "--out", str(out),
     )  # fmt: skip
@@ -27,12 +20,12 @@ def test_tiny_depth_experiment(tmp_path: Path, capsys) -> None:
     assert "linkages" in stdout  # the linked run's dead linkages, beside its half-units
     for name in ("results.md", "results.json", "accuracy.png", "dead_units.png"):
         assert (out / name).is_file()
-    code, _, err = _run(capsys, "experiment", "depth", "--out", str(out))
+    code, _, err = run_cli(capsys, "experiment", "depth", "--out", str(out))
     assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
 
 
 def test_unknown_experiment(tmp_path: Path, capsys) -> None:
-    code, _, err = _run(capsys, "experiment", "breadth", "--out", str(tmp_path / "x"))
+    code, _, err = run_cli(capsys, "experiment", "breadth", "--out", str(tmp_path / "x"))
     assert code == 2
     assert err.strip().startswith("linkedonnx: error: unknown experiment")
     assert not (tmp_path / "x").exists()
@@ -40,7 +33,7 @@ def test_unknown_experiment(tmp_path: Path, capsys) -> None:
 
 def test_seeds_option(tmp_path: Path, capsys) -> None:
     out = tmp_path / "depth"
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         capsys, "experiment", "width", "--activations", "relu", "--data", "synthetic",
         "--epochs", "1", "--max-steps", "1", "--device", "cpu", "--seeds", "3,5",
         "--out", str(out),
@@ -53,7 +46,7 @@ def test_seeds_option(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.parametrize("seeds", ["", "a,b", "1,1", "-1"])
 def test_bad_seeds(tmp_path: Path, capsys, seeds: str) -> None:
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "experiment", "width", "--data", "synthetic", "--seeds", seeds,
         "--out", str(tmp_path / "x"),
     )  # fmt: skip

@@ -12,19 +12,12 @@ from linkedonnx import DOMAIN
 from linkedonnx.checkpoint import save_checkpoint
 from linkedonnx.sources import build_zoo
 from linkedonnx.zoo import ModelSpec
-from linkedonnx_cli.app import main
-
-
-def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+from tests.cli.invoke import run_cli
 
 
 def test_export_zoo_model_with_functions_and_inlined(tmp_path, capsys) -> None:
     out = tmp_path / "m.onnx"
-    code, stdout, err = _run(
+    code, stdout, err = run_cli(
         capsys, "export", "zoo:width/lk-swish", "-o", str(out), "--image-size", "8", "--seed", "2"
     )
     assert code == 0, err
@@ -34,7 +27,7 @@ def test_export_zoo_model_with_functions_and_inlined(tmp_path, capsys) -> None:
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["linkedonnx.source"] == "zoo:width/lk-swish seed=2"
     flat = tmp_path / "flat.onnx"
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         capsys,
         "export",
         "zoo:width/lk-swish",
@@ -88,7 +81,7 @@ def _checkpoints(tmp_path) -> dict[str, tuple[str, str]]:
 def test_bad_sources_exit_2_with_one_line_and_no_output(tmp_path, capsys) -> None:
     out = tmp_path / "out.onnx"
     for case, (source, message) in _checkpoints(tmp_path).items():
-        code, _, err = _run(capsys, "export", source, "-o", str(out))
+        code, _, err = run_cli(capsys, "export", source, "-o", str(out))
         assert code == 2, (case, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("linkedonnx: error:"), (case, err)
@@ -107,7 +100,7 @@ def test_bad_sources_exit_2_with_one_line_and_no_output(tmp_path, capsys) -> Non
 )
 def test_bad_options_exit_2(tmp_path, capsys, args, message) -> None:
     out = tmp_path / "out.onnx"
-    code, _, err = _run(capsys, "export", "zoo:width/lk-relu", "-o", str(out), *args)
+    code, _, err = run_cli(capsys, "export", "zoo:width/lk-relu", "-o", str(out), *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
@@ -117,10 +110,10 @@ def test_output_may_not_overwrite_the_checkpoint_or_be_a_folder(tmp_path, capsys
     ckpt = tmp_path / "c.safetensors"
     save_checkpoint(ckpt, spec, build_zoo(spec).state_dict())
     before = ckpt.read_bytes()
-    code, _, err = _run(capsys, "export", str(ckpt), "-o", str(ckpt))
+    code, _, err = run_cli(capsys, "export", str(ckpt), "-o", str(ckpt))
     assert code == 2 and "refusing to overwrite" in err
     assert ckpt.read_bytes() == before
-    code, _, err = _run(capsys, "export", "zoo:width/lk-relu", "-o", str(tmp_path))
+    code, _, err = run_cli(capsys, "export", "zoo:width/lk-relu", "-o", str(tmp_path))
     assert code == 2 and "is a directory" in err
-    code, _, err = _run(capsys, "export", "zoo:width/lk-relu", "-o", str(tmp_path / "no/x.onnx"))
+    code, _, err = run_cli(capsys, "export", "zoo:width/lk-relu", "-o", str(tmp_path / "no/x.onnx"))
     assert code == 2 and "does not exist" in err

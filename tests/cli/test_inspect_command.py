@@ -7,19 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from linkedonnx_cli.app import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
+from tests.cli.invoke import run_cli
 
 
 def test_inspect_zoo_model_table_and_json(tmp_path: Path, capsys) -> None:
     report = tmp_path / "dead.json"
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "inspect", "zoo:depth/relu", "--data", "synthetic", "--batches", "1",
         "--json", str(report),
     )  # fmt: skip
@@ -42,7 +35,7 @@ def test_inspect_zoo_model_table_and_json(tmp_path: Path, capsys) -> None:
 def test_bad_source(tmp_path: Path, capsys, source: str, fragment: str) -> None:
     if not source.startswith("zoo:"):
         source = str(tmp_path / source)
-    code, _, err = _run(capsys, "inspect", source, "--data", "synthetic")
+    code, _, err = run_cli(capsys, "inspect", source, "--data", "synthetic")
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("linkedonnx: error: ")
@@ -52,5 +45,5 @@ def test_bad_source(tmp_path: Path, capsys, source: str, fragment: str) -> None:
 def test_corrupt_onnx(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
-    code, _, err = _run(capsys, "inspect", str(bad), "--data", "synthetic")
+    code, _, err = run_cli(capsys, "inspect", str(bad), "--data", "synthetic")
     assert code == 2 and len(err.strip().splitlines()) == 1

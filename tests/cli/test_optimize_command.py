@@ -12,15 +12,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from linkedonnx import DOMAIN
-from linkedonnx_cli import app as app_module
+from tests.cli.invoke import exit_code
 from tests.passes.graphs import random_feeds, run
 from tests.passes.lowering_graphs import allcnn_like
-
-
-def _main(*args: str) -> int:
-    with pytest.raises(SystemExit) as exc:
-        app_module.main(list(args))
-    return int(exc.value.code or 0)
 
 
 @pytest.fixture()
@@ -34,7 +28,7 @@ def test_optimize_writes_plain_model_table_and_json(
     linked: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out, report = tmp_path / "out.onnx", tmp_path / "report.json"
-    assert _main("optimize", str(linked), "-o", str(out), "--json", str(report)) == 0
+    assert exit_code("optimize", str(linked), "-o", str(out), "--json", str(report)) == 0
     printed = capsys.readouterr().out
     assert "LowerForCpu" in printed and "relu:split" in printed and "FoldBatchNorm" in printed
     model = onnx.load(out)
@@ -53,7 +47,7 @@ def test_optimize_writes_plain_model_table_and_json(
 
 def test_optimize_cuda_fp16(linked: Path, tmp_path: Path) -> None:
     out = tmp_path / "half.onnx"
-    assert _main("optimize", str(linked), "-o", str(out), "--target", "cuda", "--fp16") == 0
+    assert exit_code("optimize", str(linked), "-o", str(out), "--target", "cuda", "--fp16") == 0
     model = onnx.load(out)
     assert model.graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT
     assert TensorProto.FLOAT16 in {t.data_type for t in model.graph.initializer}
@@ -116,7 +110,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
     src, out = tmp_path / "in.onnx", tmp_path / "out.onnx"
     make(src)
     before = src.read_bytes()
-    assert _main("optimize", str(src), "-o", str(out)) == 2
+    assert exit_code("optimize", str(src), "-o", str(out)) == 2
     err = capsys.readouterr().err
     assert err.startswith("linkedonnx: error:") and message in err and err.count("\n") == 1
     assert not out.exists() and src.read_bytes() == before
@@ -125,7 +119,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
 
 def test_output_equal_to_input_is_refused(linked: Path, capsys: pytest.CaptureFixture) -> None:
     before = linked.read_bytes()
-    assert _main("optimize", str(linked), "-o", str(linked)) == 2
+    assert exit_code("optimize", str(linked), "-o", str(linked)) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
     assert linked.read_bytes() == before
 
@@ -138,5 +132,5 @@ def test_bad_options(
     linked: Path, tmp_path: Path, capsys: pytest.CaptureFixture, option, message
 ) -> None:
     out = tmp_path / "o.onnx"
-    assert _main("optimize", str(linked), "-o", str(out), *option) == 2
+    assert exit_code("optimize", str(linked), "-o", str(out), *option) == 2
     assert message in capsys.readouterr().err and not out.exists()

@@ -7,26 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from linkedonnx_cli.app import main
+from tests.cli.invoke import run_cli
 
 BASE = ["train", "--model", "width/lk-relu", "--data", "synthetic", "--epochs", "1"]
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    captured = capsys.readouterr()
-    return int(exc.value.code or 0), captured.out, captured.err
-
-
 def test_train_writes_metrics_and_prints_table(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    code, stdout, _ = _run(capsys, *BASE, "--device", "cpu", "--out", str(out))
+    code, stdout, _ = run_cli(capsys, *BASE, "--device", "cpu", "--out", str(out))
     assert code == 0
     assert "test acc" in stdout and "width/lk-relu" in stdout
     line = json.loads((out / "metrics.jsonl").read_text())
     assert line["epoch"] == 1
-    code, _, _ = _run(capsys, *BASE[:-1], "2", "--device", "cpu", "--out", str(out), "--resume")
+    code, _, _ = run_cli(capsys, *BASE[:-1], "2", "--device", "cpu", "--out", str(out), "--resume")
     assert code == 0
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
 
@@ -40,7 +33,7 @@ def _assert_one_line_error(err: str, fragment: str) -> None:
 def test_existing_output_folder(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     out.mkdir()
-    code, _, err = _run(capsys, *BASE, "--out", str(out))
+    code, _, err = run_cli(capsys, *BASE, "--out", str(out))
     assert code == 2
     _assert_one_line_error(err, "exists")
     assert list(out.iterdir()) == []
@@ -58,7 +51,7 @@ def test_existing_output_folder(tmp_path: Path, capsys) -> None:
 )
 def test_bad_input(tmp_path: Path, capsys, args: list[str], fragment: str) -> None:
     out = tmp_path / "never"
-    code, _, err = _run(capsys, *BASE, *args, "--out", str(out))
+    code, _, err = run_cli(capsys, *BASE, *args, "--out", str(out))
     assert code == 2
     _assert_one_line_error(err, fragment)
     assert not out.exists()
@@ -66,8 +59,8 @@ def test_bad_input(tmp_path: Path, capsys, args: list[str], fragment: str) -> No
 
 def test_corrupt_checkpoint_on_resume(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    assert _run(capsys, *BASE, "--device", "cpu", "--out", str(out))[0] == 0
+    assert run_cli(capsys, *BASE, "--device", "cpu", "--out", str(out))[0] == 0
     (out / "checkpoint.safetensors").write_bytes(b"not a checkpoint at all")
-    code, _, err = _run(capsys, *BASE[:-1], "2", "--out", str(out), "--resume")
+    code, _, err = run_cli(capsys, *BASE[:-1], "2", "--out", str(out), "--resume")
     assert code == 2
     _assert_one_line_error(err, "checkpoint")

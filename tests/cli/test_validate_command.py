@@ -16,14 +16,7 @@ from onnx import numpy_helper
 
 from linkedonnx.export import export_source
 from linkedonnx.runtime import session as session_module
-from linkedonnx_cli.app import main
-
-
-def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+from tests.cli.invoke import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def model_file(tmp_path_factory):
 
 def test_pass_prints_the_table_and_writes_json(model_file, tmp_path, capsys) -> None:
     report = tmp_path / "report.json"
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "validate",
         str(model_file),
@@ -61,13 +54,13 @@ def test_fail_exits_1_and_still_writes_json(model_file, tmp_path, capsys) -> Non
     broken = tmp_path / "broken.onnx"
     onnx.save(model, broken)
     report = tmp_path / "r.json"
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "validate", str(broken), "--reference", str(model_file), "--json", str(report)
     )
     assert code == 1
     assert "FAIL" in out
     assert json.loads(report.read_text())["passed"] is False
-    code, _, _ = _run(
+    code, _, _ = run_cli(
         capsys, "validate", str(broken), "--reference", str(model_file), "--atol", "1"
     )
     assert code == 0
@@ -99,7 +92,7 @@ def test_bad_inputs_exit_2_one_line_no_json(model_file, tmp_path, capsys, monkey
     report = tmp_path / "r.json"
     for case, args in cases.items():
         extra = [] if "--json" in args else ["--json", str(report)]
-        code, _, err = _run(capsys, "validate", *args, *extra)
+        code, _, err = run_cli(capsys, "validate", *args, *extra)
         lines = err.strip().splitlines()
         assert code == 2, (case, err)
         assert len(lines) == 1 and lines[0].startswith("linkedonnx: error:"), (case, err)

@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 
 from linkedonnx.zoo.stats import zoo_stats
-from linkedonnx_cli.app import main
-
-
-def _run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["zoo", *args])
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
+from tests.cli.invoke import run_cli
 
 
 def test_zoo_lists_every_model(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = _run(capsys)
+    code, out, err = run_cli(capsys, "zoo")
     assert code == 0, err
     assert "allcnn/lk-relu " in out
     assert "resnet/lk-selu-nobn" in out
@@ -29,7 +22,7 @@ def test_zoo_lists_every_model(capsys: pytest.CaptureFixture) -> None:
 
 def test_zoo_family_and_json(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     target = tmp_path / "zoo.json"
-    code, out, err = _run(capsys, "--family", "width", "--json", str(target))
+    code, out, err = run_cli(capsys, "zoo", "--family", "width", "--json", str(target))
     assert code == 0, err
     assert "width/lk-relu" in out and "allcnn/" not in out
     data = json.loads(target.read_text())
@@ -38,7 +31,7 @@ def test_zoo_family_and_json(capsys: pytest.CaptureFixture, tmp_path: Path) -> N
 
 
 def test_unknown_family_is_one_line_exit_2(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = _run(capsys, "--family", "nope")
+    code, out, err = run_cli(capsys, "zoo", "--family", "nope")
     assert code == 2
     assert err.count("\n") == 1
     assert err.startswith("linkedonnx: error: unknown model family 'nope'")
