@@ -17,7 +17,7 @@ Helpers: :func:`random_feeds`, :func:`run`, :func:`count_linked`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -696,3 +696,30 @@ def assert_same_outputs(
                 np.testing.assert_array_equal(a, b)
             else:
                 np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+def assert_recognized(
+    before: onnx.ModelProto,
+    after: onnx.ModelProto,
+    rewrites: Mapping[str, int],
+    function: str,
+    gone: set[str],
+) -> None:
+    """``after`` is a valid model with exactly one ``function`` call, none of the ``gone``
+    ops, one rewrite counted, and bitwise the outputs of ``before`` in ONNX Runtime."""
+    onnx.checker.check_model(after, full_check=True)
+    assert count_linked(after) == {function: 1}
+    assert not gone & set(op_counts(after))
+    assert sum(rewrites.values()) == 1
+    assert_same_outputs(before, after, exact=True)
+
+
+def assert_left_alone(
+    before: onnx.ModelProto, after: onnx.ModelProto, rewrites: Mapping[str, int]
+) -> None:
+    """No rule fired: no rewrite counted, no linked call, the same ops, and bitwise the
+    outputs of ``before`` in ONNX Runtime."""
+    assert not rewrites
+    assert count_linked(after) == {}
+    assert op_counts(after) == op_counts(before)
+    assert_same_outputs(before, after, exact=True)

@@ -9,6 +9,8 @@ import pytest
 from graphs import (
     GraphBuilder,
     apply_passes,
+    assert_left_alone,
+    assert_recognized,
     assert_same_outputs,
     count_linked,
     op_counts,
@@ -52,24 +54,17 @@ def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedP
 def test_spelling_becomes_one_linked_relu(name: str, axis: int) -> None:
     before = spelling_model(name, axis)
     after, p = recognize(before)
-    onnx.checker.check_model(after, full_check=True)
-    assert count_linked(after) == {"LinkedRelu": 1}
-    ops = op_counts(after)
-    assert not {"Relu", "Concat", "Where", "Expand", "ConstantOfShape"} & set(ops)
-    assert sum(p.counts.values()) == 1
+    gone = {"Relu", "Concat", "Where", "Expand", "ConstantOfShape"}
+    assert_recognized(before, after, p.counts, "LinkedRelu", gone)
     (node,) = [n for n in after.graph.node if n.op_type == "LinkedRelu"]
     assert node.attribute[0].i == axis
-    assert_same_outputs(before, after, exact=True)
 
 
 @pytest.mark.parametrize("name", RELU_LOOKALIKES)
 def test_lookalike_is_left_alone(name: str) -> None:
     before = spelling_model(name, 1)
     after, p = recognize(before)
-    assert count_linked(after) == {}
-    assert not p.counts
-    assert op_counts(after) == op_counts(before)
-    assert_same_outputs(before, after, exact=True)
+    assert_left_alone(before, after, p.counts)
 
 
 def test_mirrored_half_first_feeds_the_negation() -> None:

@@ -7,9 +7,9 @@ import pytest
 from graphs import (
     GraphBuilder,
     apply_passes,
+    assert_recognized,
     assert_same_outputs,
     count_linked,
-    op_counts,
     spelling_model,
 )
 
@@ -28,11 +28,7 @@ def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedP
 def test_spelling_becomes_linked_selu(name: str, axis: int) -> None:
     before = spelling_model(name, axis)
     after, p = recognize(before)
-    onnx.checker.check_model(after, full_check=True)
-    assert count_linked(after) == {"LinkedSelu": 1}
-    assert "Selu" not in op_counts(after)
-    assert sum(p.counts.values()) == 1
-    assert_same_outputs(before, after, exact=True)
+    assert_recognized(before, after, p.counts, "LinkedSelu", {"Selu"})
 
 
 def test_explicit_default_attributes_are_accepted() -> None:
