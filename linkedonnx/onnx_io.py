@@ -8,7 +8,7 @@ from pathlib import Path
 import onnx
 
 from linkedonnx.atomic import atomic_path, refuse_overwriting_input
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, first_line
 
 #: Oldest default-domain opset the passes and functions are written for.
 MIN_OPSET = 13
@@ -43,15 +43,13 @@ def load_model(path: str | os.PathLike[str], *, min_opset: int | None = None) ->
     try:
         onnx.load_external_data_for_model(model, str(p.parent))
     except Exception as exc:  # OSError, or onnx's ValidationError for a missing/bad file
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInputError(
-            f"{p}: external weight data is missing or unreadable ({detail})"
+            f"{p}: external weight data is missing or unreadable ({first_line(exc)})"
         ) from None
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInputError(f"{p} is not a valid ONNX model: {first_line}") from None
+        raise BadInputError(f"{p} is not a valid ONNX model: {first_line(exc)}") from None
     if min_opset is not None:
         opset = default_opset(model)
         if opset < min_opset:

@@ -1,7 +1,10 @@
-"""SOURCE strings: ``zoo:NAME`` (a freshly initialised zoo model, seeded) or the path
-of a checkpoint file (see :mod:`linkedonnx.checkpoint`), resolved to (model, spec).
+"""SOURCE strings: ``zoo:NAME`` (a freshly initialised zoo model, seeded), the path of
+a checkpoint file (see :mod:`linkedonnx.checkpoint`) or, where a command accepts one,
+an ``.onnx`` file.
 
-Torch side: used by ``export`` and by ``validate`` when the reference is a model.
+:func:`parse_source` is the one parser of SOURCE (export, inspect and validate use it);
+it needs no torch. :func:`load_source` resolves a zoo name or a checkpoint to
+(model, spec) and imports torch when it runs.
 """
 
 from __future__ import annotations
@@ -9,14 +12,53 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Literal
 
 from linkedonnx.errors import BadInputError
 from linkedonnx.zoo.spec import ModelSpec
 
+if TYPE_CHECKING:
+    from torch import nn
+
 ZOO_PREFIX = "zoo:"
+SourceKind = Literal["zoo", "checkpoint", "onnx"]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A parsed SOURCE string: its ``kind`` and the ``text`` as given. ``name`` is the
+    zoo name (kind 'zoo'), ``path`` the file (kinds 'checkpoint' and 'onnx')."""
+
+    kind: SourceKind
+    text: str
+
+    @property
+    def name(self) -> str:
+        """The zoo model name after 'zoo:' ('' for a file)."""
+        return self.text[len(ZOO_PREFIX) :] if self.kind == "zoo" else ""
+
+    @property
+    def path(self) -> Path:
+        """The file named (raises BadInputError for a zoo source)."""
+        if self.kind == "zoo":
+            raise BadInputError(f"SOURCE {self.text} names a zoo model, not a file")
+        return Path(self.text)
+
+
+def parse_source(source: str | os.PathLike[str]) -> SourceRef:
+    """Parse SOURCE: 'zoo:NAME' -> kind 'zoo'; a path ending in '.onnx' (any case) ->
+    'onnx'; any other path -> 'checkpoint'. The file is not opened. Raises
+    BadInputError for 'zoo:' with no name or an empty string."""
+    text = os.fspath(source)
+    if not text:
+        raise BadInputError("SOURCE is empty; expected zoo:NAME or a file")
+    if text.startswith(ZOO_PREFIX):
+        if not text[len(ZOO_PREFIX) :]:
+            raise BadInputError("SOURCE 'zoo:' names no model; try 'linkedonnx zoo'")
+        return SourceRef("zoo", text)
+    if text.lower().endswith(".onnx"):
+        return SourceRef("onnx", text)
+    return SourceRef("checkpoint", text)
 
 
 @dataclass
@@ -54,6 +96,8 @@ def _spec_overrides(
 def build_zoo(spec: ModelSpec, seed: int = 0) -> nn.Module:
     """Build zoo model ``spec`` with weights initialised from ``seed`` (the global torch
     RNG is left as it was), in eval mode. Raises BadInputError for an unknown name."""
+    import torch
+
     from linkedonnx import zoo
 
     build = getattr(zoo, "build", None)
@@ -82,11 +126,10 @@ def load_source(
     checkpoint, an ONNX file given as SOURCE, or conflicting options.
     """
     overrides = _spec_overrides(in_channels, image_size, num_classes)
-    text = os.fspath(source)
-    if is_zoo(text):
-        name = text[len(ZOO_PREFIX) :]
-        if not name:
-            raise BadInputError("SOURCE 'zoo:' names no model; try 'linkedonnx zoo'")
+    ref = parse_source(source)
+    text = ref.text
+    if ref.kind == "zoo":
+        name = ref.name
         spec = replace(ModelSpec(name), **overrides)
         model = build_zoo(spec, seed)
         return Source(model=model, spec=spec, label=f"zoo:{name} seed={seed}")
@@ -96,7 +139,7 @@ def load_source(
         raise BadInputError(
             f"SOURCE {text!r} is neither zoo:NAME nor an existing checkpoint file{hint}"
         )
-    if path.suffix == ".onnx":
+    if ref.kind == "onnx":
         raise BadInputError(f"SOURCE {text} is an ONNX file; expected zoo:NAME or a checkpoint")
     from linkedonnx.checkpoint import load_model
 

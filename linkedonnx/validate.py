@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, LinkedOnnxError
+from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.onnx_io import load_model
 from linkedonnx.runtime.compare import OutputComparison, compare
 from linkedonnx.runtime.inputs import (
@@ -36,6 +36,7 @@ from linkedonnx.runtime.inputs import (
 )
 from linkedonnx.runtime.reference import run_reference
 from linkedonnx.runtime.session import make_session
+from linkedonnx.sources import parse_source
 
 REFERENCE_EVALUATOR = "onnx.reference"
 
@@ -103,10 +104,6 @@ class Reference:
     notes: list[str] = field(default_factory=list)
 
 
-def _is_onnx_path(reference: str) -> bool:
-    return reference.lower().endswith(".onnx")
-
-
 def _onnx_reference(path: str) -> Reference:
     """Another .onnx file, run by ONNX Runtime on the CPU."""
     other = load_model(path)
@@ -124,12 +121,13 @@ def _torch_reference(
 ) -> Reference:
     """A zoo model or checkpoint run by PyTorch (imports torch)."""
     from linkedonnx.export.runner import run_torch
-    from linkedonnx.sources import is_zoo, load_source
+    from linkedonnx.sources import load_source
     from linkedonnx.zoo.spec import ModelSpec
 
     geometry: dict[str, int] = {}
     recorded_spec = _metadata(model).get("linkedonnx.spec")
-    if is_zoo(reference) and recorded_spec:
+    is_zoo = parse_source(reference).kind == "zoo"
+    if is_zoo and recorded_spec:
         try:
             spec = ModelSpec.from_json(recorded_spec)
         except BadInputError:
@@ -157,7 +155,7 @@ def _torch_reference(
         )
     notes = []
     recorded = _metadata(model).get("linkedonnx.source", "")
-    if is_zoo(reference) and recorded.startswith(reference + " ") and recorded != source.label:
+    if is_zoo and recorded.startswith(reference + " ") and recorded != source.label:
         notes.append(f"the model was exported from {recorded}; the reference is {source.label}")
     torch_model = source.model
     names = [sig.name for sig in inputs]
@@ -188,9 +186,10 @@ def load_reference(
             run=lambda feeds: run_reference(model, feeds),
         )
     text = os.fspath(reference)
-    if _is_onnx_path(text):
+    kind = parse_source(text).kind
+    if kind == "onnx":
         return _onnx_reference(text)
-    if text.startswith("zoo:") or Path(text).is_file():
+    if kind == "zoo" or Path(text).is_file():
         return _torch_reference(text, seed, inputs, model)
     raise BadInputError(
         f"unknown reference {text!r}: expected zoo:NAME, a checkpoint file or an .onnx file"
@@ -204,9 +203,8 @@ def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]
     except LinkedOnnxError:
         raise
     except Exception as exc:
-        text = str(exc).strip().splitlines()
         raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {text[0] if text else ''}"
+            f"{what} failed to run the model: {type(exc).__name__}: {first_line(exc, '')}"
         ) from None
 
 

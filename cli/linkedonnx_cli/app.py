@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from linkedonnx import __version__
-from linkedonnx.errors import LinkedOnnxError
+from linkedonnx.errors import LinkedOnnxError, first_line
 from linkedonnx_cli.commands import COMMANDS
 
 app = typer.Typer(
@@ -43,8 +43,7 @@ for _name, _function in COMMANDS:
 
 def _fail(message: str, code: int) -> None:
     """Print one line to stderr and exit with ``code``."""
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    typer.echo(f"linkedonnx: error: {first}", err=True)
+    typer.echo(f"linkedonnx: error: {first_line(message, 'unknown error')}", err=True)
     sys.exit(code)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from linkedonnx.data.base import ImageData
-from linkedonnx.errors import BadInputError, MissingDependencyError
+from linkedonnx.errors import BadInputError, MissingDependencyError, first_line
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -90,7 +90,7 @@ def _torchvision_cifar(root: Path, download: bool) -> tuple[np.ndarray, ...] | N
         train = CIFAR10(str(root), train=True, download=download)
         test = CIFAR10(str(root), train=False, download=download)
     except RuntimeError as exc:
-        raise BadInputError(f"CIFAR-10 in {root}: {str(exc).strip().splitlines()[0]}") from None
+        raise BadInputError(f"CIFAR-10 in {root}: {first_line(exc)}") from None
     return (
         np.ascontiguousarray(train.data.transpose(0, 3, 1, 2)),
         np.asarray(train.targets, dtype=np.int64),

@@ -25,7 +25,7 @@ from torch import nn
 
 from linkedonnx import DOMAIN, __version__
 from linkedonnx.atomic import refuse_overwriting_input
-from linkedonnx.errors import BadInputError, LinkedOnnxError
+from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.export.inline import inline_linked_functions
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
@@ -176,9 +176,8 @@ def _torch_export(
                 report=False,
             )
         except Exception as exc:  # torch.export / onnx translation failures
-            text = str(exc).strip().splitlines()
             raise LinkedOnnxError(
-                f"torch.onnx.export failed: {type(exc).__name__}: {text[0] if text else ''}"
+                f"torch.onnx.export failed: {type(exc).__name__}: {first_line(exc, '')}"
             ) from exc
     assert program is not None
     return program.model_proto
@@ -228,9 +227,8 @@ def export_model(
         try:
             onnx.checker.check_model(proto, full_check=True)
         except Exception as exc:
-            text = str(exc).strip().splitlines()
             raise LinkedOnnxError(
-                f"exported model fails the ONNX checker: {text[0] if text else exc}"
+                f"exported model fails the ONNX checker: {first_line(exc, str(exc))}"
             ) from exc
     out = save_model(proto, path) if path is not None else None
     return ExportResult(

@@ -14,11 +14,10 @@ import numpy as np
 
 from linkedonnx.errors import BadInputError
 from linkedonnx.inspect.report import DeadUnitReport
+from linkedonnx.sources import parse_source
 
 if TYPE_CHECKING:
     from linkedonnx.data import ImageData
-
-ZOO_PREFIX = "zoo:"
 
 
 def _batches(data: ImageData, batches: int | None, batch_size: int) -> Iterator:
@@ -70,7 +69,8 @@ def inspect_source(
         raise BadInputError(f"--batches must be at least 1, got {batches}")
     if batch_size < 1:
         raise BadInputError(f"batch size must be at least 1, got {batch_size}")
-    if source.endswith(".onnx"):
+    ref = parse_source(source)
+    if ref.kind == "onnx":
         from linkedonnx.onnx_io import load_model
         from linkedonnx.runtime.dead_units import count_dead_units_onnx
 
@@ -92,8 +92,8 @@ def inspect_source(
     from linkedonnx.train.init import initialize
     from linkedonnx.zoo import ModelSpec, build
 
-    if source.startswith(ZOO_PREFIX):
-        name = source[len(ZOO_PREFIX) :]
+    if ref.kind == "zoo":
+        name = ref.name
         dataset = data_mod.load(
             data, image_size=image_size, standardize=standardize, data_dir=data_dir
         )

@@ -32,6 +32,7 @@ from onnx_ir.passes.common import (
 
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.errors import first_line
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
@@ -176,8 +177,7 @@ def convert_file(
     try:
         onnx.checker.check_model(converted, full_check=True)
     except Exception as exc:  # a bug of ours, not the user's input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"the converted model fails the ONNX checker: {first}") from exc
+        raise RuntimeError(f"the converted model fails the ONNX checker: {first_line(exc)}") from exc
     save_model(converted, output, inputs=(source,))
     if json_path is not None:
         data = report_dict(report, converted, source, output)

@@ -21,7 +21,7 @@ from onnx_ir.passes import PassBase
 
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, first_line
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
@@ -198,8 +198,7 @@ def verify(model: onnx.ModelProto) -> None:
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"the optimized model fails the ONNX checker: {first}") from exc
+        raise RuntimeError(f"the optimized model fails the ONNX checker: {first_line(exc)}") from exc
     if any(n.domain == DOMAIN for n in model.graph.node) or any(
         f.domain == DOMAIN for f in model.functions
     ):

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.inspect import DeadUnitReport, inspect_source
+from linkedonnx.sources import parse_source
 
 
 def render(report: DeadUnitReport, console: Console) -> None:
@@ -61,8 +62,9 @@ def command(
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
-    if json_path is not None and not source.startswith("zoo:"):
-        refuse_overwriting_input(json_path, Path(source))
+    ref = parse_source(source)
+    if json_path is not None and ref.kind != "zoo":
+        refuse_overwriting_input(json_path, ref.path)
     report = inspect_source(
         source,
         data,
