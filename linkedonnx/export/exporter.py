@@ -26,9 +26,9 @@ from torch import nn
 from linkedonnx import DOMAIN, __version__
 from linkedonnx.atomic import refuse_overwriting_input
 from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
-from linkedonnx.export.inline import inline_linked_functions
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
+from linkedonnx.functions.inline import inline_linked_functions
 from linkedonnx.onnx_io import default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec

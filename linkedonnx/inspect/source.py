@@ -1,7 +1,8 @@
 """``inspect SOURCE``: dead units per layer of a checkpoint, a zoo model or an ONNX file.
 
-Torch is imported only inside the functions, so that the report module stays usable
-from the ONNX world (:mod:`linkedonnx.runtime.dead_units`).
+Torch is imported only inside the functions, when SOURCE is a checkpoint or zoo model;
+the report type is :mod:`linkedonnx.dead_unit_report` (numpy only, shared with
+:mod:`linkedonnx.train.dead_units` and :mod:`linkedonnx.runtime.dead_units`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from linkedonnx.dead_unit_report import DeadUnitReport
 from linkedonnx.errors import BadInputError
-from linkedonnx.inspect.report import DeadUnitReport
 from linkedonnx.sources import parse_source
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ The activation outputs are found in the graph: calls of the linked functions in 
 plain single activations Relu, PRelu, Selu, LeakyRelu, Elu, Swish and Mul(x, Sigmoid(x))
 (units along axis 1). Those outputs are exposed as extra graph outputs, the model runs
 on the given batches, and a unit is dead when it is zero at every position of every
-sample (see :mod:`linkedonnx.inspect.report`).
+sample (see :mod:`linkedonnx.dead_unit_report`).
 
 A linked activation exported flat (Relu, Neg, Relu, Concat) shows up as plain halves;
 run the ``convert`` recognition passes first to count it as one linked layer.
@@ -20,14 +20,14 @@ import numpy as np
 import onnx
 
 from linkedonnx import DOMAIN
-from linkedonnx.errors import BadInputError
-from linkedonnx.functions import KIND_OF_OP
-from linkedonnx.inspect.report import (
+from linkedonnx.dead_unit_report import (
     AliveTracker,
     DeadUnitReport,
     alive_channels,
     peak_magnitude,
 )
+from linkedonnx.errors import BadInputError
+from linkedonnx.functions import KIND_OF_OP
 from linkedonnx.runtime.session import make_session
 
 PLAIN_OPS = {

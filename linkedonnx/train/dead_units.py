@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from linkedonnx.inspect.report import AliveTracker, DeadUnitReport
+from linkedonnx.dead_unit_report import AliveTracker, DeadUnitReport
 from linkedonnx.nn import LinkedActivation, Swish
 
 PLAIN_ACTIVATIONS: dict[type[nn.Module], str] = {

@@ -1,4 +1,5 @@
-"""Dead-unit reports shared by the torch and the ONNX Runtime counters (no torch here).
+"""Dead-unit reports shared by the torch and the ONNX Runtime counters: pure numpy, in
+neither world, so that train/, runtime/ and inspect/ all import it and none imports another.
 
 A unit is a channel along the activation's unit axis (1 for NCHW and dense outputs;
 a linked layer's ``axis``, so each half's channels count as units). It is dead when
