@@ -22,7 +22,7 @@ from onnx_ir.passes import PassBase
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError, first_line
-from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+from linkedonnx.onnx_io import MIN_OPSET, load_model, needs_external_data, save_model
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.convert import convert_passes
@@ -152,6 +152,7 @@ def optimize_file(
     tune: bool = False,
     batch: int | None = None,
     form: str | None = None,
+    external_data: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
     report to ``json_path`` when given (see :func:`optimize` for the options).
@@ -161,7 +162,9 @@ def optimize_file(
     truncated, external data missing, opset older than ``MIN_OPSET``), ONNX Runtime
     cannot load it, or an option is bad; RuntimeError (a bug of ours) when the result
     fails the ONNX checker, keeps a linkedonnx node or ONNX Runtime cannot load it.
-    Returns (model, report).
+    The output gets external data with ``external_data`` or when it is too large for one
+    protobuf (see :func:`linkedonnx.onnx_io.save_model`); a large model is then checked
+    and loaded from the written file. Returns (model, report).
     """
     from linkedonnx.runtime.session import make_session
 
@@ -170,12 +173,20 @@ def optimize_file(
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
     model = load_model(source, min_opset=MIN_OPSET)
-    make_session(model, "cpu", threads=1, optimization="disable")
+    make_session(
+        source if needs_external_data(model) else model, "cpu", threads=1, optimization="disable"
+    )
     optimized, report = optimize(
         model, target, fp16, keep_io_float32, tune=tune, batch=batch, form=form
     )
-    verify(optimized)
-    save_model(optimized, output, inputs=(source,))
+    large = needs_external_data(optimized)
+    verify(optimized, in_memory=not large)
+    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large)
+    if large:
+        try:
+            make_session(output, "cpu", threads=1)
+        except BadInputError as exc:
+            raise RuntimeError(f"the optimized model does not load: {exc}") from exc
     if json_path is not None:
         data = {
             "input": str(source),
@@ -190,19 +201,26 @@ def optimize_file(
     return optimized, report
 
 
-def verify(model: onnx.ModelProto) -> None:
+def verify(model: onnx.ModelProto, in_memory: bool = True) -> None:
     """Raise RuntimeError unless ``model`` passes the full ONNX check, has no linkedonnx
-    node or function left, and loads in a plain ONNX Runtime CPU session."""
+    node or function left, and loads in a plain ONNX Runtime CPU session. With
+    ``in_memory`` False (a model too large to serialize) only the node check runs here:
+    the caller checks and loads the written file."""
     from linkedonnx.runtime.session import make_session
 
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:
-        raise RuntimeError(f"the optimized model fails the ONNX checker: {first_line(exc)}") from exc
+    if in_memory:
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except Exception as exc:
+            raise RuntimeError(
+                f"the optimized model fails the ONNX checker: {first_line(exc)}"
+            ) from exc
     if any(n.domain == DOMAIN for n in model.graph.node) or any(
         f.domain == DOMAIN for f in model.functions
     ):
         raise RuntimeError("the optimized model still holds linkedonnx nodes")
+    if not in_memory:
+        return
     try:
         make_session(model, "cpu", threads=1)
     except BadInputError as exc:

@@ -26,8 +26,15 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
+    external_data: Annotated[
+        bool,
+        typer.Option(
+            "--external-data",
+            help="Write the weights to a data file beside the model (automatic over 2 GB).",
+        ),
+    ] = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
-    converted, report = convert_file(model, output, json_path)
+    converted, report = convert_file(model, output, json_path, external_data=external_data)
     render(report, linked_node_counts(converted), output, Console())

@@ -43,6 +43,13 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
+    external_data: Annotated[
+        bool,
+        typer.Option(
+            "--external-data",
+            help="Write the weights to a data file beside the model (automatic over 2 GB).",
+        ),
+    ] = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
@@ -56,5 +63,6 @@ def command(
         tune=tune,
         batch=batch,
         form=form,
+        external_data=external_data,
     )
     render(report, op_counts(optimized), output, Console())
