@@ -24,6 +24,7 @@ from linkedonnx.dead_unit_report import (
     AliveTracker,
     DeadUnitReport,
     alive_channels,
+    alive_elements,
     peak_magnitude,
 )
 from linkedonnx.errors import BadInputError
@@ -142,7 +143,11 @@ def count_dead_units_onnx(
         values = session.run(names, {feed_name: np.ascontiguousarray(batch, dtype=np.float32)})
         for site, value in zip(sites, values, strict=True):
             tracker.update(
-                site.name, site.kind, alive_channels(value, site.axis), peak_magnitude(value)
+                site.name,
+                site.kind,
+                alive_channels(value, site.axis),
+                peak_magnitude(value),
+                alive_elements(value),
             )
         samples += int(batch.shape[0])
     return DeadUnitReport(source=source, samples=samples, layers=tracker.layers())
