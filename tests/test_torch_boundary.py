@@ -2,7 +2,8 @@
 interpreter, leaves torch (and the torch-side packages) unloaded.
 
 Modules are found by walking the ONNX-side packages, so a new module in functions/,
-passes/, runtime/ or a quantization package is checked without editing this list.
+passes/, runtime/, the torch-free data package (arrays/) or a quantization package is
+checked without editing this list.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 # Whole packages on the ONNX side (every submodule is checked), then single modules.
 ONNX_PACKAGES = ("linkedonnx.functions", "linkedonnx.passes", "linkedonnx.runtime")
-OPTIONAL_PACKAGES = ("linkedonnx.quantize", "linkedonnx.quantization")
+OPTIONAL_PACKAGES = ("linkedonnx.arrays", "linkedonnx.quantize", "linkedonnx.quantization")
 ONNX_MODULES = (
     "linkedonnx.validate",
     "linkedonnx.onnx_io",
@@ -25,7 +26,6 @@ ONNX_MODULES = (
     "linkedonnx.sources",
     "linkedonnx.errors",
     "linkedonnx.atomic",
-    "linkedonnx.data.arrays",  # torch-free data to numpy, when it exists
 )
 # What may not be loaded as a side effect: torch, and the packages of the torch world.
 FORBIDDEN = ("torch", "linkedonnx.train", "linkedonnx.nn", "linkedonnx.export")
