@@ -152,7 +152,7 @@ def save_model(
     else:
         location = None
         if check:
-            _check(model)
+            check_full(model, "the written model")
         with atomic_path(out) as tmp:
             onnx.save_model(model, str(tmp))
     for previous in old - {location}:
@@ -161,12 +161,18 @@ def save_model(
     return out
 
 
-def _check(model: onnx.ModelProto | str) -> None:
-    """Run onnx's full check on a proto or a path; RuntimeError with its first line."""
+def check_full(
+    model: onnx.ModelProto | str,
+    what: str = "the model",
+    error: type[Exception] = RuntimeError,
+) -> None:
+    """Run ``onnx.checker``'s full check on a proto or a file path (a path for a model
+    too large to serialize). Raises ``error`` ('<what> fails the ONNX checker: <first
+    line>') when it fails."""
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:
-        raise RuntimeError(f"the written model fails the ONNX checker: {first_line(exc)}") from exc
+        raise error(f"{what} fails the ONNX checker: {first_line(exc, str(exc))}") from exc
 
 
 def _previous_data(out: Path, inputs: tuple[str | os.PathLike[str], ...]) -> set[str]:
@@ -210,7 +216,7 @@ def _save_external(model: onnx.ModelProto, out: Path, check: bool) -> str:
         with atomic_path(out) as tmp:
             onnx.save_model(model, str(tmp))
             if check:
-                _check(str(tmp))
+                check_full(str(tmp), "the written model")
     except BaseException:
         if moved:
             _internalize(model, folder)

@@ -29,7 +29,7 @@ from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
 from linkedonnx.functions.inline import inline_linked_functions
-from linkedonnx.onnx_io import default_opset, save_model
+from linkedonnx.onnx_io import check_full, default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
 
@@ -224,12 +224,7 @@ def export_model(
         proto = inline_linked_functions(proto)
         set_metadata(proto, {"linkedonnx.form": "inlined"})
     if check:
-        try:
-            onnx.checker.check_model(proto, full_check=True)
-        except Exception as exc:
-            raise LinkedOnnxError(
-                f"exported model fails the ONNX checker: {first_line(exc, str(exc))}"
-            ) from exc
+        check_full(proto, "exported model", LinkedOnnxError)
     out = save_model(proto, path) if path is not None else None
     return ExportResult(
         model=proto,

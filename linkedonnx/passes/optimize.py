@@ -21,8 +21,14 @@ from onnx_ir.passes import PassBase
 
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.errors import BadInputError, first_line
-from linkedonnx.onnx_io import MIN_OPSET, load_model, needs_external_data, save_model
+from linkedonnx.errors import BadInputError
+from linkedonnx.onnx_io import (
+    MIN_OPSET,
+    check_full,
+    load_model,
+    needs_external_data,
+    save_model,
+)
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.convert import convert_passes
@@ -209,12 +215,7 @@ def verify(model: onnx.ModelProto, in_memory: bool = True) -> None:
     from linkedonnx.runtime.session import make_session
 
     if in_memory:
-        try:
-            onnx.checker.check_model(model, full_check=True)
-        except Exception as exc:
-            raise RuntimeError(
-                f"the optimized model fails the ONNX checker: {first_line(exc)}"
-            ) from exc
+        check_full(model, "the optimized model")
     if any(n.domain == DOMAIN for n in model.graph.node) or any(
         f.domain == DOMAIN for f in model.functions
     ):

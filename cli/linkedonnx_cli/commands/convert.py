@@ -10,6 +10,7 @@ from rich.console import Console
 
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.convert import convert_file, linked_node_counts
+from linkedonnx_cli.options import ExternalData
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -26,13 +27,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
-    external_data: Annotated[
-        bool,
-        typer.Option(
-            "--external-data",
-            help="Write the weights to a data file beside the model (automatic over 2 GB).",
-        ),
-    ] = False,
+    external_data: ExternalData = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""

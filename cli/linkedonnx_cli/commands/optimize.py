@@ -11,6 +11,7 @@ from rich.console import Console
 
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.optimize import op_counts, optimize_file
+from linkedonnx_cli.options import ExternalData
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -43,13 +44,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
-    external_data: Annotated[
-        bool,
-        typer.Option(
-            "--external-data",
-            help="Write the weights to a data file beside the model (automatic over 2 GB).",
-        ),
-    ] = False,
+    external_data: ExternalData = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
