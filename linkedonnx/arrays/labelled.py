@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from linkedonnx.arrays.datasets import DEFAULT_IMAGE_SIZE, SPLITS, RawData, load_raw, names
-from linkedonnx.arrays.preprocess import Preprocess, apply, channel_stats, read_preprocess
+from linkedonnx.arrays.preprocess import (
+    Preprocess,
+    apply,
+    channel_stats,
+    parse_floats,
+    read_preprocess,
+)
 from linkedonnx.errors import BadInputError
 
 LABELS = "labels"
@@ -37,10 +43,26 @@ class PreprocessOptions:
     standardize: bool | None = None
     image_size: int | None = None
 
-    @property
-    def given(self) -> bool:
-        """True when any option is set."""
-        return any(v is not None for v in (self.scale, self.mean, self.std, self.standardize))
+    @classmethod
+    def parse(
+        cls,
+        scale: float | None = None,
+        mean: str | None = None,
+        std: str | None = None,
+        standardize: bool | None = None,
+        image_size: int | None = None,
+    ) -> PreprocessOptions:
+        """Options from command-line text (``mean``/``std`` comma-separated, one value
+        per channel). Raises BadInputError for non-numbers or a non-positive scale."""
+        if scale is not None and not (np.isfinite(scale) and scale > 0):
+            raise BadInputError(f"--scale must be a positive number, got {scale}")
+        return cls(
+            scale=scale,
+            mean=None if mean is None else parse_floats(mean, "--mean"),
+            std=None if std is None else parse_floats(std, "--std"),
+            standardize=standardize,
+            image_size=image_size,
+        )
 
 
 @dataclass

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from linkedonnx import DOMAIN, __version__
+from linkedonnx.arrays.preprocess import Preprocess, write_preprocess
 from linkedonnx.atomic import refuse_overwriting_input
 from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.export.inline import inline_linked_functions
@@ -195,13 +196,15 @@ def export_model(
     source: str | None = None,
     optimize: bool = True,
     check: bool = True,
+    preprocess: Preprocess | None = None,
 ) -> ExportResult:
     """Export ``model`` (left untouched) to ONNX with linked activations as functions.
 
     ``spec_or_shape`` is a ModelSpec or an example input shape (dim 0 replaced by
     ``batch``, the traced example batch; the exported batch dim is dynamic). With
     ``inline`` the linkedonnx functions are inlined (standard ONNX ops only).
-    ``source`` is recorded in metadata (``linkedonnx.source``). The model is checked
+    ``source`` is recorded in metadata (``linkedonnx.source``), and ``preprocess``, how
+    the model's inputs are prepared, as ``linkedonnx.preprocess``. The model is checked
     with ``onnx.checker.check_model(full_check=True)`` unless ``check`` is False, and
     saved atomically to ``path`` when given. Returns an ExportResult.
     Raises BadInputError for a bad opset/batch/shape, LinkedOnnxError when export fails.
@@ -220,6 +223,8 @@ def export_model(
     if isinstance(spec_or_shape, ModelSpec):
         meta["linkedonnx.spec"] = spec_or_shape.to_json()
     set_metadata(proto, meta)
+    if preprocess is not None:
+        write_preprocess(proto, preprocess)
     calls = linked_calls(proto)
     if inline:
         proto = inline_linked_functions(proto)
@@ -255,7 +260,8 @@ def export_source(
     num_classes: int | None = None,
 ) -> ExportResult:
     """Export SOURCE (``zoo:NAME``, built with ``seed`` and the optional geometry, or a
-    checkpoint path) with :func:`export_model`; the source label goes to metadata.
+    checkpoint path) with :func:`export_model`; the source label and a checkpoint's
+    recorded preprocessing go to metadata.
     Options are checked before the source is loaded. Raises BadInputError for a bad
     SOURCE, checkpoint or option (nothing is written then)."""
     from linkedonnx.sources import load_source
@@ -282,4 +288,5 @@ def export_source(
         batch=batch,
         inline=inline,
         source=resolved.label,
+        preprocess=resolved.preprocess,
     )
