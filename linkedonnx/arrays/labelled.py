@@ -78,6 +78,13 @@ class Labelled:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def first(self, count: int) -> np.ndarray:
+        """The first ``count`` images, the split repeated when it holds fewer."""
+        if count < 1:
+            raise BadInputError(f"count must be at least 1, got {count}")
+        reps = -(-count // len(self.images))
+        return np.concatenate([self.images] * reps)[:count] if reps > 1 else self.images[:count]
+
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(images, labels) batches of ``batch_size`` in order (the last may be smaller).
         Raises BadInputError for batch_size < 1."""

@@ -11,9 +11,17 @@ import numpy as np
 import onnx
 import pytest
 
-from linkedonnx.arrays import METADATA_KEY, Preprocess, load_raw, read_preprocess
+from linkedonnx.arrays import (
+    METADATA_KEY,
+    Preprocess,
+    PreprocessOptions,
+    apply,
+    load_raw,
+    read_preprocess,
+)
 from linkedonnx.arrays import idx as idx_module
 from linkedonnx.checkpoint import load_checkpoint
+from linkedonnx.errors import BadInputError
 from linkedonnx.export import export_source
 from linkedonnx.train import TrainConfig, train
 from tests.cli.invoke import run_cli
@@ -158,3 +166,41 @@ def test_bad_accuracy_options(
     code, _, err = run_cli(capsys, "validate", str(trained["onnx"]), *extra)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert fragment in err
+
+
+def test_inspect_uses_the_recorded_preprocessing(trained: dict[str, Path]) -> None:
+    from linkedonnx.inspect import inspect_source
+
+    def peaks(report) -> list[float]:
+        return [layer.peak for layer in report.layers]
+
+    recorded = inspect_source(str(trained["onnx"]), batches=1, batch_size=64)
+    # the same as naming the data set and computing its statistics for a bare model
+    named = inspect_source(str(trained["bare"]), "digits", batches=1, batch_size=64,
+                           standardize=True)  # fmt: skip
+    assert peaks(recorded) == peaks(named)
+    raw = inspect_source(str(trained["onnx"]), "digits", batches=1, batch_size=64,
+                         standardize=False)  # fmt: skip
+    assert peaks(raw) != peaks(recorded)
+    torch_side = inspect_source(str(trained["checkpoint"]), batches=1, batch_size=64)
+    assert peaks(torch_side) == pytest.approx(peaks(recorded), rel=1e-4, abs=1e-6)
+    with pytest.raises(BadInputError, match="apply to checkpoints"):
+        inspect_source("zoo:width/lk-relu", "digits", options=PreprocessOptions(scale=2.0))
+
+
+def test_bench_feeds_the_recorded_data(trained: dict[str, Path], capsys) -> None:
+    from linkedonnx.runtime.bench import _data_inputs, bench_models
+
+    model = onnx.load(str(trained["onnx"]))
+    feeds, described = _data_inputs(model, None, 5, None, None)
+    assert described.startswith("digits test") and "standardized" in described
+    expected = apply(load_raw("digits").test_images[:5], read_preprocess(model))
+    assert feeds is not None and np.array_equal(feeds["input"], expected)
+    assert _data_inputs(onnx.load(str(trained["bare"])), None, 5, None, None) == (None, "seeded")
+    report = bench_models([trained["onnx"], trained["noisy"]], batch=4, warmup=0, runs=2)
+    assert report.data.startswith("digits test")
+    assert bench_models([trained["onnx"]], batch=4, warmup=0, runs=1, seeded=True).data == "seeded"
+    code, out, _ = run_cli(capsys, "bench", str(trained["onnx"]), "--runs", "2", "--warmup", "0")
+    assert code == 0 and "inputs digits test" in out
+    code, _, err = run_cli(capsys, "bench", str(trained["bare"]), "--data", "digits")
+    assert code == 2 and "records no preprocessing" in err
