@@ -26,7 +26,7 @@ def render_accuracy(report: AccuracyReport, console: Console) -> None:
     console.print(table)
     o = report.output
     console.print(
-        f"output {o.name} {'x'.join(map(str, o.shape))}: max abs {o.max_abs:.3g}, mean abs "
+        f"scores {o.name!r} [{'x'.join(map(str, o.shape))}] vs the reference's: max abs {o.max_abs:.3g}, mean abs "
         f"{o.mean_abs:.3g}, max rel {o.max_rel:.3g}, mean rel {o.mean_rel:.3g} "
         f"({'within' if o.passed else 'beyond'} atol/rtol {o.atol:g}/{o.rtol:g})"
     )

@@ -204,3 +204,14 @@ def test_bench_feeds_the_recorded_data(trained: dict[str, Path], capsys) -> None
     assert code == 0 and "inputs digits test" in out
     code, _, err = run_cli(capsys, "bench", str(trained["bare"]), "--data", "digits")
     assert code == 2 and "records no preprocessing" in err
+
+
+def test_inspect_command_defaults_to_the_recorded_data(trained: dict[str, Path], capsys) -> None:
+    out = trained["folder"] / "dead.json"
+    code, _, _ = run_cli(
+        capsys, "inspect", str(trained["onnx"]), "--batches", "1", "--batch-size", "50",
+        "--json", str(out),
+    )  # fmt: skip
+    assert code == 0 and _report(out)["samples"] == 50
+    code, _, err = run_cli(capsys, "inspect", str(trained["onnx"]), "--mean", "0.1", "--std", "0")
+    assert code == 2 and "std values must be positive" in err
