@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 import onnx_ir as ir
@@ -24,7 +25,6 @@ import torch
 from torch import nn
 
 from linkedonnx import DOMAIN, __version__
-from linkedonnx.arrays.preprocess import Preprocess, write_preprocess
 from linkedonnx.atomic import refuse_overwriting_input
 from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.export.inline import inline_linked_functions
@@ -33,6 +33,9 @@ from linkedonnx.export.shims import with_shims
 from linkedonnx.onnx_io import default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from linkedonnx.arrays.preprocess import Preprocess
 
 #: Oldest opset the exporter writes (torch's dynamo exporter cannot go below it).
 MIN_EXPORT_OPSET = 18
@@ -222,9 +225,11 @@ def export_model(
     }
     if isinstance(spec_or_shape, ModelSpec):
         meta["linkedonnx.spec"] = spec_or_shape.to_json()
-    set_metadata(proto, meta)
     if preprocess is not None:
-        write_preprocess(proto, preprocess)
+        from linkedonnx.arrays.preprocess import METADATA_KEY
+
+        meta[METADATA_KEY] = preprocess.to_json()
+    set_metadata(proto, meta)
     calls = linked_calls(proto)
     if inline:
         proto = inline_linked_functions(proto)
