@@ -232,3 +232,22 @@ def test_fixed_batch_models_get_padded_batches() -> None:
     ours, theirs = predict_both(run, run, "x", batches, fixed_batch=3)
     assert seen == [3] * 6  # 3 batches, each run by both sides, the last padded to 3
     assert np.array_equal(ours, images.reshape(7, 2)) and np.array_equal(ours, theirs)
+
+
+def test_accuracy_between_onnx_files_does_not_load_torch(trained: dict[str, Path]) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from linkedonnx.runtime.accuracy import validate_accuracy\n"
+        f"r = validate_accuracy({str(trained['noisy'])!r}, {str(trained['onnx'])!r}, None, limit=40)\n"
+        "assert r.samples == 40 and r.data == 'digits test', r.to_dict()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.stdout.strip() == "False"
