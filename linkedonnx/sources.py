@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.errors import BadInputError
 from linkedonnx.zoo.spec import ModelSpec
 
@@ -64,12 +65,14 @@ def parse_source(source: str | os.PathLike[str]) -> SourceRef:
 @dataclass
 class Source:
     """A resolved SOURCE: the eval-mode ``model``, its ``spec`` and a ``label`` for
-    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path)."""
+    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path), and the
+    input ``preprocess`` a checkpoint records (None for zoo models)."""
 
     model: nn.Module
     spec: ModelSpec
     label: str
     checkpoint: Path | None = None
+    preprocess: Preprocess | None = None
 
 
 def is_zoo(source: str) -> bool:
@@ -150,4 +153,10 @@ def load_source(
             f"checkpoint {text} was saved for {ckpt.spec.to_json()}; "
             f"options {conflicts} disagree with it"
         )
-    return Source(model=model, spec=ckpt.spec, label=str(path), checkpoint=path)
+    return Source(
+        model=model,
+        spec=ckpt.spec,
+        label=str(path),
+        checkpoint=path,
+        preprocess=ckpt.preprocess,
+    )
