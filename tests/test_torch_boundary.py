@@ -13,6 +13,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,10 +33,12 @@ FORBIDDEN = ("torch", "linkedonnx.train", "linkedonnx.nn", "linkedonnx.export")
 
 
 def _exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+    """True when module or package ``name`` is part of this checkout's linkedonnx (an
+    editable install elsewhere can make find_spec see another tree's modules)."""
+    import linkedonnx
+
+    path = Path(linkedonnx.__file__).parent.joinpath(*name.split(".")[1:])
+    return path.is_dir() or path.with_suffix(".py").is_file()
 
 
 def _onnx_side_modules() -> list[str]:
