@@ -13,7 +13,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.lower_forms import Namer
+from linkedonnx.passes.ir_helpers import Namer
 
 F32, F16 = ir.DataType.FLOAT, ir.DataType.FLOAT16
 

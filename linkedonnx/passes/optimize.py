@@ -30,9 +30,9 @@ from linkedonnx.passes.float16 import Float16Pass
 from linkedonnx.passes.fold_batchnorm import FoldBatchNormPass
 from linkedonnx.passes.lower_cpu import CPU_PREFERENCE, lower_for_cpu
 from linkedonnx.passes.lower_cuda import lower_for_cuda
-from linkedonnx.passes.lower_forms import FORMS
 from linkedonnx.passes.lower_inline import InlineLinkedPass
 from linkedonnx.passes.lower_linked import uniform_preference
+from linkedonnx.passes.lowering import FORMS
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
