@@ -13,7 +13,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.graph_utils import const_array
+from linkedonnx.passes.graph_utils import const_array, overridable_reason
 from linkedonnx.passes.ir_helpers import Namer, initializer
 
 
@@ -47,6 +47,12 @@ class FoldBatchNormPass(CountingPass):
             return "not after a Conv"
         if len(x.uses()) != 1 or x.is_graph_output():
             return "the Conv output has other consumers"
+        named = [("Conv", conv, conv.inputs[1:3]), ("BatchNormalization", bn, bn.inputs[1:5])]
+        for op, node, values in named:
+            for value in values:
+                reason = overridable_reason(value, f"{op} {node.name!r} input")
+                if reason is not None:
+                    return f"BatchNormalization {bn.name!r} left as is: {reason}"
         w = const_array(conv.inputs[1])
         params = [const_array(v) for v in bn.inputs[1:5]]
         if w is None or any(p is None for p in params):

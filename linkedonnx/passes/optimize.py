@@ -28,6 +28,7 @@ from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.float16 import Float16Pass
 from linkedonnx.passes.fold_batchnorm import FoldBatchNormPass
+from linkedonnx.passes.freeze_inputs import FreezeInputsPass
 from linkedonnx.passes.lower_cpu import CPU_PREFERENCE, lower_for_cpu
 from linkedonnx.passes.lower_cuda import lower_for_cuda
 from linkedonnx.passes.lower_inline import InlineLinkedPass
@@ -38,10 +39,17 @@ Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
 
 
-def prepare(model: onnx.ModelProto, convert: bool = True) -> tuple[ir.Model, PipelineReport]:
-    """Steps before lowering: convert (optional), batch-norm folding, clean-up.
-    Returns the IR model and the report."""
-    passes = [*(convert_passes() if convert else []), FoldBatchNormPass(), CleanupPass()]
+def prepare(
+    model: onnx.ModelProto, convert: bool = True, freeze_inputs: bool = False
+) -> tuple[ir.Model, PipelineReport]:
+    """Steps before lowering: initializers out of the graph inputs (``freeze_inputs``),
+    convert (optional), batch-norm folding, clean-up. Returns the IR model and the report."""
+    passes: list[PassBase] = [
+        *([FreezeInputsPass()] if freeze_inputs else []),
+        *(convert_passes() if convert else []),
+        FoldBatchNormPass(),
+        CleanupPass(),
+    ]
     return run_pipeline(ir.from_proto(model), passes, "optimize")
 
 
@@ -87,13 +95,17 @@ def optimize(
     batch: int | None = None,
     form: str | None = None,
     convert: bool = True,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
     ``form`` forces one lowering form ('split', 'dw', 'stacked', 'inline'; either target)
     before the inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
     1) and keeps the fastest whose outputs match the inline lowering. ``fp16`` converts
-    to float16 (inputs and outputs stay float32 with ``keep_io_float32``).
+    to float16 (inputs and outputs stay float32 with ``keep_io_float32``). An
+    initializer listed among the graph inputs is never baked in (the node that would
+    need it is left as it is and named in the report) unless ``freeze_inputs`` first
+    takes such initializers out of the inputs (reported too).
     Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option.
     """
     if target not in TARGETS:
@@ -102,7 +114,7 @@ def optimize(
         raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
     if batch is not None and batch < 1:
         raise BadInputError(f"batch must be at least 1, got {batch}")
-    prepared, report = prepare(model, convert)
+    prepared, report = prepare(model, convert, freeze_inputs)
     preference: dict[str, Sequence[str]] | None = None
     if form is not None:
         preference = uniform_preference(form)
@@ -152,6 +164,7 @@ def optimize_file(
     tune: bool = False,
     batch: int | None = None,
     form: str | None = None,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
     report to ``json_path`` when given (see :func:`optimize` for the options).
@@ -172,7 +185,14 @@ def optimize_file(
     model = load_model(source, min_opset=MIN_OPSET)
     make_session(model, "cpu", threads=1, optimization="disable")
     optimized, report = optimize(
-        model, target, fp16, keep_io_float32, tune=tune, batch=batch, form=form
+        model,
+        target,
+        fp16,
+        keep_io_float32,
+        tune=tune,
+        batch=batch,
+        form=form,
+        freeze_inputs=freeze_inputs,
     )
     verify(optimized)
     save_model(optimized, output, inputs=(source,))

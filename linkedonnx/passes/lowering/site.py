@@ -13,6 +13,7 @@ import onnx_ir as ir
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.passes.graph_utils import const_array, overridable_reason
 from linkedonnx.passes.ir_helpers import attr_int
 from linkedonnx.passes.lowering.result import NotApplicable
 
@@ -27,14 +28,12 @@ def linked_kind(node: ir.Node) -> str:
     return KIND_OF_OP[node.op_type]
 
 
-def const_array(value: ir.Value | None) -> np.ndarray | None:
-    """Return the constant value of ``value`` (initializer or Constant output) or None."""
-    if value is None:
-        return None
-    tensor = value.const_value
-    if tensor is None:
-        tensor = ir.convenience.get_const_tensor(value)
-    return None if tensor is None else np.asarray(tensor.numpy())
+def refuse_overridable(value: ir.Value | None, what: str) -> None:
+    """Raise NotApplicable naming ``value`` when it is an initializer that is also a graph
+    input: a form must not bake in a value the caller may override."""
+    reason = overridable_reason(value, what)
+    if reason is not None:
+        raise NotApplicable(reason)
 
 
 @dataclass
@@ -81,6 +80,8 @@ def prelu_slopes(site: LinkedSite, channels: int, rank: int) -> tuple[np.ndarray
 
     Raises NotApplicable when the slopes are not constant or not per-channel."""
     if site.slopes is None:
+        for value in site.node.inputs[1:3]:
+            refuse_overridable(value, f"{site.node.op_type} {site.node.name!r} slope")
         raise NotApplicable("prelu slopes are not constant")
     a = _channel_vector(site.slopes[0], channels, site.axis, rank)
     b = _channel_vector(site.slopes[1], channels, site.axis, rank)
@@ -146,7 +147,10 @@ def _flattened_use(site: LinkedSite, node: ir.Node) -> LinearUse:
         if attr_int(node, "axis", 1) != 1:
             raise NotApplicable("consumer Flatten does not flatten from axis 1")
     else:
-        shape = const_array(node.inputs[1]) if len(node.inputs) > 1 else None
+        shape = None
+        if len(node.inputs) > 1:
+            refuse_overridable(node.inputs[1], f"consumer Reshape {node.name!r} shape")
+            shape = const_array(node.inputs[1])
         if (
             shape is None
             or shape.shape != (2,)
@@ -168,6 +172,7 @@ def _flattened_use(site: LinkedSite, node: ir.Node) -> LinearUse:
     gemm = users[0].node
     if gemm.op_type not in ("Gemm", "MatMul") or gemm.domain not in ("", "ai.onnx"):
         raise NotApplicable(f"the flattened output feeds {gemm.op_type}, not Gemm/MatMul")
+    refuse_overridable(gemm.inputs[1], f"{gemm.op_type} {gemm.name!r} weight")
     w = const_array(gemm.inputs[1])
     if w is None or w.ndim != 2 or (gemm.op_type == "Gemm" and attr_int(gemm, "transA", 0)):
         raise NotApplicable("the Gemm/MatMul after the flatten has no constant 2-D weight")
@@ -204,6 +209,8 @@ def linear_uses(site: LinkedSite) -> list[LinearUse]:
         node, idx = use.node, use.idx
         if idx != 0 or node.domain not in ("", "ai.onnx"):
             raise NotApplicable(f"consumer {node.op_type} does not read it as data")
+        if node.op_type in ("Conv", "Gemm", "MatMul"):
+            refuse_overridable(node.inputs[1], f"consumer {node.op_type} {node.name!r} weight")
         if node.op_type == "Conv":
             w = const_array(node.inputs[1])
             if w is None or attr_int(node, "group", 1) != 1:

@@ -8,14 +8,15 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from linkedonnx.passes.graph_utils import const_array
 from linkedonnx.passes.ir_helpers import Namer, attr_float, attr_int, initializer, new_node
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import (
     LinearUse,
     LinkedSite,
-    const_array,
     linear_uses,
     prelu_slopes,
+    refuse_overridable,
 )
 
 #: Kinds the stacked form can apply elementwise to [Z; -Z].
@@ -30,6 +31,12 @@ def _stackable_producer(site: LinkedSite) -> tuple[ir.Node, np.ndarray, np.ndarr
         raise NotApplicable("the input has no standard producer")
     if len(site.z.uses()) != 1 or site.z.is_graph_output():
         raise NotApplicable("the producer's output has other consumers")
+    if producer.op_type not in ("Conv", "Gemm"):
+        raise NotApplicable(f"the producer is {producer.op_type}, not Conv/Gemm")
+    for i, what in ((1, "weight"), (2, "bias")):
+        if len(producer.inputs) > i:
+            where = f"producer {producer.op_type} {producer.name!r} {what}"
+            refuse_overridable(producer.inputs[i], where)
     if producer.op_type == "Conv":
         w = const_array(producer.inputs[1])
         if w is None:
@@ -37,13 +44,11 @@ def _stackable_producer(site: LinkedSite) -> tuple[ir.Node, np.ndarray, np.ndarr
         if site.axis not in (1, 1 - w.ndim):
             raise NotApplicable("the linked axis is not the producer Conv's channel axis")
         out_axis = 0
-    elif producer.op_type == "Gemm":
+    else:
         w = const_array(producer.inputs[1])
         if w is None or site.axis not in (1, -1):
             raise NotApplicable("the producer Gemm has no constant weight or the axis is not 1")
         out_axis = 0 if attr_int(producer, "transB", 0) else 1
-    else:
-        raise NotApplicable(f"the producer is {producer.op_type}, not Conv/Gemm")
     channels = w.shape[out_axis]
     bias_in = producer.inputs[2] if len(producer.inputs) > 2 else None
     b = const_array(bias_in) if bias_in is not None else np.zeros(channels, w.dtype)
