@@ -129,7 +129,22 @@ def optimize(
         report.steps.append(StepReport("Tune", False, {f"chose {chosen}": 1, **counts}))
     lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32)
     report.steps.extend(lower_report.steps)
+    record_lowering(lowered, target, lower_report)
     return _keep_output_types(ir.to_proto(lowered), model, fp16 and not keep_io_float32), report
+
+
+def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:
+    """Record in ``model``'s metadata what lowering made of it: ``linkedonnx.form`` =
+    ``lowered`` (no longer ``functions``), ``linkedonnx.lowered_forms`` = JSON
+    ``{"<kind>:<form>": nodes}`` from the lowering step of ``report`` and
+    ``linkedonnx.target`` = ``target``."""
+    forms: dict[str, int] = {}
+    for step in report.steps:
+        if step.name.startswith("LowerFor"):
+            forms.update({k: v for k, v in step.counts.items() if not k.startswith("skipped")})
+    model.metadata_props["linkedonnx.form"] = "lowered"
+    model.metadata_props["linkedonnx.lowered_forms"] = json.dumps(dict(sorted(forms.items())))
+    model.metadata_props["linkedonnx.target"] = target
 
 
 def _keep_output_types(
