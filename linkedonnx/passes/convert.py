@@ -30,8 +30,8 @@ from onnx_ir.passes.common import (
     TopologicalSortPass,
 )
 
-from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
@@ -106,11 +106,6 @@ def convert_passes(max_rounds: int = 10, freeze_inputs: bool = False) -> list[Pa
     ]
 
 
-def linked_node_counts(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the top-level graph's ``linkedonnx`` nodes by op_type."""
-    return dict(Counter(n.op_type for n in model.graph.node if n.domain == DOMAIN))
-
-
 def rule_counts(report: PipelineReport) -> dict[str, int]:
     """Counts of every step of ``report`` merged into one mapping (rule/pass -> count)."""
     totals: Counter[str] = Counter()
@@ -150,7 +145,7 @@ def report_dict(
     of the result (and the file names when given)."""
     data = report.to_dict()
     data["rules"] = rule_counts(report)
-    data["linked_nodes"] = linked_node_counts(model)
+    data["linked_nodes"] = count_linked_nodes(model)
     if source is not None:
         data["input"] = str(source)
     if output is not None:
@@ -209,7 +204,6 @@ __all__: Sequence[str] = [
     "convert",
     "convert_file",
     "convert_passes",
-    "linked_node_counts",
     "report_dict",
     "rule_counts",
 ]

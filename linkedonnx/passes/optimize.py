@@ -22,6 +22,7 @@ from onnx_ir.passes import PassBase
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
@@ -235,9 +236,7 @@ def verify(model: onnx.ModelProto) -> None:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RuntimeError(f"the optimized model fails the ONNX checker: {first}") from exc
-    if any(n.domain == DOMAIN for n in model.graph.node) or any(
-        f.domain == DOMAIN for f in model.functions
-    ):
+    if count_linked_nodes(model) or any(f.domain == DOMAIN for f in model.functions):
         raise RuntimeError("the optimized model still holds linkedonnx nodes")
     try:
         make_session(model, "cpu", threads=1)

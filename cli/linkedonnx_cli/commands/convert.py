@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.convert import convert_file, linked_node_counts
+from linkedonnx.passes.convert import convert_file
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -38,4 +39,4 @@ def command(
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
     converted, report = convert_file(model, output, json_path, freeze_inputs=freeze_inputs)
-    render(report, linked_node_counts(converted), output, Console())
+    render(report, count_linked_nodes(converted), output, Console())
