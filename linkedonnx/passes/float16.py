@@ -14,7 +14,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.ir_helpers import Namer
+from linkedonnx.passes.ir_helpers import Namer, copy_provenance
 
 F32, F16 = ir.DataType.FLOAT, ir.DataType.FLOAT16
 
@@ -91,6 +91,7 @@ class Float16Pass(CountingPass):
                 value.name = namer(f"{name}_f16")
                 value.dtype = F16
                 cast = ir.node("Cast", [value], {"to": F32.value}, name=namer(f"{name}_to_f32"))
+                copy_provenance(producer, cast)
                 out = cast.outputs[0]
                 out.dtype, out.shape = F32, value.shape
                 graph.append(cast)

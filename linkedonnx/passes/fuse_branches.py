@@ -26,6 +26,7 @@ from linkedonnx.passes.graph_utils import (
     const_array,
     overridable_reason,
 )
+from linkedonnx.passes.ir_helpers import copy_provenance
 
 #: Op types whose second input is a weight and optional third a bias.
 FUSABLE_OPS = ("Conv", "Gemm", "MatMul")
@@ -161,7 +162,7 @@ class FuseWeightSharedBranchesPass(CountingPass):
         """Redirect ``second``'s users to ``first``'s output (or its negation) and drop it."""
         old, new = second.outputs[0], first.outputs[0]
         if relation == "negated":
-            neg = ir.node("Neg", [new])
+            neg = copy_provenance(second, ir.node("Neg", [new]))
             neg.outputs[0].name = f"{old.name}_fused_neg" if old.name else None
             neg.outputs[0].shape = old.shape
             neg.outputs[0].type = old.type
@@ -169,7 +170,7 @@ class FuseWeightSharedBranchesPass(CountingPass):
             new = neg.outputs[0]
         if old.is_graph_output():
             # Keep the graph output's name and slot: route it through an Identity.
-            ident = ir.node("Identity", [new])
+            ident = copy_provenance(second, ir.node("Identity", [new]))
             graph.insert_after(new.producer(), ident)
             out = ident.outputs[0]
             out.shape, out.type = old.shape, old.type

@@ -1,10 +1,29 @@
-"""IR helpers the rewriting passes share (lowering, batch-norm folding, float16): unique
-names, new initializers and nodes, attribute reads (no torch here)."""
+"""IR helpers the rewriting passes share (lowering, batch-norm folding, float16, fusion):
+unique names, new initializers and nodes, attribute reads, and the provenance a new node
+inherits from the node it stands in for (no torch here)."""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx_ir as ir
+
+#: Node metadata key torch.onnx writes with the module path of each node; every node a
+#: pass creates in place of a node carries the replaced node's value (per-layer parity).
+SCOPE_KEY = "pkg.torch.onnx.name_scopes"
+
+
+#: Node metadata key on the node whose output[0] holds a lowered linked node's input z:
+#: JSON ``{"scope": <the linked node's SCOPE_KEY value or null>, "channels": [start, stop]
+#: on axis 1 when z is a slice of that output, else null}``.
+Z_KEY = "linkedonnx.z"
+
+
+def copy_provenance(source: ir.Node | None, node: ir.Node) -> ir.Node:
+    """Give ``node`` the module path (``SCOPE_KEY`` metadata) of ``source``, the node it
+    stands in for, when ``source`` has one; return ``node``."""
+    if source is not None and SCOPE_KEY in source.metadata_props:
+        node.metadata_props[SCOPE_KEY] = source.metadata_props[SCOPE_KEY]
+    return node
 
 
 def attr_int(node: ir.Node, name: str, default: int) -> int:
@@ -56,10 +75,12 @@ def new_node(
     *,
     name: str | None = None,
     output: str | None = None,
+    source: ir.Node | None,
 ) -> ir.Node:
-    """A new (not yet inserted) node ``op_type`` with one output; the node is named
+    """A new (not yet inserted) node ``op_type`` with one output, standing in for (part of)
+    ``source`` whose module path it copies (:func:`copy_provenance`); the node is named
     ``name`` or ``<base>_<op_type>`` and its output ``output`` or ``<base>_<op_type lower>``
     (made unique)."""
     node = ir.node(op_type, inputs, attributes or {}, name=namer(name or f"{base}_{op_type}"))
     node.outputs[0].name = namer(output or f"{base}_{op_type.lower()}")
-    return node
+    return copy_provenance(source, node)

@@ -3,16 +3,32 @@ standard ops, and a linear consumer rewritten over two inputs."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx_ir as ir
 
-from linkedonnx.passes.ir_helpers import Namer, initializer, new_node
+from linkedonnx.passes.ir_helpers import SCOPE_KEY, Z_KEY, Namer, initializer, new_node
 from linkedonnx.passes.lowering.site import LinearUse, LinkedSite
+
+
+def record_z(site: LinkedSite, channels: tuple[int, int] | None = None) -> None:
+    """Record where the site's input z lives once its linked node is lowered: ``Z_KEY``
+    metadata on the node whose output[0] holds z (the whole output, or ``channels`` of it
+    on axis 1), naming the linked node's module path. Nothing when z has no producer."""
+    producer = site.z.producer()
+    if producer is None or producer.outputs[0] is not site.z:
+        return
+    where = {
+        "scope": site.node.metadata_props.get(SCOPE_KEY),
+        "channels": list(channels) if channels is not None else None,
+    }
+    producer.metadata_props[Z_KEY] = json.dumps(where)
 
 
 def relu_of(namer: Namer, site: LinkedSite, x: ir.Value) -> ir.Node:
     """A new Relu of ``x`` typed like the site's Z (not inserted)."""
-    node = new_node(namer, "Relu", [x], base=site.node.name or "lk")
+    node = new_node(namer, "Relu", [x], base=site.node.name or "lk", source=site.node)
     node.outputs[0].type, node.outputs[0].shape = site.z.type, site.z.shape
     return node
 
@@ -20,8 +36,8 @@ def relu_of(namer: Namer, site: LinkedSite, x: ir.Value) -> ir.Node:
 def swish_of(namer: Namer, site: LinkedSite, x: ir.Value) -> list[ir.Node]:
     """New nodes Sigmoid(x), x*Sigmoid(x) typed like the site's Z (not inserted)."""
     base = site.node.name or "lk"
-    sig = new_node(namer, "Sigmoid", [x], base=base)
-    mul = new_node(namer, "Mul", [x, sig.outputs[0]], base=base)
+    sig = new_node(namer, "Sigmoid", [x], base=base, source=site.node)
+    mul = new_node(namer, "Mul", [x, sig.outputs[0]], base=base, source=site.node)
     for n in (sig, mul):
         n.outputs[0].type, n.outputs[0].shape = site.z.type, site.z.shape
     return [sig, mul]
@@ -58,6 +74,7 @@ def rewrite_linear_use(
                 dict(use.flatten.attributes.items()),
                 name=f"{flat_base}_half",
                 output=f"{flat_base}_half_out",
+                source=use.flatten,
             )
             flats.append(flat)
         graph.insert_before(node, flats)
@@ -70,7 +87,13 @@ def rewrite_linear_use(
     if node.op_type == "Gemm":
         second_attrs.pop("beta", None)
     a = new_node(
-        namer, node.op_type, [first, w1, *rest], attrs, name=f"{base}_pos", output=f"{base}_pos_out"
+        namer,
+        node.op_type,
+        [first, w1, *rest],
+        attrs,
+        name=f"{base}_pos",
+        output=f"{base}_pos_out",
+        source=node,
     )
     b = new_node(
         namer,
@@ -79,8 +102,11 @@ def rewrite_linear_use(
         second_attrs,
         name=f"{base}_neg",
         output=f"{base}_neg_out",
+        source=node,
     )
-    add = new_node(namer, "Add", [b.outputs[0], a.outputs[0]], name=f"{base}_sum", output=None)
+    add = new_node(
+        namer, "Add", [b.outputs[0], a.outputs[0]], name=f"{base}_sum", output=None, source=node
+    )
     out = node.outputs[0]
     name = out.name
     add.outputs[0].type, add.outputs[0].shape = out.type, out.shape

@@ -10,7 +10,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.ir_helpers import Namer, initializer, new_node
-from linkedonnx.passes.lowering.build import relu_of, rewrite_linear_use, swish_of
+from linkedonnx.passes.lowering.build import record_z, relu_of, rewrite_linear_use, swish_of
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import (
     LinkedSite,
@@ -64,6 +64,7 @@ def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult:
         [site.z, weight],
         {"group": channels, "kernel_shape": [1] * (w.ndim - 2)},
         base=base,
+        source=site.node,
     )
     neg.outputs[0].type, neg.outputs[0].shape = site.z.type, site.z.shape
     if site.kind == "swish":
@@ -75,16 +76,20 @@ def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult:
     graph.insert_before(site.node, [*first_nodes, neg, *second_nodes])
     first, second = first_nodes[-1].outputs[0], second_nodes[-1].outputs[0]
     if plan is None:  # consumers not all linear: keep a Concat of the halves
-        cat = new_node(namer, "Concat", [first, second], {"axis": site.axis}, base=base)
+        cat = new_node(
+            namer, "Concat", [first, second], {"axis": site.axis}, base=base, source=site.node
+        )
         cat.outputs[0].type, cat.outputs[0].shape = site.y.type, site.y.shape
         graph.insert_before(site.node, cat)
         name = site.y.name
         site.y.replace_all_uses_with(cat.outputs[0], replace_graph_outputs=True)
         graph.remove(site.node, safe=True)
         cat.outputs[0].name = name
+        record_z(site)
         return result
     uses, plans = plan
     for use, (p, q) in zip(uses, plans, strict=True):
         rewrite_linear_use(graph, namer, use, first, second, p, q)
     graph.remove(site.node, safe=True)
+    record_z(site)
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from linkedonnx.passes.ir_helpers import Namer
-from linkedonnx.passes.lowering.build import relu_of, rewrite_linear_use
+from linkedonnx.passes.lowering.build import record_z, relu_of, rewrite_linear_use
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import LinkedSite, linear_plan
 
@@ -28,4 +28,5 @@ def apply_split(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult:
     for use, (p, q) in zip(uses, plans, strict=True):
         rewrite_linear_use(graph, namer, use, relu.outputs[0], site.z, p + q, -q)
     graph.remove(site.node, safe=True)
+    record_z(site)
     return result

@@ -10,6 +10,7 @@ import onnx_ir as ir
 
 from linkedonnx.passes.graph_utils import const_array
 from linkedonnx.passes.ir_helpers import Namer, attr_float, attr_int, initializer, new_node
+from linkedonnx.passes.lowering.build import record_z
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import (
     LinearUse,
@@ -95,14 +96,17 @@ def _check(site: LinkedSite):
 def _activation(namer: Namer, site: LinkedSite, stacked: ir.Value, slopes, dtype, graph):
     act_base = site.node.name or "lk"
     if site.kind in ("relu", "relu-minmax"):
-        return [new_node(namer, "Relu", [stacked], base=act_base)]
+        return [new_node(namer, "Relu", [stacked], base=act_base, source=site.node)]
     if site.kind == "selu":
-        return [new_node(namer, "Selu", [stacked], base=act_base)]
+        return [new_node(namer, "Selu", [stacked], base=act_base, source=site.node)]
     if site.kind == "swish":
-        sig = new_node(namer, "Sigmoid", [stacked], base=act_base)
-        return [sig, new_node(namer, "Mul", [stacked, sig.outputs[0]], base=act_base)]
+        sig = new_node(namer, "Sigmoid", [stacked], base=act_base, source=site.node)
+        return [
+            sig,
+            new_node(namer, "Mul", [stacked, sig.outputs[0]], base=act_base, source=site.node),
+        ]
     sv = initializer(graph, namer, slopes.astype(dtype), f"{act_base}_slopes_stacked")
-    return [new_node(namer, "PRelu", [stacked, sv], base=act_base)]
+    return [new_node(namer, "PRelu", [stacked, sv], base=act_base, source=site.node)]
 
 
 def _sign_second_half(graph: ir.Graph, namer: Namer, uses: list[LinearUse]) -> None:
@@ -130,6 +134,7 @@ def apply_stacked(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult
     except NotApplicable as exc:
         return result.fail(str(exc))
     base = producer.name or "producer"
+    channels = w.shape[out_axis]
     w2 = initializer(graph, namer, np.concatenate([w, -w], axis=out_axis), f"{base}_w_stacked")
     b2 = initializer(graph, namer, np.concatenate([b, -b]), f"{base}_b_stacked")
     producer.replace_input_with(1, w2)
@@ -150,4 +155,5 @@ def apply_stacked(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult
     site.y.replace_all_uses_with(out, replace_graph_outputs=True)
     graph.remove(site.node, safe=True)
     out.name = name
+    record_z(site, (0, channels))  # the producer now emits [z; -z]
     return result
