@@ -19,6 +19,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
+from linkedonnx.passes.graph_utils import const_array
 from linkedonnx.passes.ir_helpers import Namer, attr_int, initializer, new_node
 from linkedonnx.passes.lowering.build import record_z
 from linkedonnx.passes.lowering.result import NotApplicable
@@ -53,14 +54,16 @@ def _outer_site(node: ir.Node) -> tuple[LinkedSite, ir.Node, ir.Node]:
 
 
 def _swapped(use: LinearUse) -> np.ndarray:
-    """The consumer's weight with the two halves of its input channels swapped, in the
-    weight's stored shape."""
+    """The consumer's weight (as ``use`` views it) with the two halves of its input
+    channels swapped, reshaped to the weight's stored shape."""
     w = use.weight
     k = w.shape[use.in_axis]
     if k % 2:
         raise NotApplicable("the consumer weight has an odd input size")
     order = np.concatenate([np.arange(k // 2, k), np.arange(k // 2)])
-    return np.take(w, order, axis=use.in_axis)
+    stored = const_array(use.node.inputs[1])
+    assert stored is not None  # linear_uses found a constant weight
+    return np.take(w, order, axis=use.in_axis).reshape(stored.shape)
 
 
 class AbsorbMinFirstPass(CountingPass):
@@ -86,13 +89,8 @@ class AbsorbMinFirstPass(CountingPass):
                 self.count(f"flattened: {exc}")
                 continue
             for use, w in zip(uses, weights, strict=True):
-                original = use.node.inputs[1]
-                assert original is not None and original.const_value is not None
-                stored = w.reshape(original.const_value.shape.numpy())
                 base = use.node.name or "consumer"
-                use.node.replace_input_with(
-                    1, initializer(graph, namer, stored, f"{base}_w_swapped")
-                )
+                use.node.replace_input_with(1, initializer(graph, namer, w, f"{base}_w_swapped"))
             node.replace_input_with(0, site.z)
             site.y.replace_all_uses_with(node.outputs[0])
             graph.remove(outer, safe=True)

@@ -54,3 +54,22 @@ def test_min_first_before_other_consumers_is_no_larger(dense: bool) -> None:
         _ops(max_first),
     )
     assert "Neg" not in _ops(min_first), _ops(min_first)
+
+
+def test_min_first_with_weights_fed_as_inputs_keeps_them() -> None:
+    import numpy as np
+
+    from tests.passes.graphs import random_feeds, run
+    from tests.passes.lowering_graphs import new_weight_feeds, weights_as_inputs
+
+    b = GraphBuilder(2)  # recognition's own form of min first: Neg(LinkedReluMinMax(Neg(z)))
+    z = b.conv(b.input((2, 3, 4, 4), "x"), 4, k=3)
+    y = b.unary("Neg", b.linked("relu-minmax", b.unary("Neg", z), 1))
+    model = weights_as_inputs(b.model([b.conv(y, 3, k=1)]))
+    out, report = optimize(model)
+    absorbed = next(s.counts for s in report.steps if s.name == "AbsorbMinFirst")
+    assert absorbed and all(k.startswith("flattened:") for k in absorbed), absorbed
+    assert all("is a graph input" in k for k in absorbed), absorbed
+    feeds = {**random_feeds(model), **new_weight_feeds(model)}
+    for want, have in zip(run(model, feeds), run(out, feeds, "all"), strict=True):
+        np.testing.assert_allclose(have, want, atol=1e-5, rtol=1e-5)
