@@ -11,6 +11,7 @@ from rich.console import Console
 
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.optimize import op_counts, optimize_file
+from linkedonnx_cli.options import FreezeInputs
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -43,6 +44,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
+    freeze_inputs: FreezeInputs = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
@@ -56,5 +58,6 @@ def command(
         tune=tune,
         batch=batch,
         form=form,
+        freeze_inputs=freeze_inputs,
     )
     render(report, op_counts(optimized), output, Console())
