@@ -21,7 +21,7 @@ def render(report: LinkifyReport, output: Path, console: Console) -> None:
     for a in report.activations:
         table.add_row(a.site, a.op, "linked" if a.linked else "left", a.reason)
     console.print(table)
-    console.print(f"wrote {output}: {report.summary()}")
+    console.print(f"wrote {output}: {report.summary()}", soft_wrap=True)
 
 
 def command(
