@@ -159,7 +159,9 @@ def apply(gm: fx.GraphModule, decisions: list[Decision], options: LinkifyOptions
             continue
         shared = module is not None and calls[module] > 1
         target = _activation_target(gm, d, shared, index.get(module or "", 0))
-        new = linked_module(gm, d, options).train(gm.training)
+        weight = gm.get_submodule(d.consumers[0]).weight  # where and in what dtype to live
+        new = linked_module(gm, d, options).to(device=weight.device, dtype=weight.dtype)
+        new.train(gm.training)
         gm.add_submodule(target, new)
         node = d.site.node
         with gm.graph.inserting_after(node):

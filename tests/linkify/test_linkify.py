@@ -285,3 +285,12 @@ def test_linkified_resnet18_trains_on_digits() -> None:
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5, losses
     # the second half's weights moved away from zero: the linked units learn
     assert lk.fc.weight[:, 64:].abs().max() > 0
+
+
+def test_new_modules_follow_the_models_dtype() -> None:
+    model = build("vgg11").double().eval()
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    lk, _ = linkify(model, "lk-prelu", example_input=x, preserve_function=False)
+    dtypes = {p.dtype for p in lk.parameters()}
+    assert dtypes == {torch.float64}
+    assert lk(x).dtype == torch.float64
