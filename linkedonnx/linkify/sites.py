@@ -210,13 +210,23 @@ def _keeps_channels(node: fx.Node, value: fx.Node) -> bool:
     return before is not None and after is not None and before[:2] == after[:2]
 
 
-def _flattens_channels_first(node: fx.Node, value: fx.Node) -> bool:
+def _flatten_dims(gm: fx.GraphModule, node: fx.Node) -> tuple[object, object]:
+    """(start_dim, end_dim) of a flatten node (nn.Flatten, torch.flatten, tensor.flatten)."""
+    if node.op == "call_module":
+        module = gm.get_submodule(str(node.target))
+        return getattr(module, "start_dim", None), getattr(module, "end_dim", None)
+    start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
+    end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
+    return start, end
+
+
+def _flattens_channels_first(gm: fx.GraphModule, node: fx.Node, value: fx.Node) -> bool:
     """True when ``node`` (a flatten) turns a rank-4 ``value`` into (batch, C·H·W), the
     channels outermost, so that the two halves stay two blocks of features."""
     before, after = shape_of(value), shape_of(node)
     if before is None or after is None or len(before) != 4 or len(after) != 2:
         return False
-    return after[0] == before[0]
+    return _flatten_dims(gm, node) in ((1, -1), (1, 3))
 
 
 def use_of(gm: fx.GraphModule, value: fx.Node, user: fx.Node) -> Use:
@@ -249,7 +259,7 @@ def use_of(gm: fx.GraphModule, value: fx.Node, user: fx.Node) -> Use:
             return Use("pass", module=path)
         if isinstance(module, nn.Flatten):
             if (rank == 2 and _keeps_channels(user, value)) or _flattens_channels_first(
-                user, value
+                gm, user, value
             ):
                 return Use("pass")
             return Use("stop", f"it feeds {what}, which does not flatten from the channels")
@@ -261,7 +271,7 @@ def use_of(gm: fx.GraphModule, value: fx.Node, user: fx.Node) -> Use:
     elif user.op in ("call_function", "call_method"):
         target = user.target
         if target in FLATTEN_CALLS:
-            if _flattens_channels_first(user, value):
+            if _flattens_channels_first(gm, user, value):
                 return Use("pass")
             return Use("stop", f"it feeds {what}, which does not flatten from the channels")
         passes = target in PASS_FUNCTIONS if user.op == "call_function" else target in PASS_METHODS

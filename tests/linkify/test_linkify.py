@@ -294,3 +294,19 @@ def test_new_modules_follow_the_models_dtype() -> None:
     dtypes = {p.dtype for p in lk.parameters()}
     assert dtypes == {torch.float64}
     assert lk(x).dtype == torch.float64
+
+
+def test_flatten_must_start_at_the_channels() -> None:
+    class Rows(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 1, 1)
+            self.fc = nn.Linear(5, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # (N, 1, 1, 5) -> (N, 5): the same shape as flatten(x, 1), other dims merged
+            return self.fc(torch.flatten(torch.relu(self.conv(x)), 0, 2))
+
+    _, report = linkify(Rows(), example_input=torch.randn(2, 3, 1, 5))
+    assert report.activations[0].linked is False
+    assert "does not flatten from the channels" in report.activations[0].reason
