@@ -133,14 +133,27 @@ def widened(module: nn.Module, preserve: bool) -> nn.Module:
     raise TypeError(f"cannot widen {type(module).__name__}")
 
 
+def _taken(gm: fx.GraphModule, path: str) -> bool:
+    """True when ``path`` already names an attribute (module, parameter, ...) of ``gm``."""
+    parent, _, name = path.rpartition(".")
+    try:
+        owner = gm.get_submodule(parent) if parent else gm
+    except AttributeError:
+        return False
+    return hasattr(owner, name)
+
+
 def _activation_target(gm: fx.GraphModule, decision: Decision, shared: bool, index: int) -> str:
     """Where the linked module goes: the site's own module path when the module is
-    called only here, else a new path beside it (or beside the graph node)."""
+    called only here, else a new free path beside it (or beside the graph node)."""
     module = decision.site.module
     if module is not None and not shared:
         return module
-    base = module if module is not None else decision.site.node.name
-    return f"{base}_linked{index}" if module is not None else f"{base}_linked"
+    base = f"{module}_linked{index}" if module is not None else f"{decision.site.node.name}_linked"
+    path, k = base, 2
+    while _taken(gm, path):
+        path, k = f"{base}_{k}", k + 1
+    return path
 
 
 def apply(gm: fx.GraphModule, decisions: list[Decision], options: LinkifyOptions) -> None:

@@ -310,3 +310,22 @@ def test_flatten_must_start_at_the_channels() -> None:
     _, report = linkify(Rows(), example_input=torch.randn(2, 3, 1, 5))
     assert report.activations[0].linked is False
     assert "does not flatten from the channels" in report.activations[0].reason
+
+
+def test_new_module_names_do_not_replace_existing_attributes() -> None:
+    class Taken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+            self.relu_linked = nn.Conv2d(4, 4, 1)  # the name a linked F.relu would take
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu_linked(F.relu(self.conv(x)))
+
+    model = Taken().eval()
+    x = torch.randn(2, 3, 4, 4)
+    lk, report = linkify(model, example_input=x)
+    assert report.linked == 1
+    assert isinstance(lk.get_submodule("relu_linked_2"), LinkedReLU)
+    assert lk.get_submodule("relu_linked").in_channels == 8
+    torch.testing.assert_close(lk(x), model(x), atol=1e-6, rtol=1e-6)
