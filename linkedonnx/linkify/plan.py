@@ -62,7 +62,7 @@ def _walk(gm: fx.GraphModule, start: fx.Node, calls: Counter) -> tuple[str, list
     consumers: list[str] = []
     stack = [start]
     while stack:
-        value = stack.pop()
+        value = stack.pop(0)  # breadth first: consumers in graph order
         for user in list(value.users):
             use = use_of(gm, value, user)
             if use.role == "stop":

@@ -329,3 +329,49 @@ def test_new_module_names_do_not_replace_existing_attributes() -> None:
     assert isinstance(lk.get_submodule("relu_linked_2"), LinkedReLU)
     assert lk.get_submodule("relu_linked").in_channels == 8
     torch.testing.assert_close(lk(x), model(x), atol=1e-6, rtol=1e-6)
+
+
+class NormAfter(nn.Module):
+    """Activations followed by batch norm (pre-activation style), a zero pad, and a
+    Linear applied over the width axis of a feature map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3)
+        self.act1 = nn.ReLU()
+        self.bn1 = nn.BatchNorm2d(4)
+        self.pad = nn.ZeroPad2d(1)
+        self.conv2 = nn.Conv2d(4, 6, 3)
+        self.act2 = nn.ReLU()
+        self.rowwise = nn.Linear(6, 6)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(6 * 6 * 6, 5)
+        self.act3 = nn.ReLU()
+        self.bn3 = nn.BatchNorm1d(5)
+        self.fc2 = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv2(self.pad(self.bn1(self.act1(self.conv1(x)))))
+        h = self.rowwise(self.act2(h))  # Linear over the last axis of (N, C, H, W)
+        return self.fc2(self.bn3(self.act3(self.fc1(self.flatten(h)))))
+
+
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_batch_norm_between_is_widened_with_an_identity_second_half(train_mode: bool) -> None:
+    torch.manual_seed(0)
+    model = randomize_batch_norms(NormAfter()).train(train_mode)
+    x = torch.randn(8, 3, 8, 8)
+    lk, report = linkify(model, example_input=x)
+    sites = entries(report)
+    assert sites["act1"] == (True, "its output reaches only conv2")
+    assert sites["act3"] == (True, "its output reaches only fc2")
+    assert "over the last axis of a rank-4 tensor" in sites["act2"][1]
+    bn1, bn3 = lk.get_submodule("bn1"), lk.get_submodule("bn3")
+    assert (bn1.num_features, bn3.num_features) == (8, 10)
+    torch.testing.assert_close(bn1.running_var[:4], model.bn1.running_var)
+    torch.testing.assert_close(bn1.running_var[4:], torch.ones(4))
+    torch.testing.assert_close(bn1.weight[4:], torch.ones(4))
+    reference = copy.deepcopy(model)
+    torch.testing.assert_close(lk(x), reference(x), atol=1e-5, rtol=1e-5)
+    if train_mode:  # the first half's batch statistics moved exactly as the original's
+        torch.testing.assert_close(bn1.running_mean[:4], reference.bn1.running_mean)
