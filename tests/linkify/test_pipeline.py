@@ -11,9 +11,9 @@ import torch
 from nets import resnet18
 
 from linkedonnx.export import export_model, export_plain, run_torch
-from linkedonnx.functions import op_type
+from linkedonnx.functions import count_linked_nodes, op_type
 from linkedonnx.linkify import FORMS, linkify
-from linkedonnx.passes.convert import convert, linked_node_counts
+from linkedonnx.passes.convert import convert
 from linkedonnx.passes.optimize import optimize
 from linkedonnx.runtime.compare import compare
 from linkedonnx.runtime.session import make_session
@@ -50,9 +50,9 @@ def test_linkified_resnet18_exports_converts_optimizes_and_validates(form: str) 
     _outputs_match(exported.model, model, "functions")
 
     flat = export_plain(model, SHAPE)
-    assert linked_node_counts(flat) == {}
+    assert count_linked_nodes(flat) == {}
     converted, _ = convert(flat)
-    assert linked_node_counts(converted) == {FUNCTION[form]: 12}
+    assert count_linked_nodes(converted) == {FUNCTION[form]: 12}
     _outputs_match(converted, model, "converted")
 
     optimized, _ = optimize(exported.model, target="cpu")
