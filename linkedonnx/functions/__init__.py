@@ -51,6 +51,16 @@ def make_call(
     )
 
 
+def count_linked_nodes(model: onnx.ModelProto) -> dict[str, int]:
+    """Count the main graph's nodes in the linkedonnx domain, per op_type (subgraphs and
+    function bodies are not looked into): op_type -> count, empty when there are none."""
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.domain == DOMAIN:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
 def attach_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     """Add (once each) the FunctionProtos that the model's linkedonnx nodes call, and the
     opset imports they need. Mutates and returns ``model``."""
@@ -83,6 +93,7 @@ __all__ = [
     "FUNCTIONS",
     "KIND_OF_OP",
     "attach_functions",
+    "count_linked_nodes",
     "function_proto",
     "make_call",
     "op_type",

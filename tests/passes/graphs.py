@@ -12,7 +12,8 @@ Builders of whole models:
 - :func:`two_branch_model` two Conv/Gemm/MatMul branches reading one input with
   shared / copied / negated / almost-equal weights (branch fusion)
 
-Helpers: :func:`random_feeds`, :func:`run`, :func:`count_linked`.
+Helpers: :func:`random_feeds`, :func:`run`, and ``count_linked`` (re-exported
+:func:`linkedonnx.functions.count_linked_nodes`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from linkedonnx import DOMAIN
 from linkedonnx.functions import attach_functions, make_call
+from linkedonnx.functions import count_linked_nodes as count_linked
 
 OPSET = 18
 
@@ -648,15 +649,6 @@ def run(
         model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
     )
     return sess.run(None, feeds)
-
-
-def count_linked(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the graph's ``linkedonnx`` nodes by op_type."""
-    counts: dict[str, int] = {}
-    for n in model.graph.node:
-        if n.domain == DOMAIN:
-            counts[n.op_type] = counts.get(n.op_type, 0) + 1
-    return counts
 
 
 def op_counts(model: onnx.ModelProto) -> dict[str, int]:

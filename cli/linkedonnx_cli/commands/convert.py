@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.convert import convert_file, linked_node_counts
+from linkedonnx.passes.convert import convert_file
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -26,8 +27,16 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
+    freeze_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-inputs",
+            help="Take initializers out of the graph inputs first, so their values count as"
+            " constants (by default a weight a caller may override is never baked in).",
+        ),
+    ] = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
-    converted, report = convert_file(model, output, json_path)
-    render(report, linked_node_counts(converted), output, Console())
+    converted, report = convert_file(model, output, json_path, freeze_inputs=freeze_inputs)
+    render(report, count_linked_nodes(converted), output, Console())

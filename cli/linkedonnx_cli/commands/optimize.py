@@ -43,6 +43,14 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
+    freeze_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-inputs",
+            help="Take initializers out of the graph inputs first, so their values count as"
+            " constants (by default a weight a caller may override is never baked in).",
+        ),
+    ] = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
@@ -56,5 +64,6 @@ def command(
         tune=tune,
         batch=batch,
         form=form,
+        freeze_inputs=freeze_inputs,
     )
     render(report, op_counts(optimized), output, Console())
