@@ -207,7 +207,9 @@ def load_reference(
             label=f"{REFERENCE_EVALUATOR} (ONNX reference evaluator)",
             run=lambda feeds: run_reference(model, feeds),
             precision=compute_dtype(model),
-            trace=lambda feeds: onnx_trace(model, feeds, "cpu", optimization="disable"),
+            trace=lambda feeds: onnx_trace(
+                model, feeds, runner=lambda m, names, data: run_reference(m, data, names)
+            ),
         )
     text = os.fspath(reference)
     if _is_onnx_path(text):

@@ -119,3 +119,61 @@ def test_a_float16_model_validates_against_its_float32_source(function_form, tmp
     assert {(o.atol, o.rtol) for o in report.outputs} == {(1e-3, 1e-3)}
     checkpoint_like = validate(half, "zoo:allcnn/lk-relu", batch=2)
     assert checkpoint_like.passed, checkpoint_like.summary()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "linkedonnx.validate",
+        "linkedonnx.runtime.compare",
+        "linkedonnx.runtime.inputs",
+        "linkedonnx.runtime.points",
+        "linkedonnx.runtime.layers",
+        "linkedonnx.runtime.bench",
+        "linkedonnx.runtime.profile",
+        "linkedonnx.passes.tuning",
+    ],
+)
+def test_the_onnx_side_of_parity_imports_no_torch_side_module(module) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.split('.')[:2] in "
+        "(['linkedonnx', 'sources'], ['linkedonnx', 'zoo'], ['linkedonnx', 'export'], "
+        "['linkedonnx', 'reference_torch'])))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_tuning_parity_is_runtime_compare_with_its_own_tolerance() -> None:
+    from linkedonnx.passes.tuning import parity
+
+    ref = [np.array([1.0, 2.0], np.float32)]
+    near = [np.array([1.0, 2.0 + 5e-5], np.float32)]
+    assert parity(ref, near) == (True, pytest.approx(5e-5, rel=1e-2))  # tuning: 1e-4
+    assert parity(ref, near, atol=1e-6, rtol=1e-6)[0] is False
+    assert parity(ref, [np.zeros(3, np.float32)]) == (False, float("inf"))
+    assert parity([np.full(2, np.nan)], [np.full(2, np.nan)])[0] is False  # nothing compared
+
+
+def test_validate_reaches_the_torch_side_only_through_reference_torch() -> None:
+    """No import in validate.py (top level or inside a function) names torch, the zoo,
+    sources or the exporter: the torch side hands arrays over through reference_torch."""
+    import ast
+    from pathlib import Path
+
+    import linkedonnx.validate as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    names = {
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    banned = ("torch", "linkedonnx.sources", "linkedonnx.zoo", "linkedonnx.export")
+    assert not [n for n in names if n and n.startswith(banned)], names
+    assert "linkedonnx.reference_torch" in names

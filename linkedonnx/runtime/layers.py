@@ -19,7 +19,14 @@ import numpy as np
 import onnx
 
 from linkedonnx.runtime.compare import OutputComparison, compare
-from linkedonnx.runtime.points import Point, all_points, capture, folded_batch_norms, module_paths
+from linkedonnx.runtime.points import (
+    Point,
+    ValueRunner,
+    all_points,
+    capture,
+    folded_batch_norms,
+    module_paths,
+)
 
 Key = tuple[str, str]
 
@@ -79,11 +86,13 @@ def onnx_trace(
     feeds: dict[str, np.ndarray],
     provider: str = "cpu",
     optimization: str = "all",
+    runner: ValueRunner | None = None,
 ) -> Trace:
     """The per-layer values of an ONNX reference ``model`` on ``feeds`` (every point of
-    :func:`~linkedonnx.runtime.points.all_points`, captured in ONNX Runtime)."""
+    :func:`~linkedonnx.runtime.points.all_points`, captured in ONNX Runtime or by
+    ``runner``; see :func:`~linkedonnx.runtime.points.capture`)."""
     points = all_points(model)
-    values = capture(model, points, feeds, provider, optimization) if points else {}
+    values = capture(model, points, feeds, provider, optimization, runner) if points else {}
     return Trace(
         values={p.key: a for p, a in values.items()},
         batch_norm_after=folded_batch_norms(model),

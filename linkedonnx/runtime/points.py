@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,21 +195,31 @@ def slice_channels(array: np.ndarray, channels: Channels) -> np.ndarray:
     return array[:, channels[0] : channels[1]]
 
 
+#: Runs a model for some of its values: (model, value names, feeds) -> arrays.
+ValueRunner = Callable[[onnx.ModelProto, list[str], dict[str, np.ndarray]], list[np.ndarray]]
+
+
 def capture(
     model: onnx.ModelProto,
     points: list[Point],
     feeds: dict[str, np.ndarray],
     provider: str = "cpu",
     optimization: str = "all",
+    runner: ValueRunner | None = None,
 ) -> dict[Point, np.ndarray]:
-    """Run ``model`` in ONNX Runtime with every point's value marked as an output and
-    return point -> array (channel slices applied). Raises BadInputError when ONNX
-    Runtime cannot load the marked model."""
+    """Run ``model`` with every point's value marked as an output and return point ->
+    array (channel slices applied): in ONNX Runtime on ``provider`` at ``optimization``
+    level, or with ``runner`` (e.g. the ONNX reference evaluator). Raises BadInputError
+    when ONNX Runtime cannot load the marked model."""
     from linkedonnx.runtime.session import make_session
 
     names = list(dict.fromkeys(p.value for p in points))
-    session = make_session(mark_outputs(model, names), provider, optimization=optimization)
-    wanted = {i.name for i in session.get_inputs()}
-    results = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
+    marked = mark_outputs(model, names)
+    if runner is not None:
+        results = runner(marked, names, feeds)
+    else:
+        session = make_session(marked, provider, optimization=optimization)
+        wanted = {i.name for i in session.get_inputs()}
+        results = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
     by_name = dict(zip(names, results, strict=True))
     return {p: slice_channels(np.asarray(by_name[p.value]), p.channels) for p in points}
