@@ -328,13 +328,16 @@ def validate(
     )
     overridable = [s.name for s in sig if s.overridable]
     if perturb and overridable:
-        _perturbed_round(report, sig, feeds, actual, seed, ref, run_model, outputs_against_reference)
+        _perturbed_round(
+            report, sig, feeds, actual, seed, ref, run_model, outputs_against_reference
+        )
     if per_layer:
         report.layers = _per_layer(model, feeds, ref, provider, optimization, atol, rtol, precision)
         if report.layers.unmatched:
             report.notes.append(
                 f"{len(report.layers.unmatched)} point(s) of the model have no counterpart "
-                "in the reference: " + ", ".join(report.layers.unmatched[:8])
+                "in the reference: "
+                + ", ".join(report.layers.unmatched[:8])
                 + (" ..." if len(report.layers.unmatched) > 8 else "")
             )
     report.seconds = time.perf_counter() - start

@@ -62,7 +62,9 @@ def perturb_linkage(source: Path, target: Path, index: int, delta: float = 0.1) 
     node = linked[index - 1]
     producer = next(n for n in model.graph.node if node.input[0] in n.output)
     bias = next(i for i in model.graph.initializer if i.name == producer.input[2])
-    bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + np.float32(delta), bias.name))
+    bias.CopyFrom(
+        numpy_helper.from_array(numpy_helper.to_array(bias) + np.float32(delta), bias.name)
+    )
     onnx.save(model, target)
     return linked_paths(model)[index - 1]
 
@@ -93,7 +95,9 @@ def test_the_first_row_over_tolerance_is_the_perturbed_layer(trained, tmp_path, 
 
 
 @pytest.mark.parametrize("fp16_io", [False, True])
-def test_a_trained_float16_export_validates_with_default_tolerances(trained, tmp_path, fp16_io) -> None:
+def test_a_trained_float16_export_validates_with_default_tolerances(
+    trained, tmp_path, fp16_io
+) -> None:
     from linkedonnx.passes.optimize import optimize_file
 
     checkpoint, function_form = trained

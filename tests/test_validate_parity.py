@@ -27,7 +27,9 @@ Y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])
 
 def test_all_nan_outputs_compare_nothing_and_fail(tmp_path) -> None:
     nan = numpy_helper.from_array(np.full(4, np.nan, np.float32), "nan")
-    path = _save(tmp_path / "nan.onnx", [helper.make_node("Mul", ["x", "nan"], ["y"])], [X], [Y], [nan])
+    path = _save(
+        tmp_path / "nan.onnx", [helper.make_node("Mul", ["x", "nan"], ["y"])], [X], [Y], [nan]
+    )
     report = validate(path, batch=2)
     assert not report.passed and report.nothing_compared
     assert "nothing was compared" in report.summary()
@@ -61,7 +63,11 @@ def _weights_as_inputs(path, honest: bool) -> str:
     else:
         inits.append(numpy_helper.from_array(w, "w_baked"))
         first = helper.make_node("Mul", ["x", "w_baked"], ["m"])
-    nodes = [first, helper.make_node("Add", ["m", "b"], ["a"]), helper.make_node("Relu", ["a"], ["y"])]
+    nodes = [
+        first,
+        helper.make_node("Add", ["m", "b"], ["a"]),
+        helper.make_node("Relu", ["a"], ["y"]),
+    ]
     return _save(path, nodes, [X, *decl], [Y], inits)
 
 
@@ -107,7 +113,9 @@ def function_form(tmp_path_factory):
 
 
 @pytest.mark.parametrize("fp16_io", [False, True])
-def test_a_float16_model_validates_against_its_float32_source(function_form, tmp_path, fp16_io) -> None:
+def test_a_float16_model_validates_against_its_float32_source(
+    function_form, tmp_path, fp16_io
+) -> None:
     from linkedonnx.passes.optimize import optimize_file
 
     half = tmp_path / "h.onnx"

@@ -60,7 +60,9 @@ def parity(
     if len(ref) != len(got):
         return False, float("inf")
     results = compare_all([f"output {i}" for i in range(len(ref))], got, ref, atol, rtol)
-    errors = [r.max_abs if np.shape(e) == r.shape else np.inf for r, e in zip(results, ref, strict=True)]
+    errors = [
+        r.max_abs if np.shape(e) == r.shape else np.inf for r, e in zip(results, ref, strict=True)
+    ]
     return all(r.passed for r in results), float(max(errors, default=0.0))
 
 

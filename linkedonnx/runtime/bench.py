@@ -214,7 +214,9 @@ def bench_sessions(
     """Time named sessions interleaved on shared seeded inputs; return one Timing each,
     with ``speedup`` relative to the first. Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
-    runners = [make_runner(s, session_inputs(s, batch, seed), device, iobinding) for _, s in sessions]
+    runners = [
+        make_runner(s, session_inputs(s, batch, seed), device, iobinding) for _, s in sessions
+    ]
     times = interleave(runners, warmup, runs)
     timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
     for t in timings:

@@ -157,7 +157,9 @@ def plot_layers(report: LayerReport, path: str | os.PathLike[str], title: str = 
     ax.plot(x, [visible(r.comparison.atol) for r in rows], ls="--", color="gray", label="atol")
     failed = [i for i, r in enumerate(rows) if not r.comparison.passed]
     if failed:
-        ax.scatter(failed, [max_abs[i] for i in failed], color="red", zorder=3, label="over tolerance")
+        ax.scatter(
+            failed, [max_abs[i] for i in failed], color="red", zorder=3, label="over tolerance"
+        )
         verdict = f"first layer over tolerance: {rows[failed[0]].label}"
     else:
         verdict = "every layer within tolerance"

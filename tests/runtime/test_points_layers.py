@@ -45,7 +45,12 @@ def _stacked_model(bias_shift: float = 0.0) -> onnx.ModelProto:
         numpy_helper.from_array(w2, "w2"),
         *(
             numpy_helper.from_array(v.astype(np.float32), n)
-            for n, v in (("s", np.ones(4)), ("t", np.zeros(4)), ("m", np.ones(4)), ("v", np.ones(4)))
+            for n, v in (
+                ("s", np.ones(4)),
+                ("t", np.zeros(4)),
+                ("m", np.ones(4)),
+                ("v", np.ones(4)),
+            )
         ),
     ]
     linked = repr(["", "l1", "l1.1", "sym"])
