@@ -111,9 +111,10 @@ def session_signature(session: Any) -> list[InputSignature]:
         dtype = ORT_DTYPES.get(arg.type)
         if dtype is None:
             raise BadInputError(f"input {arg.name!r} has type {arg.type}, which cannot be fed")
-        dims = tuple(d if isinstance(d, int) and d >= 0 else (d or None) for d in arg.shape)
-        dims = tuple(None if isinstance(d, int) and d < 0 else d for d in dims)
-        result.append(InputSignature(arg.name, np.dtype(dtype), dims))
+        dims: list[Dim] = []
+        for d in arg.shape:  # ORT gives an int, a dim name, None, or -1 for dynamic
+            dims.append(d if isinstance(d, int) and d >= 0 else (d if isinstance(d, str) else None))
+        result.append(InputSignature(arg.name, np.dtype(dtype), tuple(dims)))
     return result
 
 

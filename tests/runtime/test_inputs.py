@@ -145,3 +145,20 @@ def test_load_inputs_rejects_pickled_objects(tmp_path) -> None:
     np.savez(path, x=np.array([{"a": 1}], dtype=object), k=np.arange(1))
     with pytest.raises(BadInputError, match=r"not a readable \.npz"):
         load_inputs(path, signature(_model()))
+
+
+def test_session_signature_reads_ort_inputs_and_dynamic_dims() -> None:
+    from linkedonnx.runtime.inputs import session_inputs, session_signature
+    from linkedonnx.runtime.session import make_session
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, None])
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+        opset_imports=[helper.make_opsetid("", 18)],
+    )
+    (sig,) = session_signature(make_session(model, threads=1))
+    assert sig.name == "x" and sig.dtype == np.float32
+    assert sig.dims[0] == "batch" and sig.dims[1] == 3 and not isinstance(sig.dims[2], int)
+    feeds = session_inputs(make_session(model, threads=1), batch=2, seed=5)
+    np.testing.assert_array_equal(feeds["x"], seeded_inputs(signature(model), 2, 5)["x"])
