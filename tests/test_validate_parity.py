@@ -185,3 +185,39 @@ def test_validate_reaches_the_torch_side_only_through_reference_torch() -> None:
     banned = ("torch", "linkedonnx.sources", "linkedonnx.zoo", "linkedonnx.export")
     assert not [n for n in names if n and n.startswith(banned)], names
     assert "linkedonnx.reference_torch" in names
+
+
+@pytest.mark.parametrize("form", ["split", "stacked"])
+def test_validate_tells_an_optimized_model_that_follows_its_weight_inputs_from_one_that_baked_them(
+    tmp_path, form
+) -> None:
+    """Issue 10: a Conv -> BN -> CReLU -> Conv model whose weights are graph inputs.
+    optimize leaves such weights readable and validates; the model older optimizers
+    wrote (weights folded and baked, the original inputs left dangling) fails, naming
+    the inputs it ignores, even though it agrees on the default weights."""
+    from linkedonnx.passes.optimize import optimize
+    from tests.passes.lowering_graphs import conv_linked_conv, weights_as_inputs
+
+    original = weights_as_inputs(conv_linked_conv("relu", bn=True))
+    source = tmp_path / "m.onnx"
+    onnx.save(original, source)
+    honest, _ = optimize(original, form=form)
+    onnx.save(honest, tmp_path / "honest.onnx")
+    report = validate(tmp_path / "honest.onnx", str(source))
+    assert report.passed, report.summary()
+    assert report.perturbed and all(o.passed for o in report.perturbed)
+    baked, _ = optimize(original, form=form, freeze_inputs=True)
+    declared = [i for i in original.graph.input if i.name != "x"]
+    baked.graph.input.extend(declared)  # dangling: as the old optimize left them
+    used = {name for n in baked.graph.node for name in n.input}
+    baked.graph.initializer.extend(
+        i
+        for i in original.graph.initializer
+        if i.name not in used and i.name in {d.name for d in declared}
+    )
+    onnx.save(baked, tmp_path / "baked.onnx")
+    stale = validate(tmp_path / "baked.onnx", str(source))
+    assert all(o.passed for o in stale.outputs)  # the default weights agree
+    assert not stale.passed and stale.ignored_inputs
+    assert set(stale.ignored_inputs) <= {d.name for d in declared}
+    assert not all(o.passed for o in stale.perturbed)
