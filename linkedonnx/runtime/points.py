@@ -115,7 +115,9 @@ def all_points(model: onnx.ModelProto) -> list[Point]:
     lowered: set[str] = set()
     for i, node in enumerate(nodes):
         if is_linked_node(node) and node.input and node.input[0]:
-            path = chains[i][-1] if chains[i] else (node.name or node.output[0])
+            if not chains[i]:  # no name scopes: the node's name (or its output's) stands in
+                chains[i] = [node.name or node.output[0]]
+            path = chains[i][-1]
             points.append(Point(path, "z", node.input[0], None, producer.get(node.input[0], i)))
             continue
         marker = _z_marker(node)
@@ -126,7 +128,7 @@ def all_points(model: onnx.ModelProto) -> list[Point]:
     for i, node in enumerate(nodes):
         if not node.output or not node.output[0]:
             continue
-        chain = chains[i] or ([] if is_linked_node(node) else [node.output[0]])
+        chain = chains[i] or [node.output[0]]
         # a lowered linked layer's nodes hold a rearranged form of its output: the
         # modules whose last node is one of them have no output point
         valid = not any(path in lowered for path in chain)

@@ -159,3 +159,21 @@ def test_plot_draws_a_png(tmp_path) -> None:
     path = tmp_path / "layers.png"
     plot_layers(report, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_linked_node_without_scopes_is_named_by_its_output() -> None:
+    from linkedonnx.functions import attach_functions, make_call
+
+    graph = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["z"]), make_call("relu", ["z"], "y", axis=1)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    model = attach_functions(model)
+    points = find_points(model)
+    assert [(p.label, p.value) for p in points] == [("y z", "z"), ("y", "y")]
+    values = capture(model, points, {"x": np.arange(8, dtype=np.float32).reshape(2, 4)})
+    assert [v.shape for v in values.values()] == [(2, 4), (2, 8)]
