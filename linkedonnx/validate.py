@@ -121,7 +121,8 @@ class ValidationReport:
         failed = [o.name for o in self.outputs if not o.passed]
         tail = f"; failed: {', '.join(failed)}" if failed else ""
         if self.nothing_compared:
-            tail += "; nothing was compared (no output element is finite on both sides)"
+            why = next((o.reason for o in self.outputs if o.reason), "the model has no output")
+            tail += f"; nothing was compared ({why.removeprefix('nothing compared: ')})"
         if self.ignored_inputs:
             names = ", ".join(map(repr, self.ignored_inputs))
             tail += f"; the model ignores input(s) it declares: {names}"
