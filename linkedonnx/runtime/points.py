@@ -11,7 +11,8 @@ the layer that made it:
 - a layer's output (kind ``"output"``): output[0] of a ``Linked*`` node, or of the last
   node (graph order) inside a module path, read from the exporter's
   ``pkg.torch.onnx.name_scopes``. A lowered linked layer has no output point: its nodes
-  compute a rearranged form of it.
+  compute a rearranged form of it, and so do the nodes reading them up to the linear
+  consumer (Conv, Gemm, MatMul) that absorbs the change; those have none either.
 
 A value that is both a producer's output and a linked layer's z is one point, named
 after the linked layer. Nodes without name scopes (other exporters) are named by their
@@ -36,6 +37,9 @@ from linkedonnx.functions import KIND_OF_OP
 SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 Z_KEY = "linkedonnx.z"
 BATCH_NORM = "BatchNormalization"
+#: Linear ops a lowering rewrites so that they read a linked layer's rearranged output
+#: and still compute what they did: their outputs are faithful again.
+ABSORBING_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})
 
 Channels = tuple[int, int] | None
 
@@ -125,13 +129,19 @@ def all_points(model: onnx.ModelProto) -> list[Point]:
             points.append(Point(marker[0], "z", node.output[0], marker[1], i))
             lowered.add(marker[0])
     outputs: dict[str, Point | None] = {}
+    rearranged: set[str] = set()
     for i, node in enumerate(nodes):
+        # a lowered linked layer's nodes hold a rearranged form of its output (halves
+        # apart, a sign moved into the consumer's weights), and so does what reads them
+        # until a linear consumer has absorbed the change
+        if any(path in lowered for path in chains[i]) or (
+            node.op_type not in ABSORBING_OPS and any(v in rearranged for v in node.input)
+        ):
+            rearranged.update(v for v in node.output if v)
         if not node.output or not node.output[0]:
             continue
         chain = chains[i] or [node.output[0]]
-        # a lowered linked layer's nodes hold a rearranged form of its output: the
-        # modules whose last node is one of them have no output point
-        valid = not any(path in lowered for path in chain)
+        valid = node.output[0] not in rearranged
         for path in chain:
             outputs[path] = Point(path, "output", node.output[0], None, i) if valid else None
     points.extend(p for p in outputs.values() if p is not None)

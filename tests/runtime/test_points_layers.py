@@ -177,3 +177,15 @@ def test_a_linked_node_without_scopes_is_named_by_its_output() -> None:
     assert [(p.label, p.value) for p in points] == [("y z", "z"), ("y", "y")]
     values = capture(model, points, {"x": np.arange(8, dtype=np.float32).reshape(2, 4)})
     assert [v.shape for v in values.values()] == [(2, 4), (2, 8)]
+
+
+def test_what_reads_a_lowered_layer_has_no_point_until_a_linear_consumer() -> None:
+    """Relu (a lowered l1.1) -> Identity (l1b) -> Conv (l2): the Identity holds the
+    rearranged halves (e.g. a sign moved into l2's weights), so only l2 is a point."""
+    model = _stacked_model()
+    relu, conv = model.graph.node[1], model.graph.node[2]
+    relu.output[0] = "r"
+    model.graph.node.insert(2, _scoped(helper.make_node("Identity", ["r"], ["y1"]), "l1b", "id"))
+    assert conv.input[0] == "y1"
+    labels = [p.label for p in find_points(model)]
+    assert "l1b" not in labels and {"l1.1 z", "l2", "l3"} <= set(labels)
