@@ -135,8 +135,8 @@ def compare_layers(
 
 def plot_layers(report: LayerReport, path: str | os.PathLike[str], title: str = "") -> None:
     """Draw max and mean absolute error per row (log scale, graph order) as a PNG at
-    ``path`` (written atomically); rows over tolerance are marked in red and the first
-    one named in the title. Imports matplotlib (Agg backend)."""
+    ``path`` (written atomically) under ``title``; rows over tolerance are marked in red
+    and the first one is named. Imports matplotlib (Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,13 +163,13 @@ def plot_layers(report: LayerReport, path: str | os.PathLike[str], title: str = 
         verdict = f"first layer over tolerance: {rows[failed[0]].label}"
     else:
         verdict = "every layer within tolerance"
-    ax.set_title(f"{title}{verdict}")
+    ax.set_title(f"{title}\n{verdict}" if title else verdict, fontsize=10)
     ax.set_yscale("log")
     ax.set_xticks(x)
     ax.set_xticklabels([r.label for r in rows], rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("error")
+    ax.set_ylabel("error (0 drawn at 1e-12)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best", framealpha=0.7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -138,6 +138,7 @@ def command(
     if plot is not None and report.layers is not None:
         from linkedonnx.runtime.layers import plot_layers
 
-        plot_layers(report.layers, plot, title=f"{model.name} vs {reference or 'evaluator'}: ")
+        against = Path(reference).name if reference else "the ONNX reference evaluator"
+        plot_layers(report.layers, plot, title=f"{model.name} vs {against}")
     if not report.passed:
         raise typer.Exit(1)
