@@ -1,5 +1,6 @@
 """`linkedonnx validate --per-layer [--json] [--plot]`: the layer table and the JSON hold
-the same rows, the plot is a PNG, the first drift is named; nothing compared exits 1."""
+the same rows, the plot is a PNG, the first drift is named; nothing compared and an
+ignored initializer input exit 1."""
 
 from __future__ import annotations
 
@@ -96,3 +97,29 @@ def test_all_nan_outputs_and_an_empty_batch_exit_1(tmp_path, capsys) -> None:
         capsys, "validate", nan, "--reference", nan, "--inputs", str(tmp_path / "empty.npz")
     )
     assert code == 1 and "nothing was compared" in out
+
+
+def test_an_ignored_initializer_input_exits_1_naming_it(tmp_path, capsys) -> None:
+    """y = x * w with w an initializer that is also a graph input; the stale copy reads a
+    baked constant instead."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])
+    w_in = helper.make_tensor_value_info("w", TensorProto.FLOAT, [3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])
+    w = np.array([1.0, 2.0, 3.0], np.float32)
+    paths = {}
+    for name, reads in (("honest", "w"), ("stale", "w_baked")):
+        inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(w, "w_baked")]
+        graph = helper.make_graph(
+            [helper.make_node("Mul", ["x", reads], ["y"])], "g", [x, w_in], [y], inits
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        paths[name] = tmp_path / f"{name}.onnx"
+        onnx.save(model, paths[name])
+    code, out, _ = run_cli(capsys, "validate", str(paths["honest"]))
+    assert code == 0 and "1 initializer(s) that are graph inputs" in out
+    code, out, _ = run_cli(
+        capsys, "validate", str(paths["stale"]), "--reference", str(paths["honest"])
+    )
+    assert code == 1 and "ignores input(s) it declares: 'w'" in out
+    assert "(initializer inputs perturbed)" in out  # the perturbed round's table
