@@ -64,14 +64,17 @@ def render(report: ValidationReport, console: Console) -> None:
     console.print(report.summary())
 
 
-def _check_output_path(path: Path, *inputs: Path) -> None:
-    """Refuse an output path that names an input, a directory or a missing folder."""
-    refuse_overwriting_input(path, *inputs)
-    folder = path.parent if str(path.parent) else Path(".")
+def _check_plot_path(plot: Path, json_path: Path | None, *inputs: Path) -> None:
+    """Refuse a --plot path that names an input or the --json file, a directory or a
+    path in a missing folder."""
+    refuse_overwriting_input(plot, *inputs)
+    if json_path is not None and plot.resolve() == json_path.resolve():
+        raise BadInputError(f"--json and --plot name the same file {plot}")
+    folder = plot.parent if str(plot.parent) else Path(".")
     if not folder.is_dir():
         raise BadInputError(f"output folder {folder} does not exist")
-    if path.is_dir():
-        raise BadInputError(f"output path {path} is a directory")
+    if plot.is_dir():
+        raise BadInputError(f"output path {plot} is a directory")
 
 
 def command(
@@ -114,12 +117,15 @@ def command(
 ) -> None:
     """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
     output. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
-    sources = [model, *([inputs] if inputs else [])]
-    for path in (json_path, plot):
-        if path is not None:
-            _check_output_path(path, *sources)
-    if json_path is not None and plot is not None and json_path.resolve() == plot.resolve():
-        raise BadInputError(f"--json and --plot name the same file {plot}")
+    if json_path is not None:
+        refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
+        folder = json_path.parent if str(json_path.parent) else Path(".")
+        if not folder.is_dir():
+            raise BadInputError(f"output folder {folder} does not exist")
+        if json_path.is_dir():
+            raise BadInputError(f"output path {json_path} is a directory")
+    if plot is not None:
+        _check_plot_path(plot, json_path, model, *([inputs] if inputs else []))
     report = validate(
         model,
         reference,
@@ -131,7 +137,7 @@ def command(
         inputs=inputs,
         per_layer=per_layer or plot is not None,
     )
-    width = None if sys.stdout.isatty() else 180  # wide enough for every column in logs
+    width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
     render(report, Console(highlight=False, soft_wrap=True, width=width))
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
