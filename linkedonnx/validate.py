@@ -381,8 +381,6 @@ def _perturbed_round(
     if ref.takes is None or set(new) <= ref.takes:
         data = {**feeds, **new}
         report.perturbed = against_reference(data, run_model(data))
-        for item in report.perturbed:
-            item.name = f"{item.name} (initializer inputs perturbed)"
     else:
         report.notes.append(
             "the reference does not take the model's initializer inputs; the perturbed "

@@ -122,4 +122,4 @@ def test_an_ignored_initializer_input_exits_1_naming_it(tmp_path, capsys) -> Non
         capsys, "validate", str(paths["stale"]), "--reference", str(paths["honest"])
     )
     assert code == 1 and "ignores input(s) it declares: 'w'" in out
-    assert "(initializer inputs perturbed)" in out  # the perturbed round's table
+    assert "with every initializer input perturbed:" in out  # the perturbed round's table

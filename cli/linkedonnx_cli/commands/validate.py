@@ -58,6 +58,7 @@ def render(report: ValidationReport, console: Console) -> None:
         )
     console.print(comparison_table(report.outputs, "output"))
     if report.perturbed:
+        console.print("the same outputs with every initializer input perturbed:")
         console.print(comparison_table(report.perturbed, "output"))
     for note in report.notes:
         console.print(f"note: {note}")
