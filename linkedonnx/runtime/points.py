@@ -15,8 +15,9 @@ the layer that made it:
   consumer (Conv, Gemm, MatMul) that absorbs the change; those have none either.
 
 A value that is both a producer's output and a linked layer's z is one point, named
-after the linked layer. Nodes without name scopes (other exporters) are named by their
-output value name. :func:`capture` runs a model with its points marked as extra graph
+after the linked layer. In a model without name scopes (other exporters) nodes are
+named by their output value name; in a scoped model an unscoped node (a cast a pass
+added) is no point. :func:`capture` runs a model with its points marked as extra graph
 outputs (a separate session: marking changes ONNX Runtime's fusions, so verdicts on the
 final outputs come from the unmodified model).
 """
@@ -128,6 +129,9 @@ def all_points(model: onnx.ModelProto) -> list[Point]:
         if marker is not None and node.output and node.output[0]:
             points.append(Point(marker[0], "z", node.output[0], marker[1], i))
             lowered.add(marker[0])
+    # value names stand in for module paths only in a model without name scopes (a
+    # scoped model's unscoped nodes are casts and the like a pass added)
+    fallback = not any(chains)
     outputs: dict[str, Point | None] = {}
     rearranged: set[str] = set()
     for i, node in enumerate(nodes):
@@ -140,7 +144,7 @@ def all_points(model: onnx.ModelProto) -> list[Point]:
             rearranged.update(v for v in node.output if v)
         if not node.output or not node.output[0]:
             continue
-        chain = chains[i] or [node.output[0]]
+        chain = chains[i] or ([node.output[0]] if fallback else [])
         valid = node.output[0] not in rearranged
         for path in chain:
             outputs[path] = Point(path, "output", node.output[0], None, i) if valid else None

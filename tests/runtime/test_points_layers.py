@@ -101,6 +101,10 @@ def test_value_names_are_the_fallback_without_scopes() -> None:
     for node in model.graph.node:
         del node.metadata_props[:]
     assert [p.label for p in find_points(model)] == ["zz", "y1", "c2", "y"]
+    scoped = _stacked_model()  # an unscoped node in a scoped model (a pass's Cast) is none
+    scoped.graph.node[0].input[0] = "x16"
+    scoped.graph.node.insert(0, helper.make_node("Identity", ["x"], ["x16"]))
+    assert "x16" not in [p.label for p in find_points(scoped)]
 
 
 def test_capture_slices_channels_and_compare_layers_names_the_first_drift() -> None:
