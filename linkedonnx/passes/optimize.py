@@ -24,6 +24,7 @@ from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+from linkedonnx.passes.absorb_min_first import AbsorbMinFirstPass
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.convert import convert_passes
@@ -44,10 +45,12 @@ def prepare(
     model: onnx.ModelProto, convert: bool = True, freeze_inputs: bool = False
 ) -> tuple[ir.Model, PipelineReport]:
     """Steps before lowering: initializers out of the graph inputs (``freeze_inputs``),
-    convert (optional), batch-norm folding, clean-up. Returns the IR model and the report."""
+    convert (optional), min-first min-max absorbed into the consumers, batch-norm
+    folding, clean-up. Returns the IR model and the report."""
     passes: list[PassBase] = [
         *([FreezeInputsPass()] if freeze_inputs else []),
         *(convert_passes() if convert else []),
+        AbsorbMinFirstPass(),
         FoldBatchNormPass(),
         CleanupPass(),
     ]

@@ -11,6 +11,7 @@ from rich.console import Console
 from linkedonnx.functions import count_linked_nodes
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.convert import convert_file
+from linkedonnx_cli.options import FreezeInputs
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -27,14 +28,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
-    freeze_inputs: Annotated[
-        bool,
-        typer.Option(
-            "--freeze-inputs",
-            help="Take initializers out of the graph inputs first, so their values count as"
-            " constants (by default a weight a caller may override is never baked in).",
-        ),
-    ] = False,
+    freeze_inputs: FreezeInputs = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""

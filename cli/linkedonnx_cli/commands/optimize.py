@@ -11,6 +11,7 @@ from rich.console import Console
 
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.optimize import op_counts, optimize_file
+from linkedonnx_cli.options import FreezeInputs
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -43,14 +44,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
-    freeze_inputs: Annotated[
-        bool,
-        typer.Option(
-            "--freeze-inputs",
-            help="Take initializers out of the graph inputs first, so their values count as"
-            " constants (by default a weight a caller may override is never baked in).",
-        ),
-    ] = False,
+    freeze_inputs: FreezeInputs = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
