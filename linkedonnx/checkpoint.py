@@ -52,6 +52,17 @@ class Checkpoint:
     extra_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     linkify: LinkifyOptions | None = None
 
+    @property
+    def preprocess(self) -> Preprocess | None:
+        """The input preprocessing the trainer recorded in ``info['preprocess']`` (None
+        for checkpoints written without it). Raises BadInputError when malformed."""
+        entry = self.info.get("preprocess")
+        if entry is None:
+            return None
+        if not isinstance(entry, dict):
+            raise BadInputError("checkpoint info 'preprocess' is not a JSON object")
+        return Preprocess.from_dict(entry)
+
 
 def spec_json(spec: ModelSpec, linkify: LinkifyOptions | None = None) -> str:
     """The ``spec`` metadata string: the spec's JSON, with the ``linkify`` object when given."""
@@ -77,17 +88,6 @@ def parse_spec(text: str, version: str = FORMAT_VERSION) -> tuple[ModelSpec, Lin
     if _LINKIFY in data and version != "1":
         options = LinkifyOptions.from_dict(data.pop(_LINKIFY))
     return ModelSpec.from_dict(data), options
-
-    @property
-    def preprocess(self) -> Preprocess | None:
-        """The input preprocessing the trainer recorded in ``info['preprocess']`` (None
-        for checkpoints written without it). Raises BadInputError when malformed."""
-        entry = self.info.get("preprocess")
-        if entry is None:
-            return None
-        if not isinstance(entry, dict):
-            raise BadInputError("checkpoint info 'preprocess' is not a JSON object")
-        return Preprocess.from_dict(entry)
 
 
 def save_checkpoint(
