@@ -4,7 +4,7 @@ pre-activation ``z`` reduced to a canonical form, compared with the known halves
 The grammar (closed; anything else is not a half): Relu; Neg; Abs; Min/Max against a
 zero (a scalar, zeros of a shape that broadcasts into ``z`` without enlarging it, or
 ``Expand``/``ConstantOfShape`` of a zero shaped like ``z``); Clip with bounds (0, none)
-or (none, 0), as inputs or attributes; Where on a sign test of a chain value
+or (none, 0), as scalar inputs or attributes; Where on a sign test of a chain value
 (Less/Greater/LessOrEqual/GreaterOrEqual against zero, either operand order) choosing
 between chain values and zero; Mul/Div by a constant that is all 1 or all -1; Sub(0, t),
 Add/Sub of zero; Sub(t, Relu(t)) and Sub(Relu(t), t); Identity; Cast/CastLike to the
@@ -371,8 +371,9 @@ def _clip_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     x, lo, hi = ins[0], ins[1], ins[2]
 
     def bound(value: ir.Value | None, attr: str) -> str:
-        if value is not None:
-            return "zero" if c.is_zero(value) else "other"
+        if value is not None:  # a bound must be a scalar (ONNX Runtime refuses others)
+            arr = const_array(value)
+            return "zero" if arr is not None and arr.size == 1 and c.is_zero(value) else "other"
         if attr in node.attributes:
             return "zero" if attr_value(node, attr) == 0 else "other"
         return "none"
@@ -411,6 +412,8 @@ def _prelu_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     if len(ins) != 2 or ins[1] is None or not c.slope_fits(ins[1]):
         raise NotAHalf("PRelu slope depends on z or does not broadcast into it")
     slope = ins[1]
+    if c.unit(slope) == 1:
+        return c.form(ins[0], depth)  # PRelu with slope 1 is the identity, whatever the sign
 
     def prelu(t: Term, cls: str) -> Term:
         sign = _sign(t, cls)
