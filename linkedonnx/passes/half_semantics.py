@@ -58,6 +58,8 @@ SELU_GAMMA = np.float32(1.05070102214813232421875)
 
 #: How many values a backward walk may visit before giving up (chains are short).
 WALK_LIMIT = 64
+#: How many shared sources :func:`match_halves` tries as ``z``, nearest first.
+MAX_SOURCES = 8
 
 
 class NotAHalf(Exception):
@@ -638,9 +640,10 @@ KnownPair = Callable[[ir.Value | None, ir.Value | None], tuple[Form, Form] | Non
 def match_halves(first: ir.Value, second: ir.Value, known: KnownPair) -> HalvesMatch:
     """Find a ``z`` from which ``first`` and ``second`` are built by the grammar and equal
     the pair ``known(first_slope, second_slope)``; try the sources both share, nearest
-    first. Raises NotAHalf with the last reason when none does."""
+    first (at most :data:`MAX_SOURCES`). Raises NotAHalf with the last reason when none
+    does."""
     reason = "the two halves share no source"
-    for z in common_sources(first, second):
+    for z in common_sources(first, second)[:MAX_SOURCES]:
         chain = _Chain(z)
         try:
             fa, fb = chain.form(first), chain.form(second)
