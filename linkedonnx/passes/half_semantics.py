@@ -436,11 +436,12 @@ def _selu_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     return _map(c.form(_unary(node), depth), selu)
 
 
-def _is_sigmoid_of(gate: ir.Value | None, x: ir.Value | None) -> bool:
-    producer = gate.producer() if gate is not None else None
+def _is_unary_of(value: ir.Value | None, op_type: str, x: ir.Value | None) -> bool:
+    """True when ``value`` is ``op_type(x)`` (a standard-domain op)."""
+    producer = value.producer() if value is not None else None
     return (
         producer is not None
-        and producer.op_type == "Sigmoid"
+        and producer.op_type == op_type
         and producer.domain in ("", "ai.onnx")
         and list(producer.inputs) == [x]
     )
@@ -464,7 +465,7 @@ def _mul_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         if unit is not None:
             return _map(c.form(x, depth), _times_unit(unit))
     for x, gate in ((a, b), (b, a)):
-        if _is_sigmoid_of(gate, x):
+        if _is_unary_of(gate, "Sigmoid", x):
             return _map(c.form(x, depth), _swish)
     for x, slope in ((a, b), (b, a)):
         if slope is not None and c.slope_fits(slope):
@@ -480,16 +481,6 @@ def _div_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     return _map(c.form(ins[0], depth), _times_unit(unit))
 
 
-def _is_relu_of(value: ir.Value | None, x: ir.Value | None) -> bool:
-    producer = value.producer() if value is not None else None
-    return (
-        producer is not None
-        and producer.op_type == "Relu"
-        and producer.domain in ("", "ai.onnx")
-        and list(producer.inputs) == [x]
-    )
-
-
 def _sub_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     ins = _inputs(node)
     if len(ins) != 2:
@@ -499,7 +490,7 @@ def _sub_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         return c.form(a, depth)
     if c.is_zero(a):
         return _map(c.form(b, depth), lambda t, _: _negate(t))
-    if not (_is_relu_of(b, a) or _is_relu_of(a, b)):
+    if not (_is_unary_of(b, "Relu", a) or _is_unary_of(a, "Relu", b)):
         raise NotAHalf("Sub other than 0 - t, t - 0, t - Relu(t) or Relu(t) - t")
     fa, fb = c.form(a, depth), c.form(b, depth)
     return tuple(_sub(x, y, cls) for x, y, cls in zip(fa, fb, CLASSES, strict=True))

@@ -11,6 +11,7 @@ with ``MatchResult.fail``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import onnx_ir as ir
@@ -94,3 +95,27 @@ class HalvesRule(LinkedRuleBase):
         source = op.Neg(found.z) if self.sigma < 0 else found.z
         call = self.emit(op, self.kind, self.call_inputs(source, found), self.axis_of(out))
         return op.Neg(call) if self.tau < 0 else call
+
+
+class MirrorRule(HalvesRule):
+    """``Concat(f(z), f(-z))`` -> ``Linked<kind>(z)`` and ``Concat(f(-z), f(z))`` ->
+    ``Linked<kind>(Neg(z))``: the mirror families (ReLU, SELU, Swish, PReLU) set
+    :attr:`kind` and :attr:`half` (the known half ``f(sigma * z)`` as a form)."""
+
+    #: The known half of ``sigma * z``.
+    half: Callable[[int], Form]
+
+    def __init__(self, neg_first: bool) -> None:
+        name = op_type(self.kind)
+        super().__init__(
+            f"{name}(mirror, mirrored half first)" if neg_first else f"{name}(mirror)",
+            sigma=-1 if neg_first else 1,
+        )
+
+    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form] | None:
+        return self.half(self.sigma), self.half(-self.sigma)
+
+    @classmethod
+    def rules(cls) -> list[P.RewriteRule]:
+        """The family's two rules: un-mirrored half first, then mirrored half first."""
+        return [cls.rule(neg_first=False), cls.rule(neg_first=True)]

@@ -12,19 +12,13 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from linkedonnx.passes.half_semantics import Form, HalvesMatch, prelu_form
-from linkedonnx.passes.recognize_base import HalvesRule
+from linkedonnx.passes.recognize_base import MirrorRule
 
 
-class MirrorPReluRule(HalvesRule):
-    """Concat of prelu(x, a) and prelu(-x, b), either first."""
+class MirrorPReluRule(MirrorRule):
+    """Concat of prelu(x, a) and prelu(-x, b), either first; the slopes go to the call."""
 
     kind = "prelu"
-
-    def __init__(self, neg_first: bool) -> None:
-        super().__init__(
-            "LinkedPRelu(mirror, mirrored half first)" if neg_first else "LinkedPRelu(mirror)",
-            sigma=-1 if neg_first else 1,
-        )
 
     def known_pair(
         self, first_slope: ir.Value | None, second_slope: ir.Value | None
@@ -39,4 +33,4 @@ class MirrorPReluRule(HalvesRule):
 
 
 #: The rules of this family, in the order they are tried.
-RULES = [MirrorPReluRule.rule(neg_first=False), MirrorPReluRule.rule(neg_first=True)]
+RULES = MirrorPReluRule.rules()

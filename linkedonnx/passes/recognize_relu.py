@@ -17,23 +17,15 @@ from typing import Any
 
 import onnx_ir as ir
 
-from linkedonnx.passes.half_semantics import Form, relu_form
-from linkedonnx.passes.recognize_base import HalvesRule, LinkedRuleBase
+from linkedonnx.passes.half_semantics import relu_form
+from linkedonnx.passes.recognize_base import LinkedRuleBase, MirrorRule
 
 
-class MirrorReluRule(HalvesRule):
+class MirrorReluRule(MirrorRule):
     """Concat of relu(z) and relu(-z), either first."""
 
     kind = "relu"
-
-    def __init__(self, neg_first: bool) -> None:
-        super().__init__(
-            "LinkedRelu(mirror, mirrored half first)" if neg_first else "LinkedRelu(mirror)",
-            sigma=-1 if neg_first else 1,
-        )
-
-    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form]:
-        return relu_form(self.sigma), relu_form(-self.sigma)
+    half = staticmethod(relu_form)
 
 
 class CReluRule(LinkedRuleBase):
@@ -57,8 +49,7 @@ class CReluRule(LinkedRuleBase):
 
 #: The rules of this family, in the order they are tried.
 RULES = [
-    MirrorReluRule.rule(neg_first=False),
-    MirrorReluRule.rule(neg_first=True),
+    *MirrorReluRule.rules(),
     CReluRule.rule(neg_first=False),
     CReluRule.rule(neg_first=True),
 ]

@@ -9,26 +9,16 @@ does not match.
 
 from __future__ import annotations
 
-import onnx_ir as ir
-
-from linkedonnx.passes.half_semantics import Form, swish_form
-from linkedonnx.passes.recognize_base import HalvesRule
+from linkedonnx.passes.half_semantics import swish_form
+from linkedonnx.passes.recognize_base import MirrorRule
 
 
-class MirrorSwishRule(HalvesRule):
+class MirrorSwishRule(MirrorRule):
     """Concat of swish(x) and swish(-x), either first."""
 
     kind = "swish"
-
-    def __init__(self, neg_first: bool) -> None:
-        super().__init__(
-            "LinkedSwish(mirror, mirrored half first)" if neg_first else "LinkedSwish(mirror)",
-            sigma=-1 if neg_first else 1,
-        )
-
-    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form]:
-        return swish_form(self.sigma), swish_form(-self.sigma)
+    half = staticmethod(swish_form)
 
 
 #: The rules of this family, in the order they are tried.
-RULES = [MirrorSwishRule.rule(neg_first=False), MirrorSwishRule.rule(neg_first=True)]
+RULES = MirrorSwishRule.rules()
