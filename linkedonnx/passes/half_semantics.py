@@ -4,14 +4,15 @@ pre-activation ``z`` reduced to a canonical form, compared with the known halves
 The grammar (closed; anything else is not a half): Relu; Neg; Abs; Min/Max against a
 zero (a scalar, zeros of a shape that broadcasts into ``z`` without enlarging it, or
 ``Expand``/``ConstantOfShape`` of a zero shaped like ``z``); Clip with bounds (0, none)
-or (none, 0), as scalar inputs or attributes; Where on a sign test of a chain value
-(Less/Greater/LessOrEqual/GreaterOrEqual against zero, either operand order) choosing
-between chain values and zero; Mul/Div by a constant that is all 1 or all -1; Sub(0, t),
-Add/Sub of zero; Sub(t, Relu(t)) and Sub(Relu(t), t); Identity; Cast/CastLike to the
-same type; LeakyRelu with alpha 0; PRelu; Selu with the default alpha and gamma;
-Mul(t, Sigmoid(t)); and, for torch's PReLU spelling, Mul of ``±z`` by a slope that does
-not depend on ``z`` and broadcasts into it. Constants are read with ``const_array``,
-which refuses a graph input (it can be overridden at run time).
+or (none, 0), as scalar inputs or attributes; Where on a sign test (Less, Greater,
+LessOrEqual, GreaterOrEqual against zero, either operand order) of a value that is
+exactly ±z or 0 in each class, choosing between chain values and zero; Mul/Div by a
+constant that is all 1 or all -1; Sub(0, t), Add/Sub of zero; Sub(t, Relu(t)) and
+Sub(Relu(t), t); Identity; Cast/CastLike to the same type; LeakyRelu with alpha 0;
+PRelu; Selu with the default alpha and gamma; Mul(t, Sigmoid(t)); and, for torch's
+PReLU spelling, Mul of ``±z`` by a slope that does not depend on ``z`` and broadcasts
+into it. Constants are read with ``const_array``, which refuses a graph input (it can be
+overridden at run time).
 
 Canonical form: a chain's :data:`Form` is its image on five classes of float32 input
 (:data:`CLASSES`: finite z > 0, finite z < 0, +inf, -inf, NaN; the sign of zero is not
@@ -107,7 +108,12 @@ def _sign(t: Term, cls: str) -> int | None:
         return t.k * _ZSIGN[cls]
     if t.op in ("selu", "swish"):
         return t.k * t.s * _ZSIGN[cls]
-    return None  # k*slope*z: the slope's sign is not known
+    slope = const_array(t.slope)  # k*slope*z: known for a constant slope of one sign
+    if slope is not None and slope.size > 0 and bool(np.all(slope > 0)):
+        return t.k * _ZSIGN[cls]
+    if slope is not None and slope.size > 0 and bool(np.all(slope < 0)):
+        return -t.k * _ZSIGN[cls]
+    return None
 
 
 def _infinite(t: Term, cls: str) -> bool | None:
@@ -401,11 +407,15 @@ def _leaky_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     return _map(c.form(_unary(node), depth), leaky0)
 
 
-def _scaled(c: _Chain, t: Term, slope: ir.Value) -> Term:
-    """``slope * t`` for a slope that fits (all ±1 or zero constants made exact)."""
+def _scaled(c: _Chain, t: Term, slope: ir.Value, cls: str) -> Term:
+    """``slope * t`` on class ``cls`` for a slope that fits (constants that are all 1, all
+    -1 or all 0 made exact)."""
     unit = c.unit(slope)
     if unit is not None:
         return t if unit > 0 else _negate(t)
+    arr = const_array(slope)
+    if arr is not None and arr.size > 0 and bool(np.all(arr == 0)):
+        return _times_zero(t, cls)
     return Term("slope", _z_sign(t, "a slope times"), slope=slope)
 
 
@@ -421,7 +431,7 @@ def _prelu_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         sign = _sign(t, cls)
         if sign is None:
             raise NotAHalf("PRelu of a value of unknown sign")
-        return t if sign > 0 else ZERO if sign == 0 else _scaled(c, t, slope)
+        return t if sign > 0 else ZERO if sign == 0 else _scaled(c, t, slope, cls)
 
     return _map(c.form(ins[0], depth), prelu)
 
@@ -447,8 +457,8 @@ def _is_unary_of(value: ir.Value | None, op_type: str, x: ir.Value | None) -> bo
     )
 
 
-def _scale_by(c: _Chain, slope: ir.Value, t: Term, _: str) -> Term:
-    return _scaled(c, t, slope)
+def _scale_by(c: _Chain, slope: ir.Value, t: Term, cls: str) -> Term:
+    return _scaled(c, t, slope, cls)
 
 
 def _times_unit(unit: int) -> Callable[[Term, str], Term]:
@@ -542,6 +552,10 @@ def _where_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         raise NotAHalf(f"Where({op}) against something other than a zero constant")
     passes = _SIGN_TESTS[op][0]
     ft = c.form(tested, depth)
+    if any(t.op not in ("z", "zero", "nan") for t in ft):
+        # Only an exact value (±z or 0) is tested: a rounded one (selu, swish, slope*z)
+        # can underflow to 0 and flip the choice.
+        raise NotAHalf("Where on the sign of a value other than ±z or 0")
     branches = [
         tuple(ZERO for _ in CLASSES) if c.is_zero(v) else c.form(v, depth) for v in (then, other)
     ]

@@ -132,3 +132,22 @@ def test_halves_must_share_their_source() -> None:
         node("Relu", z), node("Relu", node("Neg", z)), lambda *_: (relu_form(), relu_form(-1))
     )
     assert found.z is z
+
+
+def test_where_tests_only_exact_values() -> None:
+    # swish(1e-45) rounds to 0: choosing z on 'swish(z) > 0' would give 1e-45, not 0.
+    z = value()
+    gate = node("Mul", z, node("Sigmoid", z))
+    with pytest.raises(NotAHalf, match="other than ±z or 0"):
+        form_of(node("Where", node("Greater", gate, const(0.0)), z, const(0.0)), z)
+
+
+def test_constant_slopes_of_one_sign_have_a_known_sign() -> None:
+    z = value()
+    positive = ir.Value(name="s", const_value=ir.tensor(np.full((3,), 0.25, np.float32)))
+    assert form_of(node("Relu", node("PRelu", z, positive)), z) == relu_form()
+    zeros = ir.Value(name="s0", const_value=ir.tensor(np.zeros((3,), np.float32)))
+    prelu0 = form_of(node("PRelu", z, zeros), z)  # 0 * -inf is NaN
+    assert image(prelu0, "neg") == ZERO and image(prelu0, "-inf") == NAN
+    where = node("Where", node("Greater", node("PRelu", z, zeros), const(0.0)), z, const(0.0))
+    assert same_meaning(form_of(where, z), relu_form())
