@@ -121,11 +121,14 @@ def _infinite(t: Term, cls: str) -> bool | None:
     if t.op == "zero":
         return False
     if t.op == "slope":
-        return None  # the slope's values are not looked at
+        return None  # slope * z may overflow
+    positive = t.s * _ZSIGN[cls] > 0
+    if t.op == "selu" and positive and cls not in _INFINITE:
+        return None  # gamma > 1: selu(z) overflows near FLT_MAX
     if cls not in _INFINITE:
         return False
     if t.op in ("selu", "swish"):
-        return t.s * _ZSIGN[cls] > 0  # selu(-inf) is finite; swish(-inf) is NaN already
+        return positive  # selu(-inf) is finite; swish(-inf) is NaN already
     return True
 
 

@@ -151,3 +151,11 @@ def test_constant_slopes_of_one_sign_have_a_known_sign() -> None:
     assert image(prelu0, "neg") == ZERO and image(prelu0, "-inf") == NAN
     where = node("Where", node("Greater", node("PRelu", z, zeros), const(0.0)), z, const(0.0))
     assert same_meaning(form_of(where, z), relu_form())
+
+
+def test_selu_may_overflow() -> None:
+    # selu(FLT_MAX) = gamma * FLT_MAX = inf, so selu(z) - relu(selu(z)) is not 0 there.
+    z = value()
+    t = node("Selu", z)
+    with pytest.raises(NotAHalf, match="unknown size"):
+        form_of(node("Sub", t, node("Relu", t)), z)
