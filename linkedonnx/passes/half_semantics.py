@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import onnx_ir as ir
@@ -71,12 +71,15 @@ class NotAHalf(Exception):
 @dataclass(frozen=True)
 class Term:
     """The image of one input class: ``op`` is "zero" (exact 0), "nan", "z" (``k*z``),
-    "slope" (``k*slope*z``), "selu" (``k*selu(s*z)``) or "swish" (``k*swish(s*z)``)."""
+    "slope" (``k*slope*z``), "selu" (``k*selu(s*z)``), "swish" (``k*swish(s*z)``) or
+    "unknown" (a step could not tell the value; ``why`` says which). An unknown image a
+    later Where discards does no harm; one left in a half's form refuses it."""
 
     op: str
     k: int = 1
     s: int = 1
     slope: ir.Value | None = None
+    why: str = field(default="", compare=False)
 
 
 ZERO = Term("zero")
@@ -179,6 +182,8 @@ def _abs(t: Term, cls: str) -> Term:
 
 def _sub(a: Term, b: Term, cls: str) -> Term:
     """``a - b`` for two images of one class (the Sub(t, Relu(t)) forms)."""
+    if "unknown" in (a.op, b.op):
+        return a if a.op == "unknown" else b
     if "nan" in (a.op, b.op):
         return NAN
     if b.op == "zero":
@@ -193,10 +198,29 @@ def _sub(a: Term, b: Term, cls: str) -> Term:
     raise NotAHalf("Sub of two different non-zero terms")
 
 
+def _per_class(fn: Callable[..., Term], *args: object) -> Term:
+    """``fn(*args)``, or an unknown image with the reason when it cannot tell."""
+    try:
+        return fn(*args)
+    except NotAHalf as exc:
+        return Term("unknown", why=str(exc))
+
+
 def _map(form: Form, fn: Callable[[Term, str], Term]) -> Form:
     """Apply an elementwise step class by class; NaN stays NaN (true for every step but
-    Where, which does not use this)."""
-    return tuple(t if t.op == "nan" else fn(t, cls) for t, cls in zip(form, CLASSES, strict=True))
+    Where, which does not use this) and an unknown image stays unknown."""
+    return tuple(
+        t if t.op in ("nan", "unknown") else _per_class(fn, t, cls)
+        for t, cls in zip(form, CLASSES, strict=True)
+    )
+
+
+def known_form(form: Form) -> Form:
+    """``form`` itself; raises NotAHalf (with the reason) when an image is unknown."""
+    for t in form:
+        if t.op == "unknown":
+            raise NotAHalf(t.why)
+    return form
 
 
 # -- known halves ---------------------------------------------------------------------
@@ -506,7 +530,7 @@ def _sub_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     if not (_is_unary_of(b, "Relu", a) or _is_unary_of(a, "Relu", b)):
         raise NotAHalf("Sub other than 0 - t, t - 0, t - Relu(t) or Relu(t) - t")
     fa, fb = c.form(a, depth), c.form(b, depth)
-    return tuple(_sub(x, y, cls) for x, y, cls in zip(fa, fb, CLASSES, strict=True))
+    return tuple(_per_class(_sub, x, y, cls) for x, y, cls in zip(fa, fb, CLASSES, strict=True))
 
 
 def _same_type(a: ir.Value | None, b: ir.Value | None) -> bool:
@@ -555,7 +579,7 @@ def _where_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         raise NotAHalf(f"Where({op}) against something other than a zero constant")
     passes = _SIGN_TESTS[op][0]
     ft = c.form(tested, depth)
-    if any(t.op not in ("z", "zero", "nan") for t in ft):
+    if any(t.op not in ("z", "zero", "nan", "unknown") for t in ft):
         # Only an exact value (±z or 0) is tested: a rounded one (selu, swish, slope*z)
         # can underflow to 0 and flip the choice.
         raise NotAHalf("Where on the sign of a value other than ±z or 0")
@@ -565,13 +589,11 @@ def _where_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     out = []
     for i, cls in enumerate(CLASSES):
         t = ft[i]
-        if t.op == "nan":
-            chosen = False  # every comparison with NaN is false
-        else:
-            sign = _sign(t, cls)
-            if sign is None:
-                raise NotAHalf("Where on the sign of a value of unknown sign")
-            chosen = passes(sign)
+        if t.op == "unknown":
+            out.append(t)
+            continue
+        # every comparison with NaN is false; the sign of ±z or 0 is known
+        chosen = t.op != "nan" and passes(_sign(t, cls))
         out.append(branches[0][i] if chosen else branches[1][i])
     return tuple(out)
 
@@ -606,7 +628,7 @@ def form_of(half: ir.Value, z: ir.Value) -> Form:
     Raises NotAHalf (with the reason) when ``half`` is not built from ``z`` by the
     grammar's steps, or a step's constants are not what the grammar allows.
     """
-    return _Chain(z).form(half)
+    return known_form(_Chain(z).form(half))
 
 
 def _walk_back(value: ir.Value) -> Iterator[ir.Value]:
@@ -654,7 +676,7 @@ def match_halves(first: ir.Value, second: ir.Value, known: KnownPair) -> HalvesM
     for z in common_sources(first, second)[:MAX_SOURCES]:
         chain = _Chain(z)
         try:
-            fa, fb = chain.form(first), chain.form(second)
+            fa, fb = known_form(chain.form(first)), known_form(chain.form(second))
         except NotAHalf as exc:
             reason = str(exc)
             continue

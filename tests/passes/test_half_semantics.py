@@ -159,3 +159,15 @@ def test_selu_may_overflow() -> None:
     t = node("Selu", z)
     with pytest.raises(NotAHalf, match="unknown size"):
         form_of(node("Sub", t, node("Relu", t)), z)
+
+
+def test_an_unknown_image_a_where_discards_does_no_harm() -> None:
+    # relu(prelu(z, s)) has an unknown sign for z < 0 (mixed slopes), but Where(z < 0)
+    # replaces it by 0 there: the half is relu(z).
+    z = value()
+    mixed = ir.Value(name="s", const_value=ir.tensor(np.array([0.5, -0.5, 1.0], np.float32)))
+    unknown = node("Relu", node("PRelu", z, mixed))
+    with pytest.raises(NotAHalf, match="unknown sign"):
+        form_of(unknown, z)
+    where = node("Where", node("Less", z, const(0.0)), const(0.0), unknown)
+    assert form_of(where, z) == relu_form()
