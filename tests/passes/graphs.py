@@ -315,7 +315,51 @@ SPELLINGS: dict[str, Spelling] = {
     ),
     "crelu-nhwc": Spelling(lambda b, x, a: _nhwc_crelu(b, x, a), "relu"),
     "crelu-nhwc-negfirst": Spelling(lambda b, x, a: _nhwc_crelu(b, x, a, True), "relu"),
+    "relu-where-greater": Spelling(  # torch.where(z > 0, z, zeros_like(z))
+        lambda b, x, a: b.concat(
+            [
+                b.node(
+                    "Where",
+                    [b.node("Greater", [x, _zero_scalar(b)], b.shapes[x]), x, _zero_scalar(b)],
+                    b.shapes[x],
+                ),
+                b.unary("Relu", b.unary("Neg", x)),
+            ],
+            a,
+        ),
+        "relu",
+    ),
+    "lookalike-relu-minus-z": Spelling(  # relu(-z) as Relu(z) - z, relu(z) as Abs(Max(0, z))
+        lambda b, x, a: b.concat(
+            [
+                b.unary("Abs", b.binary("Max", _zero_scalar(b), x)),
+                b.binary("Sub", b.unary("Relu", x), x),
+            ],
+            a,
+        ),
+        None,  # Relu(z) - z is inf - inf = NaN at z = +inf: not relu(-z)
+    ),
     # --- min-max LK-ReLU ------------------------------------------------------------
+    "minmax-neg-relu-neg": Spelling(  # torch: cat([relu(z), -relu(-z)])
+        lambda b, x, a: b.concat(
+            [b.unary("Relu", x), b.unary("Neg", b.unary("Relu", b.unary("Neg", x)))], a
+        ),
+        "relu-minmax",
+    ),
+    "minmax-by-meaning": Spelling(  # max(z, 0) as Clip(z*1, 0); min(z, 0) as -Abs(Min(z, 0))/1
+        lambda b, x, a: b.concat(
+            [
+                _clip_min(b, b.binary("Mul", x, b.const(np.float32(1.0)))),
+                b.binary(
+                    "Div",
+                    b.unary("Neg", b.unary("Abs", b.binary("Min", x, _zero_scalar(b)))),
+                    b.const(np.float32(1.0)),
+                ),
+            ],
+            a,
+        ),
+        "relu-minmax",
+    ),
     "minmax": Spelling(
         lambda b, x, a: b.concat([b.unary("Relu", x), b.binary("Min", x, _zero_scalar(b))], a),
         "relu-minmax",
@@ -495,6 +539,47 @@ SPELLINGS: dict[str, Spelling] = {
     ),
     "lookalike-crelu-three": Spelling(
         lambda b, x, a: b.unary("Relu", b.concat([x, b.unary("Neg", x), x], a)), None
+    ),
+    # --- look-alikes of issue 11: near a linked half, but not equal to it everywhere ---
+    "lookalike-threshold-1e-7": Spelling(
+        lambda b, x, a: b.concat(
+            [b.binary("Max", x, b.const(np.float32(1e-7))), b.unary("Relu", b.unary("Neg", x))],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-scale": Spelling(  # relu(z) and 0.5 * relu(-z)
+        lambda b, x, a: b.concat(
+            [
+                b.unary("Relu", x),
+                b.binary("Mul", b.unary("Relu", b.unary("Neg", x)), b.const(np.float32(0.5))),
+            ],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-half-sum": Spelling(  # (z + |z|) / 2 overflows for large z
+        lambda b, x, a: b.concat(
+            [
+                b.binary("Div", b.binary("Add", x, b.unary("Abs", x)), b.const(np.float32(2))),
+                b.unary("Relu", b.unary("Neg", x)),
+            ],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-sub-relu": Spelling(  # z - relu(z) is NaN at +inf, min(z, 0) is 0
+        lambda b, x, a: b.concat(
+            [b.unary("Relu", x), b.binary("Sub", x, b.unary("Relu", x))],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-leaky-alpha-0": Spelling(  # 0 * -inf is NaN, relu(-inf) is 0
+        lambda b, x, a: b.concat(
+            [b.unary("LeakyRelu", x, alpha=0.0), b.unary("Relu", b.unary("Neg", x))], a
+        ),
+        None,
     ),
     "lookalike-prelu-no-neg": Spelling(
         lambda b, x, a: b.concat(
