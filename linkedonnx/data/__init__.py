@@ -1,19 +1,19 @@
-"""Datasets by name: 'digits' (embedded default), 'cifar10' (local folder), 'synthetic'.
+"""Datasets by name: 'digits' (embedded default), 'fashion-mnist' (the Debian package's
+IDX files or a folder), 'cifar10' (local folder), 'synthetic'.
 
 ``load(name, ...)`` returns an :class:`ImageData` whose ``prepare`` turns stored images
 into model input: raw (divided by the value scale, as in the paper) or standardized
-(per-channel mean/std of the train split).
+(per-channel mean/std of the train split). The arrays and the preparation come from
+the torch-free :mod:`linkedonnx.arrays`, which the ONNX side uses too.
 """
 
 from __future__ import annotations
 
 import os
 
+from linkedonnx.arrays.datasets import DEFAULT_IMAGE_SIZE, load_raw
 from linkedonnx.data.base import ImageData
 from linkedonnx.errors import BadInputError
-
-#: Dataset name -> default image side the models see.
-DEFAULT_IMAGE_SIZE = {"digits": 16, "cifar10": 32, "synthetic": 8}
 
 
 def names() -> list[str]:
@@ -38,18 +38,12 @@ def load(
     size = DEFAULT_IMAGE_SIZE[name] if image_size is None else int(image_size)
     if size < 1:
         raise BadInputError(f"image size must be positive, got {size}")
-    if name == "digits":
-        from linkedonnx.data.digits import load_digits_data
-
-        data = load_digits_data(size)
-    elif name == "cifar10":
+    if name == "cifar10":
         from linkedonnx.data.cifar import load_cifar10_data
 
         data = load_cifar10_data(data_dir, size, download=download)
     else:
-        from linkedonnx.data.synthetic import load_synthetic_data
-
-        data = load_synthetic_data(image_size=size)
+        data = ImageData.from_raw(load_raw(name, data_dir, image_size=size), size)
     return data.standardize() if standardize else data
 
 
