@@ -3,25 +3,27 @@
 The quantizer takes any iterable of batches, each a dict input name -> float32 array
 (:data:`Batches`); :class:`BatchReader` hands them to ONNX Runtime's calibrator,
 checking every batch against the model's inputs and counting samples.
-:func:`calibration_batches` makes such batches from a data set name or an ``.npz``.
+:func:`calibration_batches` makes such batches from a data set name or an ``.npz``
+through the torch-free data module (:mod:`linkedonnx.arrays`) with the model's
+recorded preprocessing.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
+from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.errors import BadInputError
-from linkedonnx.onnx_io import check_readable_file
 from linkedonnx.runtime.inputs import InputSignature, check_feeds, signature
 
 Batches = Iterable[Mapping[str, np.ndarray]]
-ProgressFn = Callable[[int], None]
+#: Told (samples read, samples in all) after each calibration batch.
+ProgressFn = Callable[[int, int], None]
 
 #: Samples per calibration batch made by :func:`calibration_batches`.
 BATCH_SIZE = 32
@@ -42,7 +44,8 @@ def float_inputs(model: onnx.ModelProto) -> list[InputSignature]:
 class BatchReader(CalibrationDataReader):
     """ONNX Runtime's CalibrationDataReader over ``batches``: each batch is checked
     against ``inputs`` (names, dtypes, ranks, fixed sizes; BadInputError otherwise),
-    ``samples`` counts what was read, ``progress(samples)`` is told after each batch."""
+    ``samples`` counts what was read, ``progress(samples, total)`` is told after each
+    batch (``total``: the samples of all batches when ``batches`` is a sequence, else 0)."""
 
     def __init__(
         self,
@@ -50,6 +53,11 @@ class BatchReader(CalibrationDataReader):
         inputs: list[InputSignature],
         progress: ProgressFn | None = None,
     ) -> None:
+        self.total = (
+            sum(len(next(iter(b.values()), ())) for b in batches)
+            if isinstance(batches, Sequence)
+            else 0
+        )
         self._batches: Iterator[Mapping[str, np.ndarray]] = iter(batches)
         self._inputs = inputs
         self._progress = progress
@@ -69,44 +77,44 @@ class BatchReader(CalibrationDataReader):
         self.batches += 1
         self.samples += int(first.shape[0])
         if self._progress is not None:
-            self._progress(self.samples)
+            self._progress(self.samples, self.total)
         return feeds
 
 
-def _split(arrays: Mapping[str, np.ndarray], samples: int | None, batch_size: int) -> list[dict]:
-    count = min(len(a) for a in arrays.values())
-    if samples is not None:
-        count = min(count, samples)
-    return [
-        {name: a[start : start + batch_size] for name, a in arrays.items()}
-        for start in range(0, count, batch_size)
-    ]
-
-
-def npz_batches(
-    path: str | os.PathLike[str],
-    inputs: list[InputSignature],
+def calibration_batches(
+    model: onnx.ModelProto,
+    data: str | os.PathLike[str],
+    *,
     samples: int | None = None,
     batch_size: int = BATCH_SIZE,
-) -> list[dict[str, np.ndarray]]:
-    """Batches from an ``.npz`` holding one array per model input (by name, or one
-    ``arr_0`` for a one-input model; an array ``labels`` is allowed and ignored).
-    Raises BadInputError for a missing or unreadable file, wrong names, dtypes or
-    shapes, or no sample."""
-    p = check_readable_file(path, "calibration data")
+    options: PreprocessOptions | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> tuple[list[dict[str, np.ndarray]], str]:
+    """Calibration batches for ``model`` from a data set name (its train split) or an
+    ``.npz`` (stored images under the input name, and ``labels``), prepared with the
+    preprocessing the model records (or ``options`` for a model that records none),
+    the first ``samples`` (None: all). Returns (batches, source description). Raises
+    BadInputError for an unknown data set, a bad or empty file, images of a
+    non-numeric dtype, or missing preprocessing."""
+    from linkedonnx.arrays.labelled import is_npz, model_data
+
+    if samples is not None and samples < 1:
+        raise BadInputError(f"samples must be at least 1, got {samples}")
+    if batch_size < 1:
+        raise BadInputError(f"batch size must be at least 1, got {batch_size}")
+    split = "test" if is_npz(data) else "train"
     try:
-        with np.load(p, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise BadInputError(f"{p} is a single .npy array; expected a .npz archive")
-            arrays = {k: data[k] for k in data.files if k != "labels"}
-    except BadInputError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise BadInputError(f"{p} is not a readable .npz file ({type(exc).__name__})") from None
-    if len(inputs) == 1 and list(arrays) == ["arr_0"]:
-        arrays = {inputs[0].name: arrays["arr_0"]}
-    check_feeds(arrays, inputs, str(p))
-    batches = _split(arrays, samples, batch_size)
+        name, prepared = model_data(
+            model,
+            data,
+            split=split,
+            options=options or PreprocessOptions(),
+            data_dir=data_dir,
+            limit=samples,
+        )
+    except (TypeError, ValueError) as exc:  # images numpy cannot turn into float32
+        raise BadInputError(f"{data}: the images are not numeric ({exc})") from None
+    batches = [{name: images} for images, _ in prepared.batches(batch_size)]
     if not batches:
-        raise BadInputError(f"{p} holds no sample")
-    return batches
+        raise BadInputError(f"the calibration data {data} holds no sample")
+    return batches, prepared.source

@@ -367,7 +367,12 @@ def quantize(
     if reduce:
         report.notes.append("CPU without VNNI (AVX2): weights quantized to 7 bits (reduce_range)")
     out = chosen.model
+    present = {prop.key for prop in out.metadata_props}
+    for prop in model.metadata_props:  # the recorded preprocessing, source, version
+        if prop.key not in present:
+            out.metadata_props.add(key=prop.key, value=prop.value)
     _set_metadata(out, METADATA_KEY, report.metadata())
+    _set_metadata(out, "linkedonnx.form", f"qdq-int8 ({report.form or 'stock'})")
     return out, report
 
 
