@@ -359,10 +359,17 @@ def quantize(
         notes=notes,
     )
     kinds = {key.split(":")[0] for key in chosen.lowered}
-    if kinds & {"selu", "swish"}:
+    for kind, ops in (("selu", ("Selu", "Elu")), ("swish", ("Sigmoid", "Mul"))):
+        if kind not in kinds:
+            continue
+        kept = [op for op in ops if op in report.float_ops]
         report.notes.append(
-            "LK-SELU / LK-Swish: the activation stays float between DequantizeLinear and "
-            "QuantizeLinear (no 8-bit kernel)"
+            f"LK-{kind.upper() if kind == 'selu' else 'Swish'}: "
+            + (
+                f"{' and '.join(kept)} stay float between DequantizeLinear and QuantizeLinear"
+                if kept
+                else "Sigmoid and Mul run in ORT's 8-bit kernels (QLinearSigmoid, QLinearMul)"
+            )
         )
     if reduce:
         report.notes.append("CPU without VNNI (AVX2): weights quantized to 7 bits (reduce_range)")
