@@ -111,18 +111,21 @@ def command(
         standardize=standardize,
     )
     console = Console()
-    with Progress(
+    bar = Progress(
         TextColumn("calibrating"),
         BarColumn(),
         MofNCompleteColumn(),
         console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        task = bar.add_task("calibrate", total=None)
+    )
+    task = bar.add_task("calibrate", total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total or None)
 
+    try:
         _, report = quantize_file(
             model,
             output,
@@ -137,4 +140,7 @@ def command(
             options=options,
             progress=progress,
         )
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     render(report, output, console)

@@ -1,0 +1,144 @@
+"""`linkedonnx quantize`: a digits-trained linked model quantized to INT8 loses at most
+0.5 points of test accuracy; bad input -> one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from linkedonnx.arrays.labelled import PreprocessOptions
+from linkedonnx.quantize import METADATA_KEY
+from linkedonnx.quantize.accuracy import top1_accuracy
+from tests.cli.invoke import exit_code, run_cli
+
+NO_STD = PreprocessOptions(standardize=False)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """width/lk-relu trained briefly on digits at 8x8, exported with functions."""
+    from linkedonnx.train import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("trained")
+    train(
+        TrainConfig(
+            model="width/lk-relu",
+            data="digits",
+            epochs=3,
+            image_size=8,
+            lr=3e-3,
+            device="cpu",
+            out=folder / "run",
+            progress=False,
+        )
+    )
+    model = folder / "m.onnx"
+    checkpoint = folder / "run" / "checkpoint.safetensors"
+    assert exit_code("export", str(checkpoint), "-o", str(model)) == 0
+    return model
+
+
+def test_quantized_model_passes_the_accuracy_rule(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, report = tmp_path / "q.onnx", tmp_path / "q.json"
+    args = ["quantize", str(trained), "-o", str(out), "--data", "digits", "--no-standardize"]
+    code, printed, _ = run_cli(capsys, *args, "--json", str(report))
+    assert code == 0, printed
+    assert "shared ranges" in printed and "CPU" in printed
+    float_acc, float_pred = top1_accuracy(trained, "digits", options=NO_STD)
+    int8_acc, int8_pred = top1_accuracy(out, "digits", options=NO_STD)
+    assert float_acc >= 0.90
+    assert float_acc - int8_acc <= 0.005
+    assert np.mean(float_pred == int8_pred) >= 0.97
+    model = onnx.load(out)
+    assert {n.op_type for n in model.graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
+    assert not [n for n in model.graph.node if n.domain]
+    meta = {p.key: p.value for p in model.metadata_props}
+    recorded = json.loads(meta[METADATA_KEY])
+    assert recorded["linked"] is True and isinstance(recorded["cpu_flags"], list)
+    data = json.loads(report.read_text())
+    assert data["samples"] == 512 and data["data"] == "digits train"
+    assert data["isa"]["flags"] == recorded["cpu_flags"]
+
+
+def npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def float_free_model(path: Path) -> Path:
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["i"], ["o"], to=TensorProto.FLOAT)],
+        "g",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("o", TensorProto.FLOAT, [2])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    return path
+
+
+EXPECTED = {
+    "no data": "--data",
+    "unknown data set": "unknown dataset 'nope'",
+    "wrong names": "expected 'input' and 'labels', found ['a', 'b']",
+    "wrong shape": "expected NCHW",
+    "wrong channels": "has size 3 on axis 1; the model wants 1",
+    "wrong dtype": "not numeric",
+    "wrong label dtype": "integer classes",
+    "empty": "has no test split",
+    "not an npz": "does not exist",
+    "bad method": "unknown calibration method 'median'",
+    "no samples": "samples must be at least 1",
+}
+
+
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    images = np.random.default_rng(0).integers(0, 17, (20, 1, 8, 8)).astype(np.uint8)
+    labels = np.arange(20) % 10
+    cases = {
+        "no data": [],
+        "unknown data set": ["--data", "nope"],
+        "wrong names": ["--data", str(npz(tmp_path / "n.npz", a=images, b=images, labels=labels))],
+        "wrong shape": ["--data", str(npz(tmp_path / "s.npz", input=images[:, 0], labels=labels))],
+        "wrong channels": [
+            "--data",
+            str(npz(tmp_path / "c.npz", input=np.repeat(images, 3, axis=1), labels=labels)),
+        ],
+        "wrong dtype": [
+            "--data",
+            str(npz(tmp_path / "d.npz", input=np.full(images.shape, "x"), labels=labels)),
+        ],
+        "wrong label dtype": [
+            "--data",
+            str(npz(tmp_path / "l.npz", input=images, labels=labels.astype(np.float32))),
+        ],
+        "empty": ["--data", str(npz(tmp_path / "e.npz", input=images[:0], labels=labels[:0]))],
+        "not an npz": ["--data", str(tmp_path / "missing.npz")],
+        "bad method": ["--data", "digits", "--method", "median"],
+        "no samples": ["--data", "digits", "--samples", "0"],
+    }
+    for what, extra in cases.items():
+        out = tmp_path / "q.onnx"
+        code, _, err = run_cli(
+            capsys, "quantize", str(trained), "-o", str(out), "--no-standardize", "--scale", "16",
+            *extra,
+        )  # fmt: skip
+        assert code == 2, (what, err)
+        assert len(err.strip().splitlines()) == 1 or what == "no data", (what, err)
+        assert EXPECTED[what] in err, (what, err)
+        assert not out.exists(), what
+    floatless = float_free_model(tmp_path / "int.onnx")
+    out = tmp_path / "q.onnx"
+    code, _, err = run_cli(capsys, "quantize", str(floatless), "-o", str(out), "--data", "digits")
+    assert code == 2 and "float32 input" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    code, _, err = run_cli(capsys, "quantize", str(trained), "-o", str(trained), "--data", "digits")
+    assert code == 2 and "refusing to overwrite" in err
