@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.atomic import atomic_path
 from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import check_readable_file
@@ -39,6 +40,17 @@ class Checkpoint:
     state_dict: dict[str, torch.Tensor]
     info: dict[str, Any] = field(default_factory=dict)
     extra_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def preprocess(self) -> Preprocess | None:
+        """The input preprocessing the trainer recorded in ``info['preprocess']`` (None
+        for checkpoints written without it). Raises BadInputError when malformed."""
+        entry = self.info.get("preprocess")
+        if entry is None:
+            return None
+        if not isinstance(entry, dict):
+            raise BadInputError("checkpoint info 'preprocess' is not a JSON object")
+        return Preprocess.from_dict(entry)
 
 
 def save_checkpoint(

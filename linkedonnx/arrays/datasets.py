@@ -16,6 +16,8 @@ from linkedonnx.errors import BadInputError
 
 #: Data set name -> default image side the models see.
 DEFAULT_IMAGE_SIZE = {"digits": 16, "cifar10": 32, "fashion-mnist": 28, "synthetic": 8}
+#: The data sets that read a folder (``data_dir``); the others refuse one.
+READS_FOLDER = ("cifar10", "fashion-mnist")
 #: Split names.
 SPLITS = ("train", "test")
 #: Seed of the digits' fixed train/test split (not a training seed) and its test share.
@@ -102,17 +104,29 @@ def synthetic_arrays(
 
 
 def load_raw(
-    name: str, data_dir: str | os.PathLike[str] | None = None, *, image_size: int | None = None
+    name: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    image_size: int | None = None,
+    in_channels: int | None = None,
 ) -> RawData:
     """Data set ``name`` as stored. ``data_dir``: the folder of cifar10 (required) or
-    fashion-mnist (default: where its Debian package puts it); ``image_size`` only
-    shapes the synthetic images. Raises BadInputError for an unknown name or missing data."""
+    fashion-mnist (default: where its Debian package puts it); ``image_size`` and
+    ``in_channels`` only shape the synthetic images (default 8 and 1). Raises
+    BadInputError for an unknown name, missing data, or a ``data_dir`` for a data set
+    that reads none."""
     if name not in DEFAULT_IMAGE_SIZE:
         raise BadInputError(f"unknown dataset {name!r}; expected one of {', '.join(names())}")
+    if data_dir is not None and name not in READS_FOLDER:
+        raise BadInputError(
+            f"--data-dir is read by {' and '.join(READS_FOLDER)} only; {name} reads no folder"
+        )
     if name == "digits":
         return digits_arrays()
     if name == "synthetic":
-        return synthetic_arrays(image_size=image_size or DEFAULT_IMAGE_SIZE[name])
+        return synthetic_arrays(
+            image_size=image_size or DEFAULT_IMAGE_SIZE[name], in_channels=in_channels or 1
+        )
     if name == "fashion-mnist":
         from linkedonnx.arrays.idx import load_fashion_mnist
 

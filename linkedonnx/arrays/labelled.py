@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from linkedonnx.arrays.datasets import DEFAULT_IMAGE_SIZE, SPLITS, RawData, load_raw, names
-from linkedonnx.arrays.preprocess import Preprocess, apply, channel_stats, read_preprocess
+from linkedonnx.arrays.preprocess import (
+    Preprocess,
+    apply,
+    channel_stats,
+    parse_floats,
+    read_preprocess,
+)
 from linkedonnx.errors import BadInputError
 
 LABELS = "labels"
@@ -37,10 +43,26 @@ class PreprocessOptions:
     standardize: bool | None = None
     image_size: int | None = None
 
-    @property
-    def given(self) -> bool:
-        """True when any option is set."""
-        return any(v is not None for v in (self.scale, self.mean, self.std, self.standardize))
+    @classmethod
+    def parse(
+        cls,
+        scale: float | None = None,
+        mean: str | None = None,
+        std: str | None = None,
+        standardize: bool | None = None,
+        image_size: int | None = None,
+    ) -> PreprocessOptions:
+        """Options from command-line text (``mean``/``std`` comma-separated, one value
+        per channel). Raises BadInputError for non-numbers or a non-positive scale."""
+        if scale is not None and not (np.isfinite(scale) and scale > 0):
+            raise BadInputError(f"--scale must be a positive number, got {scale}")
+        return cls(
+            scale=scale,
+            mean=None if mean is None else parse_floats(mean, "--mean"),
+            std=None if std is None else parse_floats(std, "--std"),
+            standardize=standardize,
+            image_size=image_size,
+        )
 
 
 @dataclass
@@ -55,6 +77,13 @@ class Labelled:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def first(self, count: int) -> np.ndarray:
+        """The first ``count`` images, the split repeated when it holds fewer."""
+        if count < 1:
+            raise BadInputError(f"count must be at least 1, got {count}")
+        reps = -(-count // len(self.images))
+        return np.concatenate([self.images] * reps)[:count] if reps > 1 else self.images[:count]
 
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(images, labels) batches of ``batch_size`` in order (the last may be smaller).

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 import onnx_ir as ir
@@ -32,6 +33,9 @@ from linkedonnx.export.shims import with_shims
 from linkedonnx.onnx_io import default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from linkedonnx.arrays.preprocess import Preprocess
 
 #: Oldest opset the exporter writes (torch's dynamo exporter cannot go below it).
 MIN_EXPORT_OPSET = 18
@@ -195,13 +199,15 @@ def export_model(
     source: str | None = None,
     optimize: bool = True,
     check: bool = True,
+    preprocess: Preprocess | None = None,
 ) -> ExportResult:
     """Export ``model`` (left untouched) to ONNX with linked activations as functions.
 
     ``spec_or_shape`` is a ModelSpec or an example input shape (dim 0 replaced by
     ``batch``, the traced example batch; the exported batch dim is dynamic). With
     ``inline`` the linkedonnx functions are inlined (standard ONNX ops only).
-    ``source`` is recorded in metadata (``linkedonnx.source``). The model is checked
+    ``source`` is recorded in metadata (``linkedonnx.source``), and ``preprocess``, how
+    the model's inputs are prepared, as ``linkedonnx.preprocess``. The model is checked
     with ``onnx.checker.check_model(full_check=True)`` unless ``check`` is False, and
     saved atomically to ``path`` when given. Returns an ExportResult.
     Raises BadInputError for a bad opset/batch/shape, LinkedOnnxError when export fails.
@@ -219,6 +225,10 @@ def export_model(
     }
     if isinstance(spec_or_shape, ModelSpec):
         meta["linkedonnx.spec"] = spec_or_shape.to_json()
+    if preprocess is not None:
+        from linkedonnx.arrays.preprocess import METADATA_KEY
+
+        meta[METADATA_KEY] = preprocess.to_json()
     set_metadata(proto, meta)
     calls = linked_calls(proto)
     if inline:
@@ -255,7 +265,8 @@ def export_source(
     num_classes: int | None = None,
 ) -> ExportResult:
     """Export SOURCE (``zoo:NAME``, built with ``seed`` and the optional geometry, or a
-    checkpoint path) with :func:`export_model`; the source label goes to metadata.
+    checkpoint path) with :func:`export_model`; the source label and a checkpoint's
+    recorded preprocessing go to metadata.
     Options are checked before the source is loaded. Raises BadInputError for a bad
     SOURCE, checkpoint or option (nothing is written then)."""
     from linkedonnx.sources import load_source
@@ -282,4 +293,5 @@ def export_source(
         batch=batch,
         inline=inline,
         source=resolved.label,
+        preprocess=resolved.preprocess,
     )

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import load_model
 from linkedonnx.runtime.session import make_session, resolve_providers
@@ -237,6 +238,8 @@ class BenchReport:
     ort_version: str
     machine: str
     timings: list[Timing]
+    #: What was fed: 'seeded' or the labelled data and its preparation.
+    data: str = "seeded"
 
     def to_dict(self, with_times: bool = False) -> dict[str, Any]:
         """A JSON-ready dict; per-run times only when ``with_times``."""
@@ -262,13 +265,16 @@ def bench_sessions(
     seed: int = 0,
     device: str = "cpu",
     iobinding: bool | None = None,
+    inputs: dict[str, np.ndarray] | None = None,
 ) -> list[Timing]:
-    """Time named sessions interleaved on shared seeded inputs; return one Timing each,
-    with ``speedup`` relative to the first. Raises BadInputError for bad settings."""
+    """Time named sessions interleaved on shared seeded inputs (or the given ``inputs``,
+    fed to every session); return one Timing each, with ``speedup`` relative to the
+    first. Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
     cache: dict[tuple, np.ndarray] = {}
     runners = [
-        make_runner(s, make_inputs(s, batch, seed, cache), device, iobinding) for _, s in sessions
+        make_runner(s, inputs or make_inputs(s, batch, seed, cache), device, iobinding)
+        for _, s in sessions
     ]
     times = interleave(runners, warmup, runs)
     timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
@@ -288,21 +294,39 @@ def bench_models(
     seed: int = 0,
     optimization: str = "all",
     iobinding: bool | None = None,
+    data: str | os.PathLike[str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    seeded: bool = False,
+    options: PreprocessOptions | None = None,
 ) -> BenchReport:
     """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`).
 
-    Returns a BenchReport. Raises BadInputError for a missing or invalid model or bad
-    settings, MissingDependencyError when ``provider`` is 'cuda' without a CUDA EP.
+    Inputs: the first ``batch`` test samples of ``data`` (a data set name or .npz;
+    None: the data set the first model records in ``linkedonnx.preprocess``), prepared
+    as that model records (or as ``options`` say), when ``seeded`` is False and there
+    is such data; else seeded random inputs. Returns a BenchReport. Raises BadInputError for a missing or
+    invalid model, bad settings or data, MissingDependencyError when ``provider`` is
+    'cuda' without a CUDA EP.
     """
     if not paths:
         raise BadInputError("no model to benchmark")
     check_settings(batch, warmup, runs)
+    if seeded and data is not None:
+        raise BadInputError("--seeded and --data exclude each other")
     providers = resolve_providers(provider)
     device = DEVICE_OF_PROVIDER[provider]
     sessions = []
+    inputs, described = None, "seeded"
     for path in paths:
         model = load_model(path)
+        if not sessions and not seeded:
+            inputs, described = _data_inputs(model, data, batch, data_dir, options)
         session = make_session(model, provider, threads=threads, optimization=optimization)
+        if inputs is not None and sorted(i.name for i in session.get_inputs()) != sorted(inputs):
+            raise BadInputError(
+                f"{path} does not take the first model's input {sorted(inputs)}; "
+                "bench them on seeded inputs (--seeded)"
+            )
         sessions.append((str(path), session))
     timings = bench_sessions(
         sessions,
@@ -312,6 +336,7 @@ def bench_models(
         seed=seed,
         device=device,
         iobinding=iobinding,
+        inputs=inputs,
     )
     return BenchReport(
         provider=provider,
@@ -325,4 +350,32 @@ def bench_models(
         ort_version=ort.__version__,
         machine=machine_description(),
         timings=timings,
+        data=described,
     )
+
+
+def _data_inputs(
+    model: Any,
+    data: str | os.PathLike[str] | None,
+    batch: int,
+    data_dir: str | os.PathLike[str] | None,
+    options: PreprocessOptions | None,
+) -> tuple[dict[str, np.ndarray] | None, str]:
+    """The first ``batch`` (a fixed batch dim: that many) prepared test samples of
+    ``data`` (None: the data set ``model`` records) as feeds, with a description;
+    (None, 'seeded') when no data is named and the model records none."""
+    from linkedonnx.arrays.labelled import model_data
+    from linkedonnx.arrays.preprocess import read_preprocess
+    from linkedonnx.runtime.inputs import signature
+
+    recorded = read_preprocess(model)
+    if data is None and (recorded is None or recorded.dataset is None):
+        return None, "seeded"
+    sig = signature(model)[0]
+    count = sig.dims[0] if sig.dims and isinstance(sig.dims[0], int) else batch
+    name, labelled = model_data(
+        model, data, options=options or PreprocessOptions(), limit=count, data_dir=data_dir
+    )
+    pre = labelled.preprocess
+    how = f"/{pre.scale:g}" + (" standardized" if pre.standardized else "")
+    return {name: labelled.first(count).astype(sig.dtype)}, f"{labelled.source} ({how})"

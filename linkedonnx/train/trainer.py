@@ -196,12 +196,16 @@ class _Run:
             "optimizer": optim_meta,
             "config": self.config.to_dict(),
             "metrics": self.metrics[-1] if self.metrics else {},
+            "preprocess": self.data.preprocess.to_dict(),
         }
         state = self.model.state_dict()
         ckpt_io.save_checkpoint(self.out / outputs.CHECKPOINT, self.spec, state, info, tensors)
         if best:
             ckpt_io.save_checkpoint(
-                self.out / outputs.BEST, self.spec, state, {"metrics": self.metrics[-1]}
+                self.out / outputs.BEST,
+                self.spec,
+                state,
+                {"metrics": self.metrics[-1], "preprocess": self.data.preprocess.to_dict()},
             )
 
     # -- one epoch -------------------------------------------------------------------

@@ -58,3 +58,11 @@ def test_fashion_mnist_mismatched_labels(tmp_path: Path) -> None:
     write_idx(tmp_path / "fm" / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
     with pytest.raises(BadInputError, match="do not pair up"):
         idx.load_fashion_mnist(tmp_path / "fm")
+
+
+def test_only_folder_data_sets_take_a_folder(tmp_path: Path) -> None:
+    from linkedonnx.arrays.datasets import load_raw
+
+    with pytest.raises(BadInputError, match="digits reads no folder"):
+        load_raw("digits", tmp_path)
+    assert load_raw("synthetic", image_size=5, in_channels=3).train_images.shape[1:] == (3, 5, 5)

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.inspect import DeadUnitReport, inspect_source
+from linkedonnx_cli.data_options import DataDirOption, MeanOption, ScaleOption, StdOption
 
 
 def render(report: DeadUnitReport, console: Console) -> None:
@@ -43,14 +45,30 @@ def render(report: DeadUnitReport, console: Console) -> None:
 
 def command(
     source: Annotated[str, typer.Argument(help="Checkpoint file, zoo:NAME or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="digits, fashion-mnist, cifar10, synthetic or a .npz (default: the data set "
+            "the model records, else digits)."
+        ),
+    ] = None,
     batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
     batch_size: Annotated[int, typer.Option(help="Samples per batch.")] = 128,
     image_size: Annotated[
         int | None, typer.Option(help="Image side (default: the model's or dataset's).")
     ] = None,
-    standardize: Annotated[bool, typer.Option(help="Standardize inputs as in training.")] = False,
-    data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
+    standardize: Annotated[
+        bool | None,
+        typer.Option(
+            "--standardize/--no-standardize",
+            help="Standardize with the data's train statistics (default: as the model "
+            "records, else not).",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
     seed: Annotated[int, typer.Option(help="Initialisation seed of a zoo: model.")] = 0,
     init: Annotated[
         str, typer.Option(help="Initialisation of a zoo: model: torch or keras (Glorot).")
@@ -74,6 +92,7 @@ def command(
         seed=seed,
         init=init,
         provider=provider,
+        options=PreprocessOptions.parse(scale, mean, std),
     )
     render(report, Console())
     if json_path is not None:

@@ -39,7 +39,9 @@ def render(result: TrainResult, console: Console) -> None:
 
 def command(
     model: Annotated[str, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")],
-    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    data: Annotated[
+        str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")
+    ] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
@@ -77,7 +79,11 @@ def command(
         bool, typer.Option("--dead-all", help="Count dead units on the whole train split.")
     ] = False,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Folder holding cifar-10-batches-py (cifar10).")
+        Path | None,
+        typer.Option(
+            help="Folder of cifar10 (cifar-10-batches-py) or fashion-mnist (default: "
+            "/usr/share/datasets/fashion-mnist, the Debian package dataset-fashion-mnist)."
+        ),
     ] = None,
     download: Annotated[
         bool, typer.Option(help="Allow torchvision to download CIFAR-10 into --data-dir.")

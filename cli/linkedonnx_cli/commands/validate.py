@@ -10,9 +10,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.validate import ValidationReport, validate
+from linkedonnx_cli.data_options import (
+    DataDirOption,
+    DataOption,
+    MeanOption,
+    ScaleOption,
+    SplitOption,
+    StandardizeOption,
+    StdOption,
+)
 
 
 def render(report: ValidationReport, console: Console) -> None:
@@ -69,9 +79,23 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    data: DataOption = None,
+    split: SplitOption = "test",
+    max_accuracy_drop: Annotated[
+        float, typer.Option(help="With --data: largest allowed top-1 drop, in points.")
+    ] = 0.5,
+    limit: Annotated[
+        int | None, typer.Option(help="With --data: only the first N samples of the split.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    standardize: StandardizeOption = None,
 ) -> None:
     """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
-    output. Exit 0 pass, 1 fail, 2 bad input."""
+    output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
+    accuracy drop. Exit 0 pass, 1 fail, 2 bad input."""
     if json_path is not None:
         refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
         folder = json_path.parent if str(json_path.parent) else Path(".")
@@ -79,6 +103,15 @@ def command(
             raise BadInputError(f"output folder {folder} does not exist")
         if json_path.is_dir():
             raise BadInputError(f"output path {json_path} is a directory")
+    if data is not None and inputs is not None:
+        raise BadInputError("--inputs and --data exclude each other")
+    if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
+        raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
+    if data is not None:
+        _accuracy(model, reference, data, split, max_accuracy_drop, limit, data_dir,
+                  PreprocessOptions.parse(scale, mean, std, standardize), provider, seed,
+                  json_path)  # fmt: skip
+        return
     report = validate(
         model,
         reference,
@@ -91,6 +124,37 @@ def command(
     )
     width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
     render(report, Console(highlight=False, soft_wrap=True, width=width))
+    if json_path is not None:
+        write_text_atomic(json_path, report.to_json())
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _accuracy(
+    model: Path,
+    reference: str | None,
+    data: str,
+    split: str,
+    max_accuracy_drop: float,
+    limit: int | None,
+    data_dir: Path | None,
+    options: PreprocessOptions,
+    provider: str,
+    seed: int,
+    json_path: Path | None,
+) -> None:
+    """``validate --data``: accuracy of MODEL and the reference on labelled data."""
+    from linkedonnx.runtime.accuracy import validate_accuracy
+    from linkedonnx_cli.accuracy_render import render_accuracy
+
+    if data.lower().endswith(".npz") and json_path is not None:
+        refuse_overwriting_input(json_path, Path(data))
+    report = validate_accuracy(
+        model, reference, data, split=split, max_accuracy_drop=max_accuracy_drop,
+        options=options, data_dir=data_dir, limit=limit, provider=provider, seed=seed,
+    )  # fmt: skip
+    width = None if sys.stdout.isatty() else 160
+    render_accuracy(report, Console(highlight=False, soft_wrap=True, width=width))
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
     if not report.passed:
