@@ -318,15 +318,17 @@ def quantize_stage(
     the optimized float32 model."""
     from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.quantize import quantize_file
-    from linkedonnx.quantize.accuracy import top1_accuracy
+    from linkedonnx.runtime.accuracy import validate_accuracy
     from linkedonnx.runtime.bench import bench_models
 
     tell("quantize", "start")
     start = time.perf_counter()
     options = PreprocessOptions(standardize=False)  # the journey trains on raw inputs
     _, report = quantize_file(out / FUNCTIONS_ONNX, out / INT8_ONNX, config.data, options=options)
-    float_acc, _ = top1_accuracy(out / FUNCTIONS_ONNX, config.data, options=options)
-    int8_acc, _ = top1_accuracy(out / INT8_ONNX, config.data, options=options)
+    accuracy = validate_accuracy(
+        out / INT8_ONNX, str(out / FUNCTIONS_ONNX), config.data, options=options
+    )
+    float_acc, int8_acc = accuracy.reference_accuracy, accuracy.model_accuracy
     row = Int8Row(float_acc, int8_acc, report.form, report.isa.vnni)
     for batch in config.batches:
         timings = bench_models(

@@ -11,12 +11,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from linkedonnx.arrays.labelled import PreprocessOptions
+from linkedonnx.arrays.preprocess import METADATA_KEY as PREPROCESS_KEY
 from linkedonnx.quantize import METADATA_KEY
-from linkedonnx.quantize.accuracy import top1_accuracy
 from tests.cli.invoke import exit_code, run_cli
-
-NO_STD = PreprocessOptions(standardize=False)
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +40,28 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model
 
 
-def test_quantized_model_passes_the_accuracy_rule(
+def test_export_quantize_validate_passes_the_accuracy_rule(
     trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out, report = tmp_path / "q.onnx", tmp_path / "q.json"
-    args = ["quantize", str(trained), "-o", str(out), "--data", "digits", "--no-standardize"]
+    args = ["quantize", str(trained), "-o", str(out), "--data", "digits"]
     code, printed, _ = run_cli(capsys, *args, "--json", str(report))
     assert code == 0, printed
     assert "shared ranges" in printed and "CPU" in printed
-    float_acc, float_pred = top1_accuracy(trained, "digits", options=NO_STD)
-    int8_acc, int8_pred = top1_accuracy(out, "digits", options=NO_STD)
-    assert float_acc >= 0.90
-    assert float_acc - int8_acc <= 0.005
-    assert np.mean(float_pred == int8_pred) >= 0.97
+    accuracy = tmp_path / "accuracy.json"
+    validate = ["validate", str(out), "--reference", str(trained), "--data", "digits"]
+    code, printed, _ = run_cli(capsys, *validate, "--json", str(accuracy))
+    assert code == 0, printed
+    result = json.loads(accuracy.read_text())
+    assert result["reference_accuracy"] >= 0.90 and result["passed"]
+    assert result["accuracy_drop_points"] <= 0.5 and result["agreement"] >= 0.97
     model = onnx.load(out)
     assert {n.op_type for n in model.graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
     assert not [n for n in model.graph.node if n.domain]
     meta = {p.key: p.value for p in model.metadata_props}
     recorded = json.loads(meta[METADATA_KEY])
     assert recorded["linked"] is True and isinstance(recorded["cpu_flags"], list)
+    assert PREPROCESS_KEY in meta  # the recorded preprocessing travels with the model
     data = json.loads(report.read_text())
     assert data["samples"] == 512 and data["data"] == "digits train"
     assert data["isa"]["flags"] == recorded["cpu_flags"]
@@ -88,7 +88,7 @@ EXPECTED = {
     "unknown data set": "unknown dataset 'nope'",
     "wrong names": "expected 'input' and 'labels', found ['a', 'b']",
     "wrong shape": "expected NCHW",
-    "wrong channels": "has size 3 on axis 1; the model wants 1",
+    "wrong channels": "images have 3 channel(s); the preprocessing expects 1",
     "wrong dtype": "not numeric",
     "wrong label dtype": "integer classes",
     "empty": "has no test split",
@@ -128,8 +128,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     for what, extra in cases.items():
         out = tmp_path / "q.onnx"
         code, _, err = run_cli(
-            capsys, "quantize", str(trained), "-o", str(out), "--no-standardize", "--scale", "16",
-            *extra,
+            capsys, "quantize", str(trained), "-o", str(out), *extra,
         )  # fmt: skip
         assert code == 2, (what, err)
         assert len(err.strip().splitlines()) == 1 or what == "no data", (what, err)

@@ -111,7 +111,7 @@ def test_freeze_moves_weights_out_of_the_inputs() -> None:
 def test_the_quantize_modules_and_command_never_import_torch() -> None:
     code = (
         "import sys\n"
-        "import linkedonnx.quantize, linkedonnx.quantize.accuracy, linkedonnx.quantize.file\n"
+        "import linkedonnx.quantize, linkedonnx.quantize.file\n"
         "import linkedonnx.quantize.integer_relu, linkedonnx.quantize.linked_groups\n"
         "import linkedonnx_cli.commands.quantize\n"
         "import numpy as np\n"
