@@ -53,6 +53,8 @@ def test_export_quantize_validate_passes_the_accuracy_rule(
     code, printed, _ = run_cli(capsys, *validate, "--json", str(accuracy))
     assert code == 0, printed
     result = json.loads(accuracy.read_text())
+    code, printed, _ = run_cli(capsys, "validate", str(out), "--reference", str(trained))
+    assert code == 0 and "rule: accuracy on digits" in printed and "PASS" in printed
     assert result["reference_accuracy"] >= 0.90 and result["passed"]
     assert result["accuracy_drop_points"] <= 0.5 and result["agreement"] >= 0.97
     model = onnx.load(out)
