@@ -55,10 +55,18 @@ class MirrorPair:
 
 @dataclass
 class SplitSite:
-    """The split form's ``z`` (read by linear consumers) and ``relu(z)``."""
+    """The split form's ``z`` (read by linear consumers, or concatenated after
+    ``relu(z)`` by :class:`~linkedonnx.quantize.concat_z.ConcatZPass`), ``relu(z)`` and
+    that Concat's output."""
 
     z: str
     relu: str
+    concat: str | None = None
+
+    @property
+    def tensors(self) -> list[str]:
+        """The tensors that take the range of ``z``."""
+        return [self.relu, *([self.concat] if self.concat else [])]
 
 
 @dataclass
@@ -76,6 +84,9 @@ class LinkedLayout:
             out[key] = out.get(key, 0) + 1
         if self.splits:
             out["split z"] = len(self.splits)
+        joined = sum(1 for site in self.splits if site.concat)
+        if joined:
+            out["split z, one conv over [relu(z), z]"] = joined
         return out
 
 
@@ -151,10 +162,14 @@ def find_layout(model: onnx.ModelProto) -> LinkedLayout:
     for node in model.graph.node:
         if node.op_type != "Relu" or node.input[0] in negated:
             continue
-        z = node.input[0]
+        z, relu = node.input[0], node.output[0]
         readers = consumers.get(z, [])
-        if any(r.op_type in LINEAR_OPS and r.input[0] == z for r in readers):
-            layout.splits.append(SplitSite(z, node.output[0]))
+        concat = next(
+            (r.output[0] for r in readers if r.op_type == "Concat" and list(r.input) == [relu, z]),
+            None,
+        )
+        if concat is not None or any(r.op_type in LINEAR_OPS and r.input[0] == z for r in readers):
+            layout.splits.append(SplitSite(z, relu, concat))
     return layout
 
 
@@ -163,7 +178,8 @@ def shared_range_overrides(
 ) -> dict[str, list[dict[str, np.float32]]]:
     """ORT ``TensorQuantOverrides`` giving every tensor of a mirror pair one range:
     ``[0, max]`` for ReLU halves (so unsigned 8-bit, zero point 0), the union of the
-    calibrated ranges otherwise; a split site's ``relu(z)`` gets the range of ``z`` (float32 rmin/rmax, as ORT wants). ``ranges`` maps
+    calibrated ranges otherwise; a split site's ``relu(z)`` (and its Concat with ``z``)
+    gets the range of ``z`` (float32 rmin/rmax, as ORT wants). ``ranges`` maps
     tensor name -> (low, high) arrays; pairs
     with a tensor that was not calibrated are left to the stock quantizer."""
     overrides: dict[str, list[dict[str, np.float32]]] = {}
@@ -177,9 +193,12 @@ def shared_range_overrides(
         for tensor in pair.tensors:
             overrides[tensor] = [{"rmin": np.float32(rmin), "rmax": np.float32(rmax)}]
     for site in layout.splits:
-        if site.z in ranges and site.relu in ranges:
+        if site.z in ranges and all(t in ranges for t in site.tensors):
             low, high = ranges[site.z]
-            overrides[site.relu] = [
-                {"rmin": np.float32(min(0.0, float(np.min(low)))), "rmax": np.float32(np.max(high))}
-            ]
+            same = {
+                "rmin": np.float32(min(0.0, float(np.min(low)))),
+                "rmax": np.float32(np.max(high)),
+            }
+            for tensor in site.tensors:
+                overrides[tensor] = [dict(same)]
     return overrides

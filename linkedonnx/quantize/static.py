@@ -183,6 +183,17 @@ def quantize_lowered(
     return onnx.load_model(str(target))
 
 
+def concat_z(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Apply :class:`ConcatZPass` to a lowered float model (split sites -> one conv)."""
+    import onnx_ir as ir
+    from onnx_ir.passes.common import RemoveUnusedNodesPass
+
+    from linkedonnx.quantize.concat_z import ConcatZPass
+
+    rewritten = ConcatZPass()(ir.from_proto(model)).model
+    return ir.to_proto(RemoveUnusedNodesPass()(rewritten).model)  # the two convs' weights
+
+
 def integer_relus(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
     """Apply :class:`IntegerReluPass` to a QDQ model; return it and the Relus rewritten."""
     import onnx_ir as ir
@@ -247,6 +258,8 @@ def _candidate(
     found linked activations, the stock way otherwise."""
     lowered, counts = lower_for_int8(model, None if form == "auto" else form)
     stock = not counts
+    if not stock:
+        lowered = concat_z(lowered)
     reader = BatchReader(batches, inputs, progress)
     with tempfile.TemporaryDirectory(prefix="linkedonnx.quantize.") as tmp:
         folder = Path(tmp)

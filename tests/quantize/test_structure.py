@@ -120,6 +120,12 @@ def test_split_z_has_one_quantizer_and_its_relu_runs_on_the_8_bit_tensor() -> No
             assert dq.op_type == "DequantizeLinear" and g.params(dq) == (scale, zero, dtype)
         z_readers = [n for n in g.consumers[quantizer.output[0]] if n is not clip]
         assert z_readers and all(g.params(n) == (scale, zero, dtype) for n in z_readers)
+    # one conv over [relu(z), z] per site: no Add, every Concat a copy of equal parameters
+    assert not g.ops("Add") and len(g.ops("Conv")) == 4 and len(g.ops("Concat")) == 3
+    for concat in g.ops("Concat"):
+        first, second = (g.dq_params(i) for i in concat.input)
+        (out,) = g.quantizers(concat.output[0])
+        assert first == second == g.params(out)
     check_close(model, q)
 
 

@@ -73,6 +73,22 @@ def test_integer_relu_is_exact_and_only_where_parameters_agree() -> None:
     assert not result.modified and not other.counts
 
 
+def test_concat_z_is_one_conv_over_relu_and_z_exact_in_float() -> None:
+    from linkedonnx.quantize.static import concat_z, lower_for_int8
+    from tests.passes.lowering_graphs import allcnn_like
+
+    lowered, counts = lower_for_int8(allcnn_like("relu"), "split")
+    assert counts == {"relu:split": 3}
+    joined = concat_z(lowered)
+    ops = [n.op_type for n in joined.graph.node]
+    assert "Add" not in ops and ops.count("Concat") == 3 and ops.count("Conv") == 4
+    x = {"x": np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)}
+    before = make_session(lowered, "cpu").run(None, x)[0]
+    after = make_session(joined, "cpu").run(None, x)[0]
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+    assert len(joined.graph.initializer) < len(lowered.graph.initializer)
+
+
 def test_batch_reader_checks_batches_and_counts_samples() -> None:
     model = qdq_relu(100)
     inputs = signature(model)
