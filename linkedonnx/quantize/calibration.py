@@ -93,7 +93,8 @@ def calibration_batches(
     """Calibration batches for ``model`` from a data set name (its train split) or an
     ``.npz`` (stored images under the input name, and ``labels``), prepared with the
     preprocessing the model records (or ``options`` for a model that records none),
-    the first ``samples`` (None: all). Returns (batches, source description). Raises
+    the first ``samples`` (None: all), in batches of ``batch_size`` (of the model's batch
+    size when its input fixes one). Returns (batches, source description). Raises
     BadInputError for an unknown data set, a bad or empty file, images of a
     non-numeric dtype, or missing preprocessing."""
     from linkedonnx.arrays.labelled import is_npz, model_data
@@ -114,7 +115,14 @@ def calibration_batches(
         )
     except (TypeError, ValueError) as exc:  # images numpy cannot turn into float32
         raise BadInputError(f"{data}: the images are not numeric ({exc})") from None
-    batches = [{name: images} for images, _ in prepared.batches(batch_size)]
+    fixed = next((s.dims[0] for s in signature(model) if s.name == name and s.dims), None)
+    if isinstance(fixed, int) and fixed > 0:  # a fixed batch dim: batches of exactly that
+        batch_size = fixed
+    batches = [
+        {name: images}
+        for images, _ in prepared.batches(batch_size)
+        if not isinstance(fixed, int) or len(images) == fixed
+    ]
     if not batches:
         raise BadInputError(f"the calibration data {data} holds no sample")
     return batches, prepared.source

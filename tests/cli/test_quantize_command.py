@@ -143,3 +143,29 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert not out.exists()
     code, _, err = run_cli(capsys, "quantize", str(trained), "-o", str(trained), "--data", "digits")
     assert code == 2 and "refusing to overwrite" in err
+
+
+def test_weights_listed_as_inputs_need_freeze_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from tests.passes.lowering_graphs import allcnn_like
+
+    model = allcnn_like("relu")
+    weights = [i.name for i in model.graph.initializer]
+    for init in model.graph.initializer:
+        model.graph.input.append(
+            helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+        )
+    path = tmp_path / "inputs.onnx"
+    onnx.save(model, path)
+    images = np.random.default_rng(0).uniform(0, 1, (8, 3, 8, 8)).astype(np.float32)
+    data = npz(tmp_path / "x.npz", x=images, labels=np.arange(8) % 10)
+    out, report = tmp_path / "q.onnx", tmp_path / "q.json"
+    args = ["quantize", str(path), "-o", str(out), "--data", str(data), "--scale", "1",
+            "--no-standardize", "--json", str(report)]  # fmt: skip
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "--freeze-inputs" in err and not out.exists()
+    code, printed, _ = run_cli(capsys, *args, "--freeze-inputs")
+    assert code == 0, printed
+    assert sorted(json.loads(report.read_text())["frozen_inputs"]) == sorted(weights)
+    assert [i.name for i in onnx.load(out).graph.input] == ["x"]
