@@ -316,11 +316,9 @@ def quantize(
     BadInputError for bad options, no float input, weights that are graph inputs
     without ``freeze_inputs``, batches that do not fit the model or no sample.
     """
-    from linkedonnx.passes.lower_forms import FORMS
-
     _calibration_method(method)
-    if form is not None and form not in FORMS:
-        raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
+    if form is not None and form not in TUNE_FORMS[1:]:
+        raise BadInputError(f"unknown form {form!r}; expected one of {TUNE_FORMS[1:]}")
     if tune and form is not None:
         raise BadInputError("give either a form or tune, not both")
     if tune_batch < 1:
