@@ -18,7 +18,7 @@ from linkedonnx.passes.graph_utils import const_array
 _QMAX = {ir.DataType.UINT8: 255, ir.DataType.INT8: 127}
 
 
-def _qparams(node: ir.Node) -> tuple[np.ndarray, np.ndarray] | None:
+def qparams(node: ir.Node) -> tuple[np.ndarray, np.ndarray] | None:
     """(scale, zero point) constants of a per-tensor Q or DQ node, else None."""
     if len(node.inputs) < 3 or node.attributes.get("axis") is not None:
         return None
@@ -45,7 +45,7 @@ class IntegerReluPass(CountingPass):
             q = users[0].node
             if q.op_type != "QuantizeLinear" or q.outputs[0].is_graph_output():
                 continue
-            before, after = _qparams(dq), _qparams(q)
+            before, after = qparams(dq), qparams(q)
             quantized = dq.inputs[0]
             if before is None or after is None or quantized is None:
                 continue

@@ -194,15 +194,20 @@ def concat_z(model: onnx.ModelProto) -> onnx.ModelProto:
     return ir.to_proto(RemoveUnusedNodesPass()(rewritten).model)  # the two convs' weights
 
 
-def integer_relus(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
-    """Apply :class:`IntegerReluPass` to a QDQ model; return it and the Relus rewritten."""
+def integer_ops(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, int]]:
+    """Run :class:`IntegerReluPass` then :class:`IntegerConcatPass` on a QDQ model (exact
+    rewrites where scales and zero points agree); return it and their counts."""
     import onnx_ir as ir
 
+    from linkedonnx.quantize.integer_concat import IntegerConcatPass
     from linkedonnx.quantize.integer_relu import IntegerReluPass
 
-    step = IntegerReluPass()
-    result = step(ir.from_proto(model))
-    return ir.to_proto(result.model), int(step.counts.get("integer relu", 0))
+    counts: dict[str, int] = {}
+    current = ir.from_proto(model)
+    for step in (IntegerReluPass(), IntegerConcatPass()):
+        current = step(current).model
+        counts.update({k: int(v) for k, v in step.counts.items() if v})
+    return ir.to_proto(current), counts
 
 
 def float_ops(model: onnx.ModelProto, folder: Path) -> dict[str, int]:
@@ -281,12 +286,10 @@ def _candidate(
             reduce_range=reduce_range,
             folder=folder,
         )
-    integer = 0
-    if not stock:
-        quantized, integer = integer_relus(quantized)
     layout_counts = layout.counts()
-    if integer:
-        layout_counts["integer relu"] = integer
+    if not stock:
+        quantized, integer = integer_ops(quantized)
+        layout_counts.update(integer)
     shared = len({tuple(p.tensors) for p in layout.pairs if p.tensors[0] in overrides})
     return _Candidate(form, quantized, counts, layout_counts, shared), reader
 

@@ -47,11 +47,25 @@ class Graph:
     def quantizers(self, tensor: str) -> list[onnx.NodeProto]:
         return [n for n in self.consumers.get(tensor, []) if n.op_type == "QuantizeLinear"]
 
-    def dq_params(self, tensor: str) -> tuple[float, int, np.dtype]:
-        """Parameters of the DequantizeLinear producing ``tensor``."""
-        dq = self.producer[tensor]
-        assert dq.op_type == "DequantizeLinear", dq.op_type
-        return self.params(dq)
+    def q8_params(self, tensor: str) -> tuple[float, int, np.dtype]:
+        """Parameters of an 8-bit tensor: those of the QuantizeLinear that made it (through
+        an integer Clip or Concat, which keep them)."""
+        node = self.producer[tensor]
+        while node.op_type in ("Clip", "Concat"):
+            node = self.producer[node.input[0]]
+        assert node.op_type == "QuantizeLinear", node.op_type
+        return self.params(node)
+
+    def integer_concat(self, concat: onnx.NodeProto) -> tuple[float, int, np.dtype]:
+        """Check ``concat`` joins 8-bit tensors of one scale and zero point and that every
+        reader dequantizes it with them (a copy, nothing requantized); return them."""
+        first, *others = (self.q8_params(i) for i in concat.input)
+        assert all(other == first for other in others)
+        readers = self.consumers[concat.output[0]]
+        assert readers and all(
+            r.op_type == "DequantizeLinear" and self.params(r) == first for r in readers
+        )
+        return first
 
     def ops(self, op: str) -> list[onnx.NodeProto]:
         return [n for n in self.nodes if n.op_type == op]
@@ -73,10 +87,8 @@ def test_inline_relu_halves_and_concat_share_one_unsigned_scale() -> None:
     concats = g.ops("Concat")
     assert len(concats) == 3 and report.shared_ranges == 3
     for concat in concats:
-        first, second = (g.dq_params(i) for i in concat.input)
-        (out,) = g.quantizers(concat.output[0])
-        assert first == second == g.params(out)
-        assert first[1] == 0 and first[2] == np.uint8
+        _, zero, dtype = g.integer_concat(concat)
+        assert zero == 0 and dtype == np.uint8
     check_close(model, q)
 
 
@@ -116,16 +128,12 @@ def test_split_z_has_one_quantizer_and_its_relu_runs_on_the_8_bit_tensor() -> No
         assert len(g.quantizers(z)) == 1  # one scale for every consumer of z
         scale, zero, dtype = g.params(quantizer)
         assert int(g.consts[clip.input[1]]) == zero and int(g.consts[clip.input[2]]) == 255
-        for dq in g.consumers[clip.output[0]]:
-            assert dq.op_type == "DequantizeLinear" and g.params(dq) == (scale, zero, dtype)
-        z_readers = [n for n in g.consumers[quantizer.output[0]] if n is not clip]
-        assert z_readers and all(g.params(n) == (scale, zero, dtype) for n in z_readers)
-    # one conv over [relu(z), z] per site: no Add, every Concat a copy of equal parameters
+        (concat,) = g.consumers[clip.output[0]]  # relu(z) joins z, both on z's parameters
+        assert concat.op_type == "Concat"
+        assert list(concat.input) == [clip.output[0], quantizer.output[0]]
+        assert g.integer_concat(concat) == (scale, zero, dtype)
+    # one conv over [relu(z), z] per site: no Add, no QLinearAdd
     assert not g.ops("Add") and len(g.ops("Conv")) == 4 and len(g.ops("Concat")) == 3
-    for concat in g.ops("Concat"):
-        first, second = (g.dq_params(i) for i in concat.input)
-        (out,) = g.quantizers(concat.output[0])
-        assert first == second == g.params(out)
     check_close(model, q)
 
 
@@ -145,12 +153,7 @@ def test_prelu_halves_share_one_scale_with_a_zero_point() -> None:
     model, q, report = run_quantize("prelu", "inline")
     g = Graph(q)
     assert report.shared_ranges == 3
-    zeros = set()
-    for concat in g.ops("Concat"):
-        first, second = (g.dq_params(i) for i in concat.input)
-        (out,) = g.quantizers(concat.output[0])
-        assert first == second == g.params(out)
-        zeros.add(first[1])
+    zeros = {g.integer_concat(concat)[1] for concat in g.ops("Concat")}
     assert zeros != {0}
     check_close(model, q)
 

@@ -73,6 +73,49 @@ def test_integer_relu_is_exact_and_only_where_parameters_agree() -> None:
     assert not result.modified and not other.counts
 
 
+def qdq_concat(zero_out: int) -> onnx.ModelProto:
+    """Two inputs quantized (scale 0.1, zero point 0), concatenated in float, quantized
+    again with zero point ``zero_out`` and dequantized."""
+    init = [
+        numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+        numpy_helper.from_array(np.array(0, np.uint8), "z0"),
+        numpy_helper.from_array(np.array(zero_out, np.uint8), "z1"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["a", "s", "z0"], ["aq"]),
+        helper.make_node("QuantizeLinear", ["b", "s", "z0"], ["bq"]),
+        helper.make_node("DequantizeLinear", ["aq", "s", "z0"], ["ad"]),
+        helper.make_node("DequantizeLinear", ["bq", "s", "z0"], ["bd"]),
+        helper.make_node("Concat", ["ad", "bd"], ["c"], axis=1, name="cat"),
+        helper.make_node("QuantizeLinear", ["c", "s", "z1"], ["cq"]),
+        helper.make_node("DequantizeLinear", ["cq", "s", "z1"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in "ab"],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 6])],
+        init,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+
+
+def test_integer_concat_is_exact_and_only_where_parameters_agree() -> None:
+    from linkedonnx.quantize.integer_concat import IntegerConcatPass
+
+    model = qdq_concat(0)
+    rng = np.random.default_rng(1)
+    x = {n: rng.uniform(-2, 30, (2, 3)).astype(np.float32) for n in "ab"}
+    before = make_session(model, "cpu").run(None, x)[0]
+    step = IntegerConcatPass()
+    out = ir.to_proto(step(ir.from_proto(model)).model)
+    assert step.counts["integer concat"] == 1
+    ops = [n.op_type for n in out.graph.node]
+    assert ops.count("Concat") == 1 and ops.count("DequantizeLinear") == 1
+    assert np.array_equal(make_session(out, "cpu").run(None, x)[0], before)
+    assert not IntegerConcatPass()(ir.from_proto(qdq_concat(3))).modified
+
+
 def test_concat_z_is_one_conv_over_relu_and_z_exact_in_float() -> None:
     from linkedonnx.quantize.static import concat_z, lower_for_int8
     from tests.passes.lowering_graphs import allcnn_like
