@@ -337,9 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out, data)
     print(f"wrote {args.out}")
     if args.results_md is not None:
-        command = "python benchmarks/bench_quantize.py" + "".join(
-            f" {a}" for a in (sys.argv[1:] if argv is None else argv)
-        )
+        given = list(sys.argv[1:] if argv is None else argv)
+        if "--note" in given:  # the note is printed below the table, not in the command
+            at = given.index("--note")
+            given[at : at + 2] = ["--note", "..."]
+        command = "python benchmarks/bench_quantize.py" + "".join(f" {a}" for a in given)
         update_results_md(args.results_md, results_section(data, command))
         print(f"updated {args.results_md}")
     return 0
