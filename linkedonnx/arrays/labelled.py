@@ -67,10 +67,12 @@ class PreprocessOptions:
 
 @dataclass
 class Labelled:
-    """Prepared float32 model input ``images`` [N, C, H, W] with int64 ``labels`` [N],
-    where they came from (``source``) and the ``preprocess`` that prepared them."""
+    """Labelled samples of one split: ``stored`` images [N, C, H, W] as the data set
+    keeps them, int64 ``labels`` [N], where they came from (``source``) and the
+    ``preprocess`` that turns them into float32 model input, applied batch by batch
+    (:meth:`batches`, :meth:`first`) or to the whole split (:attr:`images`)."""
 
-    images: np.ndarray
+    stored: np.ndarray
     labels: np.ndarray
     source: str
     preprocess: Preprocess
@@ -78,20 +80,27 @@ class Labelled:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def images(self) -> np.ndarray:
+        """The whole split prepared (float32 [N, C, H', W'])."""
+        return apply(self.stored, self.preprocess)
+
     def first(self, count: int) -> np.ndarray:
-        """The first ``count`` images, the split repeated when it holds fewer."""
+        """The first ``count`` prepared images, the split repeated when it holds fewer."""
         if count < 1:
             raise BadInputError(f"count must be at least 1, got {count}")
-        reps = -(-count // len(self.images))
-        return np.concatenate([self.images] * reps)[:count] if reps > 1 else self.images[:count]
+        reps = -(-count // len(self.stored))
+        chosen = np.concatenate([self.stored] * reps) if reps > 1 else self.stored
+        return apply(chosen[:count], self.preprocess)
 
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(images, labels) batches of ``batch_size`` in order (the last may be smaller).
-        Raises BadInputError for batch_size < 1."""
+        """Prepared (images, labels) batches of ``batch_size`` in order (the last may be
+        smaller). Raises BadInputError for batch_size < 1."""
         if batch_size < 1:
             raise BadInputError(f"batch size must be at least 1, got {batch_size}")
         for start in range(0, len(self.labels), batch_size):
-            yield self.images[start : start + batch_size], self.labels[start : start + batch_size]
+            stop = start + batch_size
+            yield apply(self.stored[start:stop], self.preprocess), self.labels[start:stop]
 
 
 def is_npz(data: str | os.PathLike[str]) -> bool:
@@ -229,11 +238,13 @@ def load_data(
 def labelled(
     raw: RawData, preprocess: Preprocess, split: str = "test", limit: int | None = None
 ) -> Labelled:
-    """The first ``limit`` (None: all) samples of ``split`` prepared with ``preprocess``.
-    Raises BadInputError for an unknown or empty split or images that do not fit."""
+    """The first ``limit`` (None: all) samples of ``split``, to be prepared with
+    ``preprocess``. Raises BadInputError for an unknown or empty split or images that
+    do not fit the preprocessing."""
     images, labels = _split_arrays(raw, split, limit)
+    apply(images[:1], preprocess)  # channels and shape checked now, not at the first batch
     source = raw.name if raw.name in DEFAULT_IMAGE_SIZE else Path(raw.name).name
-    return Labelled(apply(images, preprocess), labels, f"{source} {split}", preprocess)
+    return Labelled(images, labels, f"{source} {split}", preprocess)
 
 
 def _image_input(model: Any) -> tuple[str, int | None]:

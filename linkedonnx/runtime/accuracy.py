@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,16 +124,15 @@ def predict_both(
     run_model: Run,
     run_reference: Run,
     input_name: str,
-    images: np.ndarray,
-    batch: int,
-    fixed_batch: bool,
+    batches: Iterable[np.ndarray],
+    fixed_batch: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The first output of each runner over ``images`` fed in batches of ``batch``
-    (the last one padded when ``fixed_batch``); returns (model, reference) arrays."""
+    """The first output of each runner over ``batches`` of images (each padded to
+    ``fixed_batch`` rows when the model's batch size is fixed); returns the (model,
+    reference) outputs for the real rows, concatenated."""
     ours, theirs = [], []
-    for start in range(0, len(images), batch):
-        x = images[start : start + batch]
-        feeds = {input_name: _padded(x, batch) if fixed_batch else x}
+    for x in batches:
+        feeds = {input_name: _padded(x, fixed_batch) if fixed_batch else x}
         ours.append(np.asarray(run_model(feeds)[0])[: len(x)])
         theirs.append(np.asarray(run_reference(feeds)[0])[: len(x)])
     return np.concatenate(ours), np.concatenate(theirs)
@@ -182,21 +181,18 @@ def validate_accuracy(
     )
     sig = signature(model)
     dtype, batch_dim = sig[0].dtype, sig[0].dims[0]
-    images = labelled.images.astype(dtype)
     ref = load_reference(reference, model, sig, seed)
     session = make_session(model, provider)
     output_name = session.get_outputs()[0].name
     notes = list(ref.notes)
     if len(session.get_outputs()) > 1:
         notes.append(f"the model has several outputs; classes are read from {output_name!r}")
-    fixed = isinstance(batch_dim, int)
-    batch = batch_dim if isinstance(batch_dim, int) else BATCH
+    fixed = batch_dim if isinstance(batch_dim, int) else None
     ours, theirs = predict_both(
         lambda feeds: _guarded("ONNX Runtime", lambda: list(session.run(None, feeds))),
         lambda feeds: _guarded("the reference", lambda: ref.run(feeds)),
         input_name,
-        images,
-        batch,
+        (x.astype(dtype) for x, _ in labelled.batches(fixed or BATCH)),
         fixed,
     )
     if ours.ndim != 2 or ours.shape != theirs.shape:
