@@ -113,16 +113,16 @@ def calibration_batches(
             data_dir=data_dir,
             limit=samples,
         )
+        fixed = next((s.dims[0] for s in signature(model) if s.name == name and s.dims), None)
+        if isinstance(fixed, int) and fixed > 0:  # a fixed batch dim: batches of exactly that
+            batch_size = fixed
+        batches = [
+            {name: images}
+            for images, _ in prepared.batches(batch_size)
+            if not isinstance(fixed, int) or len(images) == fixed
+        ]
     except (TypeError, ValueError) as exc:  # images numpy cannot turn into float32
         raise BadInputError(f"{data}: the images are not numeric ({exc})") from None
-    fixed = next((s.dims[0] for s in signature(model) if s.name == name and s.dims), None)
-    if isinstance(fixed, int) and fixed > 0:  # a fixed batch dim: batches of exactly that
-        batch_size = fixed
-    batches = [
-        {name: images}
-        for images, _ in prepared.batches(batch_size)
-        if not isinstance(fixed, int) or len(images) == fixed
-    ]
     if not batches:
         raise BadInputError(f"the calibration data {data} holds no sample")
     return batches, prepared.source
