@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 from onnx import numpy_helper
 
 from linkedonnx.quantize import METADATA_KEY, quantize
@@ -212,3 +213,17 @@ def test_tune_times_every_form_and_keeps_one() -> None:
     assert set(report.tuning) == {"auto", "split", "dw", "stacked", "inline"}
     assert report.form == min(report.tuning, key=report.tuning.get)
     check_close(model, q)
+
+
+@pytest.mark.parametrize("method", ["entropy", "percentile"])
+def test_other_calibration_methods_and_per_tensor_weights(method: str) -> None:
+    _, q, report = run_quantize("relu", "split", method=method, per_channel=False)
+    assert report.method == method and not report.per_channel
+    recorded = json.loads({p.key: p.value for p in q.metadata_props}[METADATA_KEY])
+    assert recorded["method"] == method and recorded["per_channel"] is False
+    g = Graph(q)
+    weight_scales = [
+        g.consts[n.input[1]] for n in g.ops("DequantizeLinear") if n.input[0] in g.consts
+    ]
+    assert weight_scales and all(s.size == 1 for s in weight_scales)  # one scale per tensor
+    assert np.isfinite(outputs(q)).all()
