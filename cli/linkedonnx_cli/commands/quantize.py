@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx_cli.data_options import (
+    DataDirOption,
+    MeanOption,
+    ScaleOption,
+    StandardizeOption,
+    StdOption,
+)
+
 if TYPE_CHECKING:
     from linkedonnx.quantize.static import QuantizeReport
 
@@ -44,12 +52,6 @@ def render(report: QuantizeReport, output: Path, console: Console) -> None:
     console.print(f"wrote {output}")
 
 
-def _floats(text: str | None, what: str) -> tuple[float, ...] | None:
-    from linkedonnx.arrays.preprocess import parse_floats
-
-    return None if text is None else parse_floats(text, what)
-
-
 def command(
     model: Annotated[
         Path, typer.Argument(help="Float ONNX model (function form, converted or flat export).")
@@ -59,7 +61,7 @@ def command(
         str, typer.Option("--data", help="Calibration data: a data set name or an .npz file.")
     ],
     samples: Annotated[
-        int | None, typer.Option("--samples", help="Calibrate on the first N samples (all).")
+        int, typer.Option("--samples", help="Calibrate on the first N samples of the split.")
     ] = 512,
     method: Annotated[
         str, typer.Option("--method", help="Calibration: minmax, entropy or percentile.")
@@ -78,20 +80,11 @@ def command(
         bool,
         typer.Option("--freeze-inputs", help="Move weights listed as graph inputs out of them."),
     ] = False,
-    scale: Annotated[
-        float | None, typer.Option("--scale", help="Value scale (model records none).")
-    ] = None,
-    mean: Annotated[
-        str | None, typer.Option("--mean", help="Per-channel mean, e.g. 0.5,0.4,0.4.")
-    ] = None,
-    std: Annotated[str | None, typer.Option("--std", help="Per-channel std.")] = None,
-    standardize: Annotated[
-        bool | None,
-        typer.Option(
-            "--standardize/--no-standardize",
-            help="Standardize with the data set's train statistics (model records none).",
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    standardize: StandardizeOption = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
@@ -104,12 +97,7 @@ def command(
     from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.quantize.file import quantize_file
 
-    options = PreprocessOptions(
-        scale=scale,
-        mean=_floats(mean, "--mean"),
-        std=_floats(std, "--std"),
-        standardize=standardize,
-    )
+    options = PreprocessOptions.parse(scale, mean, std, standardize)
     console = Console()
     bar = Progress(
         TextColumn("calibrating"),
@@ -138,6 +126,7 @@ def command(
             tune=tune,
             freeze_inputs=freeze_inputs,
             options=options,
+            data_dir=data_dir,
             progress=progress,
         )
     finally:
