@@ -227,3 +227,14 @@ def test_other_calibration_methods_and_per_tensor_weights(method: str) -> None:
     ]
     assert weight_scales and all(s.size == 1 for s in weight_scales)  # one scale per tensor
     assert np.isfinite(outputs(q)).all()
+
+
+def test_a_flat_model_is_converted_first_and_quantized_linked_aware() -> None:
+    from linkedonnx.quantize.static import lower_for_int8
+
+    flat, _ = lower_for_int8(allcnn_like("relu"), "inline")  # Relu, Neg, Relu, Concat
+    assert not [n for n in flat.graph.node if n.domain]
+    q, report = quantize(flat, batches(), isa=VNNI)
+    assert report.linked and report.lowered == {"relu:split": 3}
+    assert report.layout.get("integer concat") == 3
+    check_close(flat, q)
