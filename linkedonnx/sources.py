@@ -2,9 +2,9 @@
 a checkpoint file (see :mod:`linkedonnx.checkpoint`) or, where a command accepts one,
 an ``.onnx`` file.
 
-:func:`parse_source` is the one parser of SOURCE (export, inspect and validate use it);
-it needs no torch. :func:`load_source` resolves a zoo name or a checkpoint to
-(model, spec) and imports torch when it runs.
+:func:`~linkedonnx.source_ref.parse_source` is the one parser of SOURCE (export,
+inspect and validate use it; it needs neither torch nor the zoo). :func:`load_source`
+resolves a zoo name or a checkpoint to (model, spec) and imports torch when it runs.
 """
 
 from __future__ import annotations
@@ -12,54 +12,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.errors import BadInputError
+from linkedonnx.source_ref import ZOO_PREFIX, SourceKind, SourceRef, parse_source
 from linkedonnx.zoo.spec import ModelSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-ZOO_PREFIX = "zoo:"
-SourceKind = Literal["zoo", "checkpoint", "onnx"]
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """A parsed SOURCE string: its ``kind`` and the ``text`` as given. ``name`` is the
-    zoo name (kind 'zoo'), ``path`` the file (kinds 'checkpoint' and 'onnx')."""
-
-    kind: SourceKind
-    text: str
-
-    @property
-    def name(self) -> str:
-        """The zoo model name after 'zoo:' ('' for a file)."""
-        return self.text[len(ZOO_PREFIX) :] if self.kind == "zoo" else ""
-
-    @property
-    def path(self) -> Path:
-        """The file named (raises BadInputError for a zoo source)."""
-        if self.kind == "zoo":
-            raise BadInputError(f"SOURCE {self.text} names a zoo model, not a file")
-        return Path(self.text)
-
-
-def parse_source(source: str | os.PathLike[str]) -> SourceRef:
-    """Parse SOURCE: 'zoo:NAME' -> kind 'zoo'; a path ending in '.onnx' (any case) ->
-    'onnx'; any other path -> 'checkpoint'. The file is not opened. Raises
-    BadInputError for 'zoo:' with no name or an empty string."""
-    text = os.fspath(source)
-    if not text:
-        raise BadInputError("SOURCE is empty; expected zoo:NAME or a file")
-    if text.startswith(ZOO_PREFIX):
-        if not text[len(ZOO_PREFIX) :]:
-            raise BadInputError("SOURCE 'zoo:' names no model; try 'linkedonnx zoo'")
-        return SourceRef("zoo", text)
-    if text.lower().endswith(".onnx"):
-        return SourceRef("onnx", text)
-    return SourceRef("checkpoint", text)
+__all__ = [
+    "ZOO_PREFIX",
+    "Source",
+    "SourceKind",
+    "SourceRef",
+    "build_zoo",
+    "is_zoo",
+    "load_source",
+    "parse_source",
+]
 
 
 @dataclass

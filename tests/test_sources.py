@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.sources import build_zoo, is_zoo, load_source, parse_source
+from linkedonnx.source_ref import parse_source
+from linkedonnx.sources import build_zoo, is_zoo, load_source
 from linkedonnx.zoo import ModelSpec
 
 

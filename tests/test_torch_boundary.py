@@ -25,6 +25,7 @@ ONNX_MODULES = (
     "linkedonnx.onnx_io",
     "linkedonnx.dead_unit_report",
     "linkedonnx.sources",
+    "linkedonnx.source_ref",
     "linkedonnx.errors",
     "linkedonnx.atomic",
 )

@@ -249,9 +249,9 @@ def labelled(
 
 def _image_input(model: Any) -> tuple[str, int | None]:
     """(name, fixed side or None) of the model's only input, which must be NCHW."""
-    from linkedonnx.runtime.inputs import signature
+    from linkedonnx.runtime.inputs import data_inputs
 
-    inputs = signature(model)
+    inputs = data_inputs(model)
     if len(inputs) != 1 or len(inputs[0].dims) != 4:
         described = ", ".join(s.describe() for s in inputs)
         raise BadInputError(f"labelled data feeds one NCHW image input; the model has {described}")

@@ -24,11 +24,12 @@ import onnx_ir as ir
 import torch
 from torch import nn
 
-from linkedonnx import DOMAIN, __version__
+from linkedonnx import __version__
 from linkedonnx.atomic import refuse_overwriting_input
 from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.functions.inline import inline_linked_functions
 from linkedonnx.onnx_io import check_full, default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
@@ -131,15 +132,6 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def linked_calls(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the main graph's nodes in the linkedonnx domain, per op_type."""
-    calls: dict[str, int] = {}
-    for node in model.graph.node:
-        if node.domain == DOMAIN:
-            calls[node.op_type] = calls.get(node.op_type, 0) + 1
-    return calls
-
-
 def attach_linked_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     """Attach the FunctionProtos the model's linkedonnx nodes call, with their bodies
     importing the model's default opset (convert's AttachFunctionsPass, so export and
@@ -229,7 +221,7 @@ def export_model(
 
         meta[METADATA_KEY] = preprocess.to_json()
     set_metadata(proto, meta)
-    calls = linked_calls(proto)
+    calls = count_linked_nodes(proto)
     if inline:
         proto = inline_linked_functions(proto)
         set_metadata(proto, {"linkedonnx.form": "inlined"})

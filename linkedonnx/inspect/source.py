@@ -18,7 +18,7 @@ from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.dead_unit_report import DeadUnitReport
 from linkedonnx.errors import BadInputError
-from linkedonnx.sources import parse_source
+from linkedonnx.source_ref import parse_source
 
 if TYPE_CHECKING:
     from linkedonnx.data import ImageData

@@ -159,7 +159,7 @@ def validate_accuracy(
     (check ``.passed``: drop <= ``max_accuracy_drop`` points). Raises BadInputError for
     bad files, data, options or reference, LinkedOnnxError when a runner fails."""
     from linkedonnx.onnx_io import load_model
-    from linkedonnx.runtime.inputs import signature
+    from linkedonnx.runtime.inputs import data_inputs
     from linkedonnx.runtime.session import make_session
     from linkedonnx.validate import _guarded, load_reference
 
@@ -179,7 +179,7 @@ def validate_accuracy(
         limit=limit,
         what=what,
     )
-    sig = signature(model)
+    sig = data_inputs(model)
     dtype, batch_dim = sig[0].dtype, sig[0].dims[0]
     ref = load_reference(reference, model, sig, seed)
     session = make_session(model, provider)

@@ -6,7 +6,8 @@ alike, with thread-pool spinning off so the sessions do not disturb each other.
 On CUDA the inputs and outputs live on the device (IO binding), so host<->device
 copies are not timed.
 
-Public API: :func:`make_inputs`, :func:`binding_plan`, :func:`bind`, :func:`summarize`,
+Inputs come from :func:`linkedonnx.runtime.inputs.session_inputs` (the same seeded data
+validate feeds). Public API: :func:`binding_plan`, :func:`bind`, :func:`summarize`,
 :func:`bench_sessions`, :func:`bench_models`, :class:`Timing`, :class:`BenchReport`.
 """
 
@@ -25,19 +26,8 @@ import onnxruntime as ort
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import load_model
+from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session, resolve_providers
-
-#: ORT input type string -> numpy dtype.
-ORT_DTYPES: dict[str, type] = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(int8)": np.int8,
-    "tensor(uint8)": np.uint8,
-    "tensor(bool)": np.bool_,
-}
 
 #: Device name used by IO binding for each provider name.
 DEVICE_OF_PROVIDER = {"cpu": "cpu", "cuda": "cuda"}
@@ -51,48 +41,6 @@ def check_settings(batch: int, warmup: int, runs: int) -> None:
         raise BadInputError(f"warmup must be at least 0, got {warmup}")
     if runs < 1:
         raise BadInputError(f"runs must be at least 1, got {runs}")
-
-
-def input_shape(dims: Sequence[Any], batch: int) -> tuple[int, ...]:
-    """Concrete shape for an ORT input signature: every dynamic dim (a name, None or a
-    negative number) becomes ``batch``."""
-    return tuple(int(d) if isinstance(d, int) and d >= 0 else batch for d in dims)
-
-
-def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Seeded data of ``dtype``: standard normal floats, small non-negative integers or bools."""
-    if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal(shape).astype(dtype)
-    if dtype is np.bool_:
-        return rng.integers(0, 2, shape).astype(np.bool_)
-    return rng.integers(0, 10, shape).astype(dtype)
-
-
-def make_inputs(
-    session: ort.InferenceSession,
-    batch: int,
-    seed: int = 0,
-    cache: dict[tuple, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """Seeded inputs for ``session``'s input signature with dynamic dims set to ``batch``.
-
-    ``cache`` (shared between models) maps (position, shape, dtype) to an array, so
-    models whose inputs agree in shape and type get the very same data. Raises
-    BadInputError for an input type this benchmark cannot synthesize.
-    """
-    cache = {} if cache is None else cache
-    feeds: dict[str, np.ndarray] = {}
-    for position, arg in enumerate(session.get_inputs()):
-        dtype = ORT_DTYPES.get(arg.type)
-        if dtype is None:
-            raise BadInputError(f"input {arg.name!r} has type {arg.type}, which bench cannot feed")
-        shape = input_shape(arg.shape, batch)
-        key = (position, shape, np.dtype(dtype).str)
-        if key not in cache:
-            rng = np.random.default_rng([seed, position])
-            cache[key] = _random_array(rng, shape, dtype)
-        feeds[arg.name] = cache[key]
-    return feeds
 
 
 @dataclass(frozen=True)
@@ -271,9 +219,8 @@ def bench_sessions(
     fed to every session); return one Timing each, with ``speedup`` relative to the
     first. Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
-    cache: dict[tuple, np.ndarray] = {}
     runners = [
-        make_runner(s, inputs or make_inputs(s, batch, seed, cache), device, iobinding)
+        make_runner(s, inputs or session_inputs(s, batch, seed), device, iobinding)
         for _, s in sessions
     ]
     times = interleave(runners, warmup, runs)

@@ -42,6 +42,8 @@ def test_demo_prints_the_summary_of_the_journey_it_configures(
     )  # fmt: skip
     for needle in ("test accuracy", "max parity error vs checkpoint", "speed-up", "batch 32"):
         assert needle in printed
+    assert "INT8 test accuracy" in printed and "INT8 vs optimized float32, batch 32" in printed
+    assert "INT8 speed-up vs plain export, batch 32" in printed
     assert "pass" in printed and "FAIL" not in printed
     assert f"{summary.speedup(32):.2f}x" in printed
 

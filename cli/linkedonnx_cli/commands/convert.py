@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.convert import convert_file, linked_node_counts
-from linkedonnx_cli.options import ExternalData
+from linkedonnx.passes.convert import convert_file
+from linkedonnx_cli.options import ExternalData, FreezeInputs
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -27,9 +28,12 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
+    freeze_inputs: FreezeInputs = False,
     external_data: ExternalData = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
-    converted, report = convert_file(model, output, json_path, external_data=external_data)
-    render(report, linked_node_counts(converted), output, Console())
+    converted, report = convert_file(
+        model, output, json_path, freeze_inputs=freeze_inputs, external_data=external_data
+    )
+    render(report, count_linked_nodes(converted), output, Console())

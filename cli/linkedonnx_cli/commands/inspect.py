@@ -12,7 +12,7 @@ from rich.table import Table
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.inspect import DeadUnitReport, inspect_source
-from linkedonnx.sources import parse_source
+from linkedonnx.source_ref import parse_source
 from linkedonnx_cli.data_options import DataDirOption, MeanOption, ScaleOption, StdOption
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from linkedonnx.passes.base import PipelineReport
 from linkedonnx.passes.optimize import op_counts, optimize_file
-from linkedonnx_cli.options import ExternalData
+from linkedonnx_cli.options import ExternalData, FreezeInputs
 from linkedonnx_cli.render import pipeline_table
 
 
@@ -44,6 +44,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
+    freeze_inputs: FreezeInputs = False,
     external_data: ExternalData = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
@@ -58,6 +59,7 @@ def command(
         tune=tune,
         batch=batch,
         form=form,
+        freeze_inputs=freeze_inputs,
         external_data=external_data,
     )
     render(report, op_counts(optimized), output, Console())

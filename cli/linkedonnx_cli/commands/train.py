@@ -38,10 +38,10 @@ def render(result: TrainResult, console: Console) -> None:
 
 
 def command(
-    model: Annotated[str, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")],
-    data: Annotated[
-        str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")
-    ] = "digits",
+    model: Annotated[
+        str | None, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")
+    ] = None,
+    data: Annotated[str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
@@ -88,12 +88,21 @@ def command(
     download: Annotated[
         bool, typer.Option(help="Allow torchvision to download CIFAR-10 into --data-dir.")
     ] = False,
+    from_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Start from this checkpoint's model and weights (linkified or not) "
+            "instead of --model.",
+        ),
+    ] = None,
 ) -> None:
-    """Train a zoo model; per-epoch metrics (loss, accuracy, seconds, dead units) as JSON lines."""
+    """Train a zoo model (or continue a checkpoint's, --from); per-epoch metrics (loss,
+    accuracy, seconds, dead units) as JSON lines."""
     from linkedonnx.train import TrainConfig, train
 
     config = TrainConfig(
-        model=model,
+        model=model or "",
         data=data,
         epochs=epochs,
         batch_size=batch_size,
@@ -116,6 +125,7 @@ def command(
         download=download,
         dead_samples=None if all_samples else dead_samples,
         progress=sys.stderr.isatty(),
+        from_checkpoint=from_checkpoint,
     )
     result = train(config)
     if result.out is not None or result.metrics:

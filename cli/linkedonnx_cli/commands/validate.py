@@ -13,6 +13,7 @@ from rich.table import Table
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
+from linkedonnx.runtime.compare import OutputComparison
 from linkedonnx.validate import ValidationReport, validate
 from linkedonnx_cli.data_options import (
     DataDirOption,
@@ -25,18 +26,14 @@ from linkedonnx_cli.data_options import (
 )
 
 
-def render(report: ValidationReport, console: Console) -> None:
-    """Print the settings line, one table row per output and the verdict line."""
-    seed = f"seed {report.seed}" if report.seed is not None else "custom inputs"
-    console.print(
-        f"{report.model} on {report.runner} vs {report.reference}; "
-        f"inputs {', '.join(report.inputs)} ({seed})"
-    )
+def comparison_table(rows: list[OutputComparison], first: str) -> Table:
+    """One row per comparison (``first`` names the first column): shape, max/mean abs
+    and rel error, worst element and its values, tolerances, result."""
     table = Table(show_header=True, header_style="bold")
-    columns = ("output", "shape", "max abs", "mean abs", "max rel", "mean rel", "worst at")
-    for col in (*columns, "atol/rtol", "result"):
-        table.add_column(col, justify="left" if col in ("output", "result") else "right")
-    for o in report.outputs:
+    columns = ("shape", "max abs", "mean abs", "max rel", "mean rel", "worst at", "got/want")
+    for col in (first, *columns, "atol/rtol", "result"):
+        table.add_column(col, justify="left" if col in (first, "result") else "right")
+    for o in rows:
         table.add_row(
             o.name,
             "x".join(map(str, o.shape)),
@@ -45,13 +42,50 @@ def render(report: ValidationReport, console: Console) -> None:
             f"{o.max_rel:.3g}",
             f"{o.mean_rel:.3g}",
             str(list(o.worst_index)),
+            f"{o.actual_at_worst:.4g}/{o.expected_at_worst:.4g}",
             f"{o.atol:g}/{o.rtol:g}",
             "pass" if o.passed else f"FAIL: {o.reason}",
         )
-    console.print(table)
+    return table
+
+
+def render(report: ValidationReport, console: Console) -> None:
+    """Print the settings line, the per-layer table (when asked for), one table row per
+    output (and per output of the perturbed-initializer round) and the verdict line."""
+    seed = f"seed {report.seed}" if report.seed is not None else "custom inputs"
+    console.print(
+        f"{report.model} on {report.runner} vs {report.reference}; "
+        f"inputs {', '.join(report.inputs)} ({seed})"
+    )
+    if report.layers is not None:
+        layers = report.layers
+        console.print(comparison_table([r.comparison for r in layers.rows], "layer"))
+        first = layers.first_drift
+        console.print(
+            f"first layer over tolerance: {first.label}"
+            if first is not None
+            else f"all {len(layers.rows)} compared layer value(s) within tolerance"
+        )
+    console.print(comparison_table(report.outputs, "output"))
+    if report.perturbed:
+        console.print("the same outputs with every initializer input perturbed:")
+        console.print(comparison_table(report.perturbed, "output"))
     for note in report.notes:
         console.print(f"note: {note}")
     console.print(report.summary())
+
+
+def _check_plot_path(plot: Path, json_path: Path | None, *inputs: Path) -> None:
+    """Refuse a --plot path that names an input or the --json file, a directory or a
+    path in a missing folder."""
+    refuse_overwriting_input(plot, *inputs)
+    if json_path is not None and plot.resolve() == json_path.resolve():
+        raise BadInputError(f"--json and --plot name the same file {plot}")
+    folder = plot.parent if str(plot.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInputError(f"output folder {folder} does not exist")
+    if plot.is_dir():
+        raise BadInputError(f"output path {plot} is a directory")
 
 
 def command(
@@ -79,6 +113,18 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    per_layer: Annotated[
+        bool,
+        typer.Option(
+            "--per-layer",
+            help="Also compare each layer's output and each linked layer's z; name the "
+            "first layer over tolerance.",
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw the error per layer as a PNG (implies --per-layer)."),
+    ] = None,
     data: DataOption = None,
     split: SplitOption = "test",
     max_accuracy_drop: Annotated[
@@ -95,7 +141,7 @@ def command(
 ) -> None:
     """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
     output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
-    accuracy drop. Exit 0 pass, 1 fail, 2 bad input."""
+    accuracy drop. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
     if json_path is not None:
         refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
         folder = json_path.parent if str(json_path.parent) else Path(".")
@@ -103,8 +149,14 @@ def command(
             raise BadInputError(f"output folder {folder} does not exist")
         if json_path.is_dir():
             raise BadInputError(f"output path {json_path} is a directory")
+    if plot is not None:
+        _check_plot_path(plot, json_path, model, *([inputs] if inputs else []))
     if data is not None and inputs is not None:
         raise BadInputError("--inputs and --data exclude each other")
+    if data is not None and (per_layer or plot is not None):
+        raise BadInputError("--per-layer and --plot compare elements; they do not go with --data")
+    if data is None and inputs is None and not per_layer and plot is None:
+        data = _int8_default_data(model)
     if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
         raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
     if data is not None:
@@ -121,11 +173,17 @@ def command(
         rtol=rtol,
         seed=seed,
         inputs=inputs,
+        per_layer=per_layer or plot is not None,
     )
     width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
     render(report, Console(highlight=False, soft_wrap=True, width=width))
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
+    if plot is not None and report.layers is not None:
+        from linkedonnx.runtime.layers import plot_layers
+
+        against = Path(reference).name if reference else "the ONNX reference evaluator"
+        plot_layers(report.layers, plot, title=f"{model.name} vs {against}")
     if not report.passed:
         raise typer.Exit(1)
 
@@ -159,3 +217,27 @@ def _accuracy(
         write_text_atomic(json_path, report.to_json())
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _int8_default_data(model: Path) -> str | None:
+    """The data set an INT8 model (``linkedonnx.quantize`` metadata) is judged on when no
+    --data or --inputs is given: 8-bit models are judged by accuracy, not element-wise.
+    None for other models. Raises BadInputError when the model records no data set."""
+    from linkedonnx.arrays.preprocess import read_preprocess
+    from linkedonnx.onnx_io import load_model
+    from linkedonnx.quantize import METADATA_KEY
+
+    proto = load_model(model)
+    if not any(p.key == METADATA_KEY for p in proto.metadata_props):
+        return None
+    recorded = read_preprocess(proto)
+    if recorded is None or recorded.dataset is None:
+        raise BadInputError(
+            f"{model} is an INT8 model, judged by accuracy: give --data NAME or a .npz "
+            "(it records no data set), or --inputs for element-wise parity"
+        )
+    typer.echo(
+        f"rule: accuracy on {recorded.dataset} (an INT8 model is judged by top-1 accuracy, "
+        "not element-wise; --inputs for element-wise parity)"
+    )
+    return recorded.dataset
