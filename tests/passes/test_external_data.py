@@ -150,3 +150,23 @@ def test_cli_external_data_option(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["optimize", str(linked), "-o", str(single)])
     assert_same_outputs(load_model(single), load_model(fast), exact=True)
+
+
+def test_quantize_writes_external_data_with_outputs_unchanged(tmp_path: Path) -> None:
+    import numpy as np
+    from lowering_graphs import allcnn_like
+
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.quantize.file import quantize_file
+
+    path = tmp_path / "float.onnx"
+    onnx.save(allcnn_like("relu"), path)
+    images = np.random.default_rng(0).uniform(0, 1, (8, 3, 8, 8)).astype(np.float32)
+    data = tmp_path / "x.npz"
+    np.savez(data, x=images, labels=np.arange(8) % 10)
+    options = PreprocessOptions.parse(1.0, None, None, False)
+    single, external = tmp_path / "q.onnx", tmp_path / "q-ext.onnx"
+    quantize_file(path, single, data, options=options)
+    quantize_file(path, external, data, options=options, external_data=True)
+    _check_external(external)
+    assert_same_outputs(load_model(single), load_model(external), exact=True)

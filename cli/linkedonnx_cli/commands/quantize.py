@@ -16,6 +16,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
+from linkedonnx_cli.options import ExternalData
 
 if TYPE_CHECKING:
     from linkedonnx.quantize.static import QuantizeReport
@@ -88,6 +89,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    external_data: ExternalData = False,
 ) -> None:
     """Quantize MODEL to INT8 (QDQ, u8 activations, s8 weights) for ONNX Runtime's CPU:
     lower linked activations, calibrate on DATA, give both halves of each linkage one
@@ -128,6 +130,7 @@ def command(
             options=options,
             data_dir=data_dir,
             progress=progress,
+            external_data=external_data,
         )
     finally:
         if bar.live.is_started:
