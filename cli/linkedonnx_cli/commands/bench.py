@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.runtime.bench import BenchReport, bench_models
+if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
+    from linkedonnx.runtime.bench import BenchReport
 
 
 def render(report: BenchReport, console: Console) -> None:
@@ -54,6 +54,9 @@ def command(
     ] = None,
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
+    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+    from linkedonnx.runtime.bench import bench_models
+
     if json_path is not None:
         refuse_overwriting_input(json_path, *models)
     report = bench_models(

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.convert import convert_file, linked_node_counts
-from linkedonnx_cli.render import pipeline_table
+if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
+    from linkedonnx.passes.base import PipelineReport
 
 
 def render(report: PipelineReport, linked: dict[str, int], output: Path, console: Console) -> None:
     """Print one row per pass and rule that did something, then the linked nodes written."""
+    from linkedonnx_cli.render import pipeline_table
+
     console.print(pipeline_table(report, "convert", "rule / action"))
     summary = ", ".join(f"{k} x{v}" for k, v in sorted(linked.items())) or "no linked activations"
     console.print(f"wrote {output}: {summary}")
@@ -29,5 +30,7 @@ def command(
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
+    from linkedonnx.passes.convert import convert_file, linked_node_counts
+
     converted, report = convert_file(model, output, json_path)
     render(report, linked_node_counts(converted), output, Console())

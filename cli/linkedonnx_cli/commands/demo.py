@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkedonnx.journey import STAGES, JourneyConfig, JourneySummary, run_journey
+if TYPE_CHECKING:  # torch/onnx are imported when the command runs
+    from linkedonnx.journey import JourneySummary
 
 
 def summary_table(summary: JourneySummary) -> Table:
@@ -59,6 +60,8 @@ def command(
 ) -> None:
     """Train a linked model on the embedded digits, export, convert, optimize, validate
     parity and bench against the plain export; print one summary table."""
+    from linkedonnx.journey import STAGES, JourneyConfig, run_journey
+
     config = JourneyConfig(
         out=out,
         model=model,

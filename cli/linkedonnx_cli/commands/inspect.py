@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.inspect import DeadUnitReport, inspect_source
+if TYPE_CHECKING:  # torch/onnx are imported when the command runs
+    from linkedonnx.inspect import DeadUnitReport
 
 
 def render(report: DeadUnitReport, console: Console) -> None:
@@ -61,6 +61,9 @@ def command(
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
+    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+    from linkedonnx.inspect import inspect_source
+
     if json_path is not None and not source.startswith("zoo:"):
         refuse_overwriting_input(json_path, Path(source))
     report = inspect_source(

@@ -4,18 +4,19 @@ ONNX Runtime execution provider."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.optimize import op_counts, optimize_file
-from linkedonnx_cli.render import pipeline_table
+if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
+    from linkedonnx.passes.base import PipelineReport
 
 
 def render(report: PipelineReport, ops: dict[str, int], output: Path, console: Console) -> None:
     """Print one row per pass and count (reasons for skipped forms summed per form)."""
+    from linkedonnx_cli.render import pipeline_table
+
     console.print(pipeline_table(report, "optimize", "action"))
     console.print(f"wrote {output}: " + ", ".join(f"{k} x{v}" for k, v in ops.items()))
 
@@ -46,6 +47,8 @@ def command(
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
+    from linkedonnx.passes.optimize import op_counts, optimize_file
+
     optimized, report = optimize_file(
         model,
         output,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.errors import BadInputError
-from linkedonnx.validate import ValidationReport, validate
+if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
+    from linkedonnx.validate import ValidationReport
 
 
 def render(report: ValidationReport, console: Console) -> None:
@@ -72,6 +71,10 @@ def command(
 ) -> None:
     """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
     output. Exit 0 pass, 1 fail, 2 bad input."""
+    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+    from linkedonnx.errors import BadInputError
+    from linkedonnx.validate import validate
+
     if json_path is not None:
         refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
         folder = json_path.parent if str(json_path.parent) else Path(".")
