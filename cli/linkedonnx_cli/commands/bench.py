@@ -54,20 +54,19 @@ def command(
     ] = None,
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
-    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.runtime.bench import bench_models
 
-    if json_path is not None:
-        refuse_overwriting_input(json_path, *models)
-    report = bench_models(
-        models,
-        provider=provider,
-        batch=batch,
-        threads=threads,
-        warmup=warmup,
-        runs=runs,
-        seed=seed,
-    )
+    with reserve_outputs(json_path, inputs=tuple(models)):
+        report = bench_models(
+            models,
+            provider=provider,
+            batch=batch,
+            threads=threads,
+            warmup=warmup,
+            runs=runs,
+            seed=seed,
+        )
+        if json_path is not None:
+            write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
     render(report, Console())
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")

@@ -30,7 +30,9 @@ def command(
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
+    from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.convert import convert_file, linked_node_counts
 
-    converted, report = convert_file(model, output, json_path)
+    with reserve_outputs(output, json_path, inputs=(model,)):
+        converted, report = convert_file(model, output, json_path)
     render(report, linked_node_counts(converted), output, Console())

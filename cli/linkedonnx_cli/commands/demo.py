@@ -60,8 +60,10 @@ def command(
 ) -> None:
     """Train a linked model on the embedded digits, export, convert, optimize, validate
     parity and bench against the plain export; print one summary table."""
+    from linkedonnx.atomic import check_output_folder
     from linkedonnx.journey import STAGES, JourneyConfig, run_journey
 
+    check_output_folder(out)
     config = JourneyConfig(
         out=out,
         model=model,

@@ -73,8 +73,10 @@ def command(
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""
+    from linkedonnx.atomic import check_output_folder
     from linkedonnx.experiments import ExperimentConfig, parse_seeds, run_experiment
 
+    check_output_folder(out if out is not None else Path("experiments") / name)
     config = ExperimentConfig(
         experiment=name,
         out=out if out is not None else Path("experiments") / name,

@@ -37,17 +37,20 @@ def command(
 ) -> None:
     """Export SOURCE to ONNX: each linked activation becomes one call of a model-local
     function in the 'linkedonnx' domain (or standard ops with --inline)."""
+    from linkedonnx.atomic import reserve_outputs
     from linkedonnx.export import MIN_EXPORT_OPSET, export_source  # torch: only when it runs
 
-    result = export_source(
-        source,
-        output,
-        seed=seed,
-        opset=MIN_EXPORT_OPSET if opset is None else opset,
-        batch=batch,
-        inline=inline,
-        in_channels=in_channels,
-        image_size=image_size,
-        num_classes=num_classes,
-    )
+    checkpoint = () if source.startswith("zoo:") else (Path(source),)
+    with reserve_outputs(output, inputs=checkpoint):
+        result = export_source(
+            source,
+            output,
+            seed=seed,
+            opset=MIN_EXPORT_OPSET if opset is None else opset,
+            batch=batch,
+            inline=inline,
+            in_channels=in_channels,
+            image_size=image_size,
+            num_classes=num_classes,
+        )
     Console(highlight=False, soft_wrap=True).print(f"wrote {result.summary()}")

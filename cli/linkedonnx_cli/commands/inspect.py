@@ -61,23 +61,23 @@ def command(
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
-    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.inspect import inspect_source
 
-    if json_path is not None and not source.startswith("zoo:"):
-        refuse_overwriting_input(json_path, Path(source))
-    report = inspect_source(
-        source,
-        data,
-        batches=batches,
-        batch_size=batch_size,
-        image_size=image_size,
-        standardize=standardize,
-        data_dir=data_dir,
-        seed=seed,
-        init=init,
-        provider=provider,
-    )
+    read = () if source.startswith("zoo:") else (Path(source),)
+    with reserve_outputs(json_path, inputs=read):
+        report = inspect_source(
+            source,
+            data,
+            batches=batches,
+            batch_size=batch_size,
+            image_size=image_size,
+            standardize=standardize,
+            data_dir=data_dir,
+            seed=seed,
+            init=init,
+            provider=provider,
+        )
+        if json_path is not None:
+            write_text_atomic(json_path, report.to_json() + "\n")
     render(report, Console())
-    if json_path is not None:
-        write_text_atomic(json_path, report.to_json() + "\n")

@@ -47,17 +47,19 @@ def command(
 ) -> None:
     """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
+    from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.optimize import op_counts, optimize_file
 
-    optimized, report = optimize_file(
-        model,
-        output,
-        json_path,
-        target=target,  # type: ignore[arg-type]
-        fp16=fp16,
-        keep_io_float32=not fp16_io,
-        tune=tune,
-        batch=batch,
-        form=form,
-    )
+    with reserve_outputs(output, json_path, inputs=(model,)):
+        optimized, report = optimize_file(
+            model,
+            output,
+            json_path,
+            target=target,  # type: ignore[arg-type]
+            fp16=fp16,
+            keep_io_float32=not fp16_io,
+            tune=tune,
+            batch=batch,
+            form=form,
+        )
     render(report, op_counts(optimized), output, Console())

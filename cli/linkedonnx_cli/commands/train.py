@@ -84,8 +84,11 @@ def command(
     ] = False,
 ) -> None:
     """Train a zoo model; per-epoch metrics (loss, accuracy, seconds, dead units) as JSON lines."""
+    from linkedonnx.atomic import check_output_folder
     from linkedonnx.train import TrainConfig, train
 
+    if out is not None:
+        check_output_folder(out)
     config = TrainConfig(
         model=model,
         data=data,

@@ -71,30 +71,25 @@ def command(
 ) -> None:
     """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
     output. Exit 0 pass, 1 fail, 2 bad input."""
-    from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-    from linkedonnx.errors import BadInputError
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.validate import validate
 
-    if json_path is not None:
-        refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
-        folder = json_path.parent if str(json_path.parent) else Path(".")
-        if not folder.is_dir():
-            raise BadInputError(f"output folder {folder} does not exist")
-        if json_path.is_dir():
-            raise BadInputError(f"output path {json_path} is a directory")
-    report = validate(
-        model,
-        reference,
-        provider=provider,
-        batch=batch,
-        atol=atol,
-        rtol=rtol,
-        seed=seed,
-        inputs=inputs,
-    )
+    read = [model, *([inputs] if inputs else [])]
+    read += [Path(reference)] if reference and not reference.startswith("zoo:") else []
+    with reserve_outputs(json_path, inputs=tuple(read)):
+        report = validate(
+            model,
+            reference,
+            provider=provider,
+            batch=batch,
+            atol=atol,
+            rtol=rtol,
+            seed=seed,
+            inputs=inputs,
+        )
+        if json_path is not None:
+            write_text_atomic(json_path, report.to_json())
     width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
     render(report, Console(highlight=False, soft_wrap=True, width=width))
-    if json_path is not None:
-        write_text_atomic(json_path, report.to_json())
     if not report.passed:
         raise typer.Exit(1)

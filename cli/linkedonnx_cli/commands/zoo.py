@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.atomic import write_text_atomic
 from linkedonnx.zoo.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -51,11 +50,13 @@ def command(
     ] = None,
 ) -> None:
     """List every zoo model with its parameter count and FLOPs at 3×32×32."""
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.zoo.stats import zoo_stats  # torch: only when it runs
 
-    rows = zoo_stats(family)
+    with reserve_outputs(json_path):
+        rows = zoo_stats(family)
+        if json_path is not None:
+            payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
+            payload["models"] = [row.to_dict() for row in rows]
+            write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
     render(rows, Console())
-    if json_path is not None:
-        payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
-        payload["models"] = [row.to_dict() for row in rows]
-        write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
