@@ -28,13 +28,18 @@ def load(
     standardize: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
+    in_channels: int | None = None,
 ) -> ImageData:
-    """Load dataset ``name`` at ``image_size`` (None: the dataset's default).
+    """Load dataset ``name`` at ``image_size`` (None: the dataset's default);
+    ``in_channels`` sets the synthetic images' channels (default 1; others have theirs).
 
-    Raises BadInputError for an unknown name, a bad size or a missing data folder.
+    Raises BadInputError for an unknown name, a bad size, a missing data folder, or a
+    ``data_dir`` given for a dataset that reads none (only cifar10 does).
     """
     if name not in DEFAULT_IMAGE_SIZE:
         raise BadInputError(f"unknown dataset {name!r}; expected one of {', '.join(names())}")
+    if data_dir is not None and name != "cifar10":
+        raise BadInputError(f"--data-dir is read by cifar10 only; {name} reads no folder")
     size = DEFAULT_IMAGE_SIZE[name] if image_size is None else int(image_size)
     if size < 1:
         raise BadInputError(f"image size must be positive, got {size}")
@@ -49,7 +54,7 @@ def load(
     else:
         from linkedonnx.data.synthetic import load_synthetic_data
 
-        data = load_synthetic_data(image_size=size)
+        data = load_synthetic_data(image_size=size, in_channels=in_channels or 1)
     return data.standardize() if standardize else data
 
 

@@ -74,6 +74,8 @@ class DeadUnitReport:
     source: str
     samples: int
     layers: list[LayerUnits] = field(default_factory=list)
+    data: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def units(self) -> int:
@@ -105,6 +107,7 @@ class DeadUnitReport:
         """A JSON-ready dict: source, samples, totals and one entry per layer."""
         return {
             "source": self.source,
+            "data": self.data,
             "samples": self.samples,
             "units": self.units,
             "dead": self.dead,
@@ -112,6 +115,7 @@ class DeadUnitReport:
             "linkages": self.linkages,
             "dead_linkages": self.dead_linkages,
             "layers": [asdict(layer) | {"share": layer.share} for layer in self.layers],
+            "notes": list(self.notes),
         }
 
     def to_json(self) -> str:

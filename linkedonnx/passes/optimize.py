@@ -94,10 +94,22 @@ def optimize(
     before the inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
     1) and keeps the fastest whose outputs match the inline lowering. ``fp16`` converts
     to float16 (inputs and outputs stay float32 with ``keep_io_float32``).
-    Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option.
+    Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option or an
+    option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
+    a CUDA target or with a forced ``form``).
     """
     if target not in TARGETS:
         raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
+    if not keep_io_float32 and not fp16:
+        raise BadInputError(
+            "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
+        )
+    if tune and target != "cpu":
+        raise BadInputError(
+            f"--tune times lowering forms on the CPU; --target {target} inlines them"
+        )
+    if tune and form is not None:
+        raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
     if form is not None and form not in FORMS:
         raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
     if batch is not None and batch < 1:

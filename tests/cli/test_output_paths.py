@@ -16,8 +16,9 @@ from pathlib import Path
 
 import onnx
 import pytest
-from invoke import run_cli
 from onnx import TensorProto, helper
+
+from tests.cli.invoke import run_cli
 
 # command -> (module, function) that does its work: patched to fail, so a refusal
 # that came after the work started would show up as a different error.

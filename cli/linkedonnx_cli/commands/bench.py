@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
     from linkedonnx.runtime.bench import BenchReport
 
@@ -42,7 +45,9 @@ def command(
         list[Path], typer.Argument(help="ONNX model files; ratios are to the first.")
     ],
     provider: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    batch: Annotated[int, typer.Option(help="Value of every dynamic input dimension.")] = 1,
+    batch: Annotated[
+        int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
+    ] = 1,
     threads: Annotated[
         int | None, typer.Option(help="ORT intra-op threads (default: ORT's choice).")
     ] = None,
@@ -69,4 +74,4 @@ def command(
         )
         if json_path is not None:
             write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
-    render(report, Console())
+    render(report, output_console())

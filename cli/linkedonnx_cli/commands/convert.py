@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
     from linkedonnx.passes.base import PipelineReport
 
@@ -35,4 +37,4 @@ def command(
 
     with reserve_outputs(output, json_path, inputs=(model,)):
         converted, report = convert_file(model, output, json_path)
-    render(report, linked_node_counts(converted), output, Console())
+    render(report, linked_node_counts(converted), output, output_console())

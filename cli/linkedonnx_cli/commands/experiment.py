@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # the library's torch side is imported when the command runs
     from linkedonnx.experiments import ExperimentResult
 
@@ -64,10 +67,14 @@ def command(
             "seed and the table adds best / median over them (overrides --seed)."
         ),
     ] = None,
-    image_size: Annotated[int | None, typer.Option(help="Image side fed to the models.")] = None,
+    image_size: Annotated[
+        int | None, typer.Option(help="Image side fed to the models.", callback=at_least_one)
+    ] = None,
     standardize: Annotated[bool, typer.Option(help="Standardize inputs (default raw).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    batch_size: Annotated[int | None, typer.Option(help="Override the paper's batch.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Override the paper's batch.", callback=at_least_one)
+    ] = None,
     lr: Annotated[float | None, typer.Option(help="Override the paper's learning rate.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop each run after N steps.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
@@ -98,4 +105,4 @@ def command(
         data_dir=data_dir,
         progress=sys.stderr.isatty(),
     )
-    render(run_experiment(config), Console())
+    render(run_experiment(config), output_console())

@@ -9,15 +9,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # torch/onnx are imported when the command runs
     from linkedonnx.inspect import DeadUnitReport
 
 
 def render(report: DeadUnitReport, console: Console) -> None:
     """Print one row per activation layer and a total row."""
-    table = Table(
-        title=f"dead units of {report.source} on {report.samples} samples", header_style="bold"
-    )
+    on = f"{report.samples} {report.data} samples" if report.data else f"{report.samples} samples"
+    table = Table(title=f"dead units of {report.source} on {on}", header_style="bold")
     linked = report.dead_linkages is not None
     columns = ["#", "layer", "kind", "units", "dead", "share"]
     columns += ["dead linkages"] if linked else []
@@ -39,32 +41,62 @@ def render(report: DeadUnitReport, console: Console) -> None:
     total.append("")
     table.add_row(*total)
     console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
 
 
 def command(
     source: Annotated[str, typer.Argument(help="Checkpoint file, zoo:NAME or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset: digits, cifar10 or synthetic (default: the one the model records, "
+            "else digits when it takes one channel, else synthetic images of its size)."
+        ),
+    ] = None,
     batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
-    batch_size: Annotated[int, typer.Option(help="Samples per batch.")] = 128,
+    batch_size: Annotated[
+        int, typer.Option(help="Samples per batch.", callback=at_least_one)
+    ] = 128,
     image_size: Annotated[
-        int | None, typer.Option(help="Image side (default: the model's or dataset's).")
+        int | None,
+        typer.Option(help="Image side (default: the model's or dataset's).", callback=at_least_one),
     ] = None,
     standardize: Annotated[bool, typer.Option(help="Standardize inputs as in training.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
-    seed: Annotated[int, typer.Option(help="Initialisation seed of a zoo: model.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Initialisation seed of a zoo: model (default 0).")
+    ] = None,
     init: Annotated[
-        str, typer.Option(help="Initialisation of a zoo: model: torch or keras (Glorot).")
-    ] = "torch",
-    provider: Annotated[str, typer.Option(help="ORT provider for .onnx: cpu or cuda.")] = "cpu",
+        str | None,
+        typer.Option(
+            help="Initialisation of a zoo: model: keras (Glorot, zero bias; the default, as "
+            "in train) or torch."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="ORT provider for an .onnx source: cpu (default) or cuda.")
+    ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
+    from linkedonnx.errors import BadInputError
     from linkedonnx.inspect import inspect_source
 
     read = () if source.startswith("zoo:") else (Path(source),)
+    kind = "a zoo: model" if not read else "an .onnx file" if source.endswith(".onnx") else None
+    if kind != "a zoo: model":
+        for flag, value in (("--seed", seed), ("--init", init)):
+            if value is not None:
+                what = kind or "a checkpoint"
+                raise BadInputError(f"{flag} initialises a zoo: model; {what} has its weights")
+    if provider is not None and kind != "an .onnx file":
+        raise BadInputError(
+            f"--provider picks ONNX Runtime's device for an .onnx source, not {source}"
+        )
     with reserve_outputs(json_path, inputs=read):
         report = inspect_source(
             source,
@@ -74,10 +106,10 @@ def command(
             image_size=image_size,
             standardize=standardize,
             data_dir=data_dir,
-            seed=seed,
-            init=init,
-            provider=provider,
+            seed=0 if seed is None else seed,
+            init=init or "keras",
+            provider=provider or "cpu",
         )
         if json_path is not None:
             write_text_atomic(json_path, report.to_json() + "\n")
-    render(report, Console())
+    render(report, output_console())

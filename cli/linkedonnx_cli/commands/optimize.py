@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
     from linkedonnx.passes.base import PipelineReport
 
@@ -35,7 +38,10 @@ def command(
         bool, typer.Option("--tune", help="Time every lowering form (CPU) and keep the fastest.")
     ] = False,
     batch: Annotated[
-        int | None, typer.Option("--batch", help="Batch size that --tune times (default 1).")
+        int | None,
+        typer.Option(
+            "--batch", help="Batch size that --tune times (default 1).", callback=at_least_one
+        ),
     ] = None,
     form: Annotated[
         str | None,
@@ -62,4 +68,4 @@ def command(
             batch=batch,
             form=form,
         )
-    render(report, op_counts(optimized), output, Console())
+    render(report, op_counts(optimized), output, output_console())

@@ -11,6 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # the library's torch side is imported when the command runs
     from linkedonnx.train import TrainResult
 
@@ -41,7 +44,7 @@ def command(
     model: Annotated[str, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")],
     data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.", callback=at_least_one)] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     optimizer: Annotated[str, typer.Option(help="sgd, adam or rmsprop.")] = "adam",
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.0,
@@ -66,7 +69,10 @@ def command(
         bool, typer.Option(help="Standardize inputs (default: raw, only scaled to 0..1).")
     ] = False,
     image_size: Annotated[
-        int | None, typer.Option(help="Image side fed to the model (default: the dataset's).")
+        int | None,
+        typer.Option(
+            help="Image side fed to the model (default: the dataset's).", callback=at_least_one
+        ),
     ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
     dead_samples: Annotated[
@@ -89,6 +95,8 @@ def command(
 
     if out is not None:
         check_output_folder(out)
+    else:
+        typer.echo("linkedonnx: no --out given: nothing will be saved", err=True)
     config = TrainConfig(
         model=model,
         data=data,
@@ -116,4 +124,4 @@ def command(
     )
     result = train(config)
     if result.out is not None or result.metrics:
-        render(result, Console())
+        render(result, output_console())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
     from linkedonnx.validate import ValidationReport
@@ -52,7 +54,9 @@ def command(
         ),
     ] = None,
     provider: Annotated[str, typer.Option(help="cpu or cuda (ONNX Runtime EP).")] = "cpu",
-    batch: Annotated[int, typer.Option(help="Value of every dynamic input dimension.")] = 1,
+    batch: Annotated[
+        int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
+    ] = 1,
     atol: Annotated[
         float | None, typer.Option(help="Absolute tolerance (default by dtype).")
     ] = None,
@@ -89,7 +93,6 @@ def command(
         )
         if json_path is not None:
             write_text_atomic(json_path, report.to_json())
-    width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
-    render(report, Console(highlight=False, soft_wrap=True, width=width))
+    render(report, output_console())
     if not report.passed:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from linkedonnx.zoo.spec import ModelSpec
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
     from linkedonnx.zoo.stats import ModelStats
@@ -59,4 +60,4 @@ def command(
             payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
             payload["models"] = [row.to_dict() for row in rows]
             write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
-    render(rows, Console())
+    render(rows, output_console())
