@@ -3,6 +3,7 @@ one-line messages with a non-zero exit code (never a traceback for bad input).""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -11,11 +12,28 @@ from typer.exceptions import TyperException
 
 from linkedonnx import __version__
 from linkedonnx.errors import LinkedOnnxError
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.commands import COMMANDS
+
+#: The exit codes every command uses (also in README.md, "The command line").
+EXIT_CODES = {
+    0: "success",
+    1: "the check failed (validate: parity outside the tolerance)",
+    2: "bad input: a file, name, option or output path (one line says which)",
+    3: "internal error (LINKEDONNX_DEBUG=1 shows the traceback)",
+    130: "interrupted (Ctrl-C or SIGTERM); no partial output is left",
+}
+
+_HELP = (
+    "Linked neurons (CReLU family) from training to ONNX deployment.\n\n"
+    + "Exit codes: "
+    + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+    + "."
+)
 
 app = typer.Typer(
     name="linkedonnx",
-    help="Linked neurons from training to ONNX deployment.",
+    help=_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,12 +51,26 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="Print third-party warnings (ONNX Runtime, onnx, onnxscript, numpy) that a "
+        "successful run otherwise keeps off stderr.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Linked neurons (CReLU family) from training to ONNX deployment."""
+    verbosity.configure(verbose=verbose, quiet=quiet)
+
+
+def help_of(function: object) -> str:
+    """A command's docstring as its help: paragraphs kept, the line breaks inside each
+    paragraph joined (``--help`` rewraps to the terminal)."""
+    doc = inspect.getdoc(function) or ""
+    return "\n\n".join(" ".join(part.split()) for part in doc.split("\n\n"))
 
 
 for _name, _function in COMMANDS:
-    app.command(_name)(_function)
+    app.command(_name, help=help_of(_function))(_function)
 
 
 def _fail(message: str, code: int) -> None:

@@ -51,7 +51,7 @@ def command(
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
 ) -> None:
-    """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
+    """Lower linked activations to the fastest standard ops for --target, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
     from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.optimize import op_counts, optimize_file
