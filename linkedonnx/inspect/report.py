@@ -12,7 +12,6 @@ Each layer also records its *peak*, the largest |activation| seen: a vanishing s
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -119,8 +118,10 @@ class DeadUnitReport:
         }
 
     def to_json(self) -> str:
-        """The report as indented JSON text."""
-        return json.dumps(self.to_dict(), indent=2)
+        """The report as indented JSON text with ``schema_version`` (ends with a newline)."""
+        from linkedonnx.report_json import report_text
+
+        return report_text(self.to_dict())
 
 
 class AliveTracker:

@@ -9,7 +9,6 @@ optionally float16.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from linkedonnx.passes.lower_cuda import lower_for_cuda
 from linkedonnx.passes.lower_forms import FORMS
 from linkedonnx.passes.lower_inline import InlineLinkedPass
 from linkedonnx.passes.lower_linked import uniform_preference
+from linkedonnx.report_json import report_text
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
@@ -198,7 +198,7 @@ def optimize_file(
             "ops_after": op_counts(optimized),
             **report.to_dict(),
         }
-        write_text_atomic(json_path, json.dumps(data, indent=2) + "\n")
+        write_text_atomic(json_path, report_text(data))
     return optimized, report
 
 

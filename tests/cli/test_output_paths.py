@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from tests.cli.invoke import run_cli
+from tests.cli.tiny_models import relu_model
 
 # command -> (module, function) that does its work: patched to fail, so a refusal
 # that came after the work started would show up as a different error.
@@ -147,23 +146,12 @@ def test_bad_train_out_folder_is_refused_before_training(
     _refused_before_work("train", args, bad, tmp_path, monkeypatch, capsys)
 
 
-def _tiny_model(path: Path) -> Path:
-    """A one-Relu ONNX model."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.save(model, path)
-    return path
-
-
 @pytest.mark.parametrize("command", ["convert", "optimize"])
 @pytest.mark.parametrize("bad", ["missing_dir/r.json", "a_dir"])
 def test_bad_json_path_leaves_no_model_written(
     command: str, bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = _tiny_model(tmp_path / "m.onnx")
+    model = relu_model(tmp_path / "m.onnx")
     (tmp_path / "a_dir").mkdir()
     out = tmp_path / "o.onnx"
     code, _, err = run_cli(
@@ -174,7 +162,7 @@ def test_bad_json_path_leaves_no_model_written(
 
 
 def test_sigterm_removes_the_temporary_files(tmp_path: Path) -> None:
-    model = _tiny_model(tmp_path / "m.onnx")
+    model = relu_model(tmp_path / "m.onnx")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
         [

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from tests.cli.invoke import run_cli
+from tests.cli.tiny_models import relu_model
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
     """A one-Relu ONNX model and a (never read) checkpoint path."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.save(model, tmp_path / "m.onnx")
+    relu_model(tmp_path / "m.onnx")
     return {
         "m": str(tmp_path / "m.onnx"),
         "o": str(tmp_path / "o.onnx"),

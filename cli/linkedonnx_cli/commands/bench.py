@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,6 +59,7 @@ def command(
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
+    from linkedonnx.report_json import report_text
     from linkedonnx.runtime.bench import bench_models
 
     with reserve_outputs(json_path, inputs=tuple(models)):
@@ -73,5 +73,5 @@ def command(
             seed=seed,
         )
         if json_path is not None:
-            write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+            write_text_atomic(json_path, report_text(report.to_dict()))
     render(report, output_console())

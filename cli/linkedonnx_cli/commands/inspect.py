@@ -111,5 +111,5 @@ def command(
             provider=provider or "cpu",
         )
         if json_path is not None:
-            write_text_atomic(json_path, report.to_json() + "\n")
+            write_text_atomic(json_path, report.to_json())
     render(report, output_console())
