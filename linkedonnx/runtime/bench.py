@@ -206,19 +206,31 @@ def summarize(name: str, times_s: Sequence[float], batch: int) -> Timing:
     )
 
 
-def interleave(runners: Sequence[Callable[[], None]], warmup: int, runs: int) -> list[list[float]]:
+def interleave(
+    runners: Sequence[Callable[[], None]],
+    warmup: int,
+    runs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[list[float]]:
     """Run each runner ``warmup`` times then ``runs`` times, round-robin (one call of
-    each per round); return the timed durations in seconds, one list per runner."""
-    for _ in range(warmup):
+    each per round); return the timed durations in seconds, one list per runner.
+    ``progress(done, total)`` is told the rounds done after each round (outside the
+    timed calls)."""
+    total = warmup + runs
+    for done in range(1, warmup + 1):
         for run in runners:
             run()
+        if progress is not None:
+            progress(done, total)
     times: list[list[float]] = [[] for _ in runners]
     clock = time.perf_counter
-    for _ in range(runs):
+    for done in range(warmup + 1, total + 1):
         for i, run in enumerate(runners):
             start = clock()
             run()
             times[i].append(clock() - start)
+        if progress is not None:
+            progress(done, total)
     return times
 
 
@@ -262,15 +274,17 @@ def bench_sessions(
     seed: int = 0,
     device: str = "cpu",
     iobinding: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Timing]:
     """Time named sessions interleaved on shared seeded inputs; return one Timing each,
-    with ``speedup`` relative to the first. Raises BadInputError for bad settings."""
+    with ``speedup`` relative to the first (``progress`` as in :func:`interleave`).
+    Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
     cache: dict[tuple, np.ndarray] = {}
     runners = [
         make_runner(s, make_inputs(s, batch, seed, cache), device, iobinding) for _, s in sessions
     ]
-    times = interleave(runners, warmup, runs)
+    times = interleave(runners, warmup, runs, progress)
     timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
     for t in timings:
         t.speedup = timings[0].median_ms / t.median_ms if t.median_ms > 0 else float("inf")
@@ -288,8 +302,10 @@ def bench_models(
     seed: int = 0,
     optimization: str = "all",
     iobinding: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
-    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`).
+    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`; ``progress``
+    is told the rounds done).
 
     Returns a BenchReport. Raises BadInputError for a missing or invalid model or bad
     settings, MissingDependencyError when ``provider`` is 'cuda' without a CUDA EP.
@@ -312,6 +328,7 @@ def bench_models(
         seed=seed,
         device=device,
         iobinding=iobinding,
+        progress=progress,
     )
     return BenchReport(
         provider=provider,

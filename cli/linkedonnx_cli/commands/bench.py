@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -56,22 +57,32 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw each model's latency distribution as a PNG."),
+    ] = None,
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.report_json import report_text
     from linkedonnx.runtime.bench import bench_models
 
-    with reserve_outputs(json_path, inputs=tuple(models)):
-        report = bench_models(
-            models,
-            provider=provider,
-            batch=batch,
-            threads=threads,
-            warmup=warmup,
-            runs=runs,
-            seed=seed,
-        )
+    with reserve_outputs(json_path, plot, inputs=tuple(models)):
+        with verbosity.progress("bench (rounds)") as tell:
+            report = bench_models(
+                models,
+                provider=provider,
+                batch=batch,
+                threads=threads,
+                warmup=warmup,
+                runs=runs,
+                seed=seed,
+                progress=tell,
+            )
         if json_path is not None:
             write_text_atomic(json_path, report_text(report.to_dict()))
+        if plot is not None:
+            from linkedonnx.runtime.bench_plot import latency_plot
+
+            latency_plot(report.timings, plot, f"batch {batch}, {report.provider}")
     render(report, output_console())

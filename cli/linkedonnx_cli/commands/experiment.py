@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -103,6 +103,6 @@ def command(
         lr=lr,
         max_steps=max_steps,
         data_dir=data_dir,
-        progress=sys.stderr.isatty(),
+        progress=verbosity.progress_enabled(),
     )
     render(run_experiment(config), output_console())

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -54,7 +55,7 @@ def command(
     checkpoint = () if source.startswith("zoo:") else (Path(source),)
     if checkpoint and seed is not None:
         raise BadInputError("--seed sets the weights of a zoo: model; a checkpoint has its own")
-    with reserve_outputs(output, inputs=checkpoint):
+    with reserve_outputs(output, inputs=checkpoint), verbosity.progress(f"export {source}"):
         result = export_source(
             source,
             output,

@@ -3,12 +3,14 @@ ONNX Runtime execution provider."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -56,7 +58,8 @@ def command(
     from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.optimize import op_counts, optimize_file
 
-    with reserve_outputs(output, json_path, inputs=(model,)):
+    timing = verbosity.progress("optimize --tune: timing lowering forms") if tune else nullcontext()
+    with reserve_outputs(output, json_path, inputs=(model,)), timing:
         optimized, report = optimize_file(
             model,
             output,

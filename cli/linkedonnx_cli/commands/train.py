@@ -3,7 +3,6 @@ when launched with `torchrun --nproc_per_node=N`)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -120,7 +120,7 @@ def command(
         data_dir=data_dir,
         download=download,
         dead_samples=None if all_samples else dead_samples,
-        progress=sys.stderr.isatty(),
+        progress=verbosity.progress_enabled(),
     )
     result = train(config)
     if result.out is not None or result.metrics:
