@@ -22,12 +22,14 @@ ZOO_PREFIX = "zoo:"
 @dataclass
 class Source:
     """A resolved SOURCE: the eval-mode ``model``, its ``spec`` and a ``label`` for
-    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path)."""
+    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path); ``data``
+    is the data set a checkpoint was trained on, when it records one."""
 
     model: nn.Module
     spec: ModelSpec
     label: str
     checkpoint: Path | None = None
+    data: str | None = None
 
 
 def is_zoo(source: str) -> bool:
@@ -107,4 +109,5 @@ def load_source(
             f"checkpoint {text} was saved for {ckpt.spec.to_json()}; "
             f"options {conflicts} disagree with it"
         )
-    return Source(model=model, spec=ckpt.spec, label=str(path), checkpoint=path)
+    data = (ckpt.info.get("config") or {}).get("data")
+    return Source(model=model, spec=ckpt.spec, label=str(path), checkpoint=path, data=data)

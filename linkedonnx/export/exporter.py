@@ -195,13 +195,15 @@ def export_model(
     source: str | None = None,
     optimize: bool = True,
     check: bool = True,
+    data: str | None = None,
 ) -> ExportResult:
     """Export ``model`` (left untouched) to ONNX with linked activations as functions.
 
     ``spec_or_shape`` is a ModelSpec or an example input shape (dim 0 replaced by
     ``batch``, the traced example batch; the exported batch dim is dynamic). With
     ``inline`` the linkedonnx functions are inlined (standard ONNX ops only).
-    ``source`` is recorded in metadata (``linkedonnx.source``). The model is checked
+    ``source`` is recorded in metadata (``linkedonnx.source``), and ``data``, the data
+    set the model was trained on, as ``linkedonnx.data`` when given. The model is checked
     with ``onnx.checker.check_model(full_check=True)`` unless ``check`` is False, and
     saved atomically to ``path`` when given. Returns an ExportResult.
     Raises BadInputError for a bad opset/batch/shape, LinkedOnnxError when export fails.
@@ -219,6 +221,8 @@ def export_model(
     }
     if isinstance(spec_or_shape, ModelSpec):
         meta["linkedonnx.spec"] = spec_or_shape.to_json()
+    if data:
+        meta["linkedonnx.data"] = data
     set_metadata(proto, meta)
     calls = linked_calls(proto)
     if inline:
@@ -282,4 +286,5 @@ def export_source(
         batch=batch,
         inline=inline,
         source=resolved.label,
+        data=resolved.data,
     )

@@ -78,3 +78,23 @@ def test_inspect_refuses_an_image_size_the_model_does_not_take(tmp_path: Path, c
         assert "12×12" in lines[0]
     code, out, err = run_cli(capsys, "inspect", str(ckpt), "--batches", "1")
     assert code == 0 and "digits" in out, err  # one channel: the embedded digits
+
+
+def test_inspect_prefers_the_data_set_recorded_at_export(tmp_path: Path, capsys) -> None:
+    """A checkpoint's training data set travels into the export's metadata
+    (linkedonnx.data) and `inspect m.onnx` runs on it without --data."""
+    import onnx
+
+    from linkedonnx.checkpoint import save_checkpoint
+    from linkedonnx.zoo import ModelSpec, build
+
+    spec = ModelSpec("params/lk-relu", in_channels=1, image_size=8, num_classes=4)
+    info = {"config": {"data": "synthetic"}}
+    ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict(), info)
+    model = tmp_path / "m.onnx"
+    assert run_cli(capsys, "export", str(ckpt), "-o", str(model))[0] == 0
+    meta = {p.key: p.value for p in onnx.load(model).metadata_props}
+    assert meta["linkedonnx.data"] == "synthetic"
+    code, out, err = run_cli(capsys, "inspect", str(model), "--batches", "1")
+    assert code == 0, err
+    assert "128 synthetic samples" in out  # not digits, the default for one channel
