@@ -161,7 +161,8 @@ def test_bad_json_path_leaves_no_model_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "m.onnx"]
 
 
-def test_sigterm_removes_the_temporary_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_removes_the_temporary_files(tmp_path: Path, signum: int) -> None:
     model = relu_model(tmp_path / "m.onnx")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
@@ -187,7 +188,20 @@ def test_sigterm_removes_the_temporary_files(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert list(tmp_path.glob(".r.json.*.tmp")), "the JSON output was not reserved"
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_an_npz_that_is_no_npz_archive_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = relu_model(tmp_path / "m.onnx")
+    (tmp_path / "in.npz").write_text("not a zip archive")
+    code, _, err = run_cli(
+        capsys, "validate", str(model), "--inputs", str(tmp_path / "in.npz"),
+        "--json", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "npz" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz", "m.onnx"]
