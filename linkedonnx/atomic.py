@@ -188,8 +188,9 @@ def reserve_outputs(
 ) -> Iterator[Reservation]:
     """Reserve every output a command will write before its work starts.
 
-    ``targets`` are output files (None entries are skipped); ``inputs`` may not be
-    overwritten. Each target is checked and gets its temporary file now; when any
+    ``targets`` are output files (None entries, and targets an enclosing reservation
+    already holds, are skipped); ``inputs`` may not be overwritten. Each target is
+    checked and gets its temporary file now; when any
     cannot, BadInputError names it and nothing is left behind. Inside the block,
     :func:`atomic_path` (hence :func:`write_text_atomic`, ``save_model`` and every
     atomic writer) writes a reserved target into its temporary file. On normal exit
@@ -200,8 +201,12 @@ def reserve_outputs(
     reservation = Reservation()
     try:
         for target in targets:
-            if target is not None:
-                reservation.add(target, *inputs)
+            if target is None:
+                continue
+            if _reserved_temp(Path(target)) is not None:  # the outer reservation commits it
+                refuse_overwriting_input(Path(target), *(Path(i) for i in inputs))
+                continue
+            reservation.add(target, *inputs)
     except BaseException:
         reservation.discard()
         raise

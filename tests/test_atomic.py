@@ -105,3 +105,16 @@ def test_special_places_are_not_outputs(path: str) -> None:
 
     with pytest.raises(BadInputError, match="holds no ordinary files"):
         check_output_file(path)
+
+
+def test_a_nested_reservation_leaves_a_target_to_the_outer_one(tmp_path: Path) -> None:
+    from linkedonnx.atomic import reserve_outputs
+
+    target = tmp_path / "a.txt"
+    with reserve_outputs(target):
+        with reserve_outputs(target, tmp_path / "b.txt"):
+            write_text_atomic(target, "A")
+            write_text_atomic(tmp_path / "b.txt", "B")
+        assert not target.exists() and (tmp_path / "b.txt").read_text() == "B"
+    assert target.read_text() == "A"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
