@@ -11,7 +11,13 @@ from typing import Any
 #: goes away (adding a field keeps it).
 SCHEMA_VERSION = 1
 
+#: Third-party warnings (log records, Python warnings) kept off stderr during this run;
+#: the CLI fills it (linkedonnx_cli.verbosity) and every report lists them.
+KEPT_WARNINGS: list[str] = []
+
 
 def report_text(payload: Mapping[str, Any]) -> str:
-    """``payload`` as indented JSON text with ``schema_version`` first; ends with a newline."""
-    return json.dumps({"schema_version": SCHEMA_VERSION, **payload}, indent=2) + "\n"
+    """``payload`` as indented JSON text with ``schema_version`` first and ``warnings``
+    (:data:`KEPT_WARNINGS` so far) last; ends with a newline."""
+    data = {"schema_version": SCHEMA_VERSION, **payload, "warnings": list(KEPT_WARNINGS)}
+    return json.dumps(data, indent=2) + "\n"

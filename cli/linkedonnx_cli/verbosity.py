@@ -13,8 +13,11 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 
-#: Third-party log records and warnings a quiet run kept (last run only), for --verbose.
-KEPT: list[str] = []
+from linkedonnx.report_json import KEPT_WARNINGS
+
+#: Third-party log records and warnings a quiet run kept (this run only); the --json
+#: reports list them (``warnings``).
+KEPT: list[str] = KEPT_WARNINGS
 
 
 class _Keep(logging.Handler):
@@ -31,7 +34,8 @@ _KEEPER = _Keep(level=logging.WARNING)
 def configure(verbose: bool = False, quiet: bool = False) -> None:
     """Set this run's verbosity: with ``verbose`` third-party warnings (Python warnings,
     logging records of onnx, onnx_ir, onnxscript, torch) print to stderr; otherwise they
-    are kept in :data:`KEPT` and a successful run's stderr stays empty. ``quiet`` turns
+    are kept in :data:`KEPT` (the --json reports' ``warnings``) and a successful run's
+    stderr stays empty. ``quiet`` turns
     progress bars off."""
     _state.update(verbose=verbose, quiet=quiet)
     KEPT.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,8 @@ def test_convert_optimize_validate_succeed_with_empty_stderr(tmp_path: Path) -> 
         result = _run(*args, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", (args, result.stderr)
+    kept = json.loads((tmp_path / "o.json").read_text())["warnings"]
+    assert any("initializer" in w for w in kept)  # kept in the report, not printed
     # the warnings are there, only kept: --verbose shows them
     loud = _run("--verbose", "optimize", "c.onnx", "-o", "o2.onnx", cwd=tmp_path)
     assert loud.returncode == 0 and "initializer" in loud.stderr
