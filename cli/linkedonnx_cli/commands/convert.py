@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from linkedonnx_cli.render import output_console
+from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
     from linkedonnx.passes.base import PipelineReport
@@ -16,8 +16,6 @@ if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
 
 def render(report: PipelineReport, linked: dict[str, int], output: Path, console: Console) -> None:
     """Print one row per pass and rule that did something, then the linked nodes written."""
-    from linkedonnx_cli.render import pipeline_table
-
     console.print(pipeline_table(report, "convert", "rule / action"))
     summary = ", ".join(f"{k} x{v}" for k, v in sorted(linked.items())) or "no linked activations"
     console.print(f"wrote {output}: {summary}")

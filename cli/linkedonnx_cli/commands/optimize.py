@@ -12,7 +12,7 @@ from rich.console import Console
 
 from linkedonnx_cli import verbosity
 from linkedonnx_cli.options import at_least_one
-from linkedonnx_cli.render import output_console
+from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
     from linkedonnx.passes.base import PipelineReport
@@ -20,8 +20,6 @@ if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
 
 def render(report: PipelineReport, ops: dict[str, int], output: Path, console: Console) -> None:
     """Print one row per pass and count (reasons for skipped forms summed per form)."""
-    from linkedonnx_cli.render import pipeline_table
-
     console.print(pipeline_table(report, "optimize", "action"))
     console.print(f"wrote {output}: " + ", ".join(f"{k} x{v}" for k, v in ops.items()))
 
