@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from linkedonnx_cli import verbosity
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # torch/onnx are imported when the command runs
     from linkedonnx.journey import JourneySummary
 
@@ -73,13 +76,14 @@ def command(
         threads=threads,
         overwrite=overwrite,
     )
-    console = Console()
+    console = output_console()
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),  # the stages on stderr; stdout carries the summary
         transient=False,
+        disable=not verbosity.progress_enabled(),
     ) as progress:
         tasks = {s: progress.add_task(f"{s}: waiting", total=1, start=False) for s in STAGES}
 
