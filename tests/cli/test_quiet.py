@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,37 @@ def test_help_lists_every_exit_code_and_joins_sentences() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in readme
+
+
+ACRONYMS = {"ONNX", "JSON", "CPU", "CUDA", "CIFAR", "FLOP", "FLOPs", "MFLOPs", "SGD", "ORT"}
+ACRONYMS |= {"NCHW", "OPTIONS", "PNG", "AMP", "EP", "NAME", "LINKEDONNX_DEBUG", "IQR"}
+ACRONYMS |= {"COMMAND", "ARGS", "SIGTERM"}  # the usage line; a signal name
+
+
+def test_help_texts_name_options_by_their_flags(capsys) -> None:
+    """No placeholder like TARGET or OUT/...: options are named as typed (--target)."""
+    from tests.cli.invoke import run_cli
+
+    for name, _ in [(None, None), *COMMANDS]:
+        args = ["--help"] if name is None else [name, "--help"]
+        code, out, _ = run_cli(capsys, *args)
+        assert code == 0
+        words = set(re.findall(r"\b[A-Z][A-Z0-9_]{2,}[a-z]*\b", out))
+        assert words <= ACRONYMS, (name, words - ACRONYMS)
+
+
+def test_train_and_inspect_share_the_init_default(tmp_path: Path, capsys) -> None:
+    """inspect zoo:NAME without --init initialises as train does (keras)."""
+    from tests.cli.invoke import run_cli
+
+    runs = {}
+    for label, extra in (
+        ("default", []),
+        ("keras", ["--init", "keras"]),
+        ("torch", ["--init", "torch"]),
+    ):
+        path = tmp_path / f"{label}.json"
+        args = ["inspect", "zoo:depth/relu", "--data", "synthetic", "--batches", "1"]
+        assert run_cli(capsys, *args, *extra, "--json", str(path))[0] == 0
+        runs[label] = [layer["peak"] for layer in json.loads(path.read_text())["layers"]]
+    assert runs["default"] == runs["keras"] != runs["torch"]

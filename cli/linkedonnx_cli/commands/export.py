@@ -46,7 +46,7 @@ def command(
         int | None, typer.Option(help="Number of classes (zoo sources; default 10).")
     ] = None,
 ) -> None:
-    """Export SOURCE to ONNX: each linked activation becomes one call of a model-local
+    """Export the source to ONNX: each linked activation becomes one call of a model-local
     function in the 'linkedonnx' domain (or standard ops with --inline)."""
     from linkedonnx.atomic import reserve_outputs
     from linkedonnx.errors import BadInputError

@@ -63,7 +63,7 @@ def command(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     resume: Annotated[
-        bool, typer.Option(help="Continue from OUT/checkpoint.safetensors when it exists.")
+        bool, typer.Option(help="Continue from checkpoint.safetensors in --out when it exists.")
     ] = False,
     standardize: Annotated[
         bool, typer.Option(help="Standardize inputs (default: raw, only scaled to 0..1).")

@@ -73,7 +73,7 @@ def command(
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
 ) -> None:
-    """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
+    """Feed the same inputs to the model in ONNX Runtime and to the reference; compare each
     output. Exit 0 pass, 1 fail, 2 bad input."""
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.validate import validate
