@@ -30,7 +30,10 @@ WORK = {
     "inspect": ("linkedonnx.inspect", "inspect_source"),
     "zoo": ("linkedonnx.zoo.stats", "zoo_stats"),
     "train": ("linkedonnx.train", "train"),
+    "experiment": ("linkedonnx.experiments", "run_experiment"),
+    "demo": ("linkedonnx.journey", "run_journey"),
 }
+FOLDER_OUTPUTS = {"train", "experiment", "demo"}
 
 
 def _args(command: str, bad: str, model: Path, good: Path) -> list[str]:
@@ -44,6 +47,8 @@ def _args(command: str, bad: str, model: Path, good: Path) -> list[str]:
         "inspect": ["inspect", str(model), "--json", bad],
         "zoo": ["zoo", "--json", bad],
         "train": ["train", "--model", "params/lk-relu", "--out", bad],
+        "experiment": ["experiment", "params", "--out", bad],
+        "demo": ["demo", "--out", bad],
     }[command]
 
 
@@ -110,7 +115,7 @@ def _refused_before_work(
 
 
 @pytest.mark.parametrize("kind", ["directory", "proc", "sys", "missing folder", "unwritable"])
-@pytest.mark.parametrize("command", sorted(set(WORK) - {"train"}))
+@pytest.mark.parametrize("command", sorted(set(WORK) - FOLDER_OUTPUTS))
 def test_bad_output_path_is_refused_before_the_work(
     command: str,
     kind: str,
@@ -127,23 +132,26 @@ def test_bad_output_path_is_refused_before_the_work(
 
 
 @pytest.mark.parametrize("kind", ["file", "proc", "sys", "unwritable"])
-def test_bad_train_out_folder_is_refused_before_training(
+@pytest.mark.parametrize("command", sorted(FOLDER_OUTPUTS))
+def test_bad_out_folder_is_refused_before_the_work(
+    command: str,
     kind: str,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``train --out`` is a folder (created with its parents; an existing one needs
-    --overwrite or --resume): a file there, /proc, /sys or an unwritable place is bad."""
+    """``--out`` of train, experiment and demo is a folder (created with its parents; an
+    existing one needs --overwrite or --resume): a file there, /proc, /sys or an
+    unwritable place is bad."""
     if kind == "file":
         (tmp_path / "a_file").write_text("x")
         bad = str(tmp_path / "a_file")
     else:
         bad = _bad_path(kind, tmp_path, lambda: request.getfixturevalue("unwritable"))
         bad = bad[: -len("/out.x")] + "/run" if bad.endswith("/out.x") else bad
-    args = _args("train", bad, tmp_path / "m.onnx", tmp_path / "good.json")
-    _refused_before_work("train", args, bad, tmp_path, monkeypatch, capsys)
+    args = _args(command, bad, tmp_path / "m.onnx", tmp_path / "good.json")
+    _refused_before_work(command, args, bad, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize("command", ["convert", "optimize"])
