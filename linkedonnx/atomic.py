@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, Terminated
 
 
 def refuse_overwriting_input(output: Path, *inputs: Path) -> None:
@@ -177,9 +177,9 @@ def _reserved_temp(target: Path) -> Path | None:
     return None
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     """SIGTERM handler while outputs are reserved: unwind like Ctrl-C (temporaries removed)."""
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise Terminated(f"signal {signum}")
 
 
 @contextlib.contextmanager
@@ -195,7 +195,7 @@ def reserve_outputs(
     :func:`atomic_path` (hence :func:`write_text_atomic`, ``save_model`` and every
     atomic writer) writes a reserved target into its temporary file. On normal exit
     all targets are renamed into place together; on an exception, Ctrl-C or SIGTERM
-    (turned into KeyboardInterrupt while the block runs) every temporary is removed.
+    (raising linkedonnx.errors.Terminated while the block runs) every temporary is removed.
     Yields the Reservation.
     """
     reservation = Reservation()
@@ -212,7 +212,7 @@ def reserve_outputs(
         raise
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     token = _ACTIVE.set((*_ACTIVE.get(), reservation))
     try:
         yield reservation

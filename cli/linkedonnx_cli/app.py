@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import sys
 
 import typer
 from typer.exceptions import TyperException
 
 from linkedonnx import __version__
-from linkedonnx.errors import LinkedOnnxError
+from linkedonnx.errors import LinkedOnnxError, Terminated
 from linkedonnx_cli import verbosity
 from linkedonnx_cli.commands import COMMANDS
 
@@ -80,8 +81,16 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM handler: unwind like Ctrl-C (atomic writes remove their temporary files)."""
+    raise Terminated(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script; exits with the command's status."""
+    """Entry point of the console script; exits with the command's status. Run as a
+    program (``argv`` None), SIGTERM is handled like Ctrl-C: exit 130, one line."""
+    if argv is None:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         result = app(args=argv, prog_name="linkedonnx", standalone_mode=False)
     except typer.Abort:
@@ -97,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except LinkedOnnxError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         _fail("interrupted", 130)
     except Exception as exc:  # an internal bug: still one line unless debugging
         if os.environ.get("LINKEDONNX_DEBUG"):
@@ -106,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (set LINKEDONNX_DEBUG=1 for a traceback)",
             3,
         )
+    if result == 130:  # typer returns Ctrl-C (KeyboardInterrupt) as exit code 130
+        _fail("interrupted", 130)
     sys.exit(result if isinstance(result, int) else 0)
 
 

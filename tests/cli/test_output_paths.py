@@ -199,6 +199,7 @@ def test_a_signal_removes_the_temporary_files(tmp_path: Path, signum: int) -> No
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["linkedonnx: error: interrupted"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
 
 
@@ -213,3 +214,23 @@ def test_an_npz_that_is_no_npz_archive_is_bad_input(
     )  # fmt: skip
     assert code == 2 and len(err.strip().splitlines()) == 1 and "npz" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz", "m.onnx"]
+
+
+def test_sigterm_stops_any_command_like_ctrl_c(tmp_path: Path) -> None:
+    """Outside a reservation too (train writes its folder file by file): exit 130 with
+    one line, not a silent kill."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    args = ["train", "--model", "params/lk-relu", "--data", "synthetic", "--epochs", "1000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkedonnx_cli", *args, "--out", str(tmp_path / "run")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run" / "config.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "run" / "config.json").exists(), "training did not start"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "linkedonnx: error: interrupted"
+    assert not list((tmp_path / "run").glob("*.tmp"))
