@@ -116,9 +116,7 @@ def test_peaks_show_the_vanishing_signal_of_the_deep_relu_net() -> None:
     report = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="keras")
     peaks = [la.peak for la in report.layers]
     assert peaks[0] > 0 and peaks[-1] < peaks[0] * 1e-3
-    default = inspect_source(
-        "zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="torch"
-    )
+    default = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="torch")
     assert [la.peak for la in default.layers] != peaks  # a different initialisation
     with pytest.raises(BadInputError, match="unknown init"):
         inspect_source("zoo:depth/relu", "synthetic", batches=1, init="xavier")
