@@ -90,3 +90,24 @@ def test_train_and_inspect_share_the_init_default(tmp_path: Path, capsys) -> Non
         assert run_cli(capsys, *args, *extra, "--json", str(path))[0] == 0
         runs[label] = [layer["peak"] for layer in json.loads(path.read_text())["layers"]]
     assert runs["default"] == runs["keras"] != runs["torch"]
+
+
+_WARN = """
+import numpy as np
+from linkedonnx_cli import verbosity
+verbosity.configure(verbose=VERBOSE)
+np.log(np.zeros(1, np.float32))  # RuntimeWarning: divide by zero
+print(verbosity.KEPT)
+"""
+
+
+def test_numpy_runtime_warnings_are_kept_unless_verbose() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    runs = {}
+    for verbose in (False, True):
+        code = _WARN.replace("VERBOSE", str(verbose))
+        runs[verbose] = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+        )
+    assert runs[False].stderr == "" and "divide by zero" in runs[False].stdout
+    assert "divide by zero" in runs[True].stderr and runs[True].stdout.strip() == "[]"
