@@ -88,7 +88,16 @@ def _terminated(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; exits with the command's status. Run as a
-    program (``argv`` None), SIGTERM is handled like Ctrl-C: exit 130, one line."""
+    program (``argv`` None), SIGTERM is handled like Ctrl-C: exit 130, one line. The
+    logging and warning set-up of the run is undone at the end (for in-process callers)."""
+    try:
+        _run(argv)
+    finally:
+        verbosity.restore()
+
+
+def _run(argv: list[str] | None) -> None:
+    """Run the app on ``argv`` and exit with its status (see :func:`main`)."""
     if argv is None:
         signal.signal(signal.SIGTERM, _terminated)
     try:

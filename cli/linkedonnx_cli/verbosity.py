@@ -48,6 +48,14 @@ def configure(verbose: bool = False, quiet: bool = False) -> None:
     logging.captureWarnings(True)  # warnings.warn -> the 'py.warnings' logger -> kept
 
 
+def restore() -> None:
+    """Undo :func:`configure`: third-party logging and warnings print as Python's
+    defaults do again; progress back on."""
+    logging.getLogger().removeHandler(_KEEPER)
+    logging.captureWarnings(False)
+    _state.update(verbose=False, quiet=False)
+
+
 def progress_enabled() -> bool:
     """True when progress bars should show: stderr is a terminal and not --quiet."""
     return sys.stderr.isatty() and not _state["quiet"]

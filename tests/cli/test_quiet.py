@@ -111,3 +111,13 @@ def test_numpy_runtime_warnings_are_kept_unless_verbose() -> None:
         )
     assert runs[False].stderr == "" and "divide by zero" in runs[False].stdout
     assert "divide by zero" in runs[True].stderr and runs[True].stdout.strip() == "[]"
+
+
+def test_an_in_process_run_leaves_logging_as_it_found_it(tmp_path: Path, capsys) -> None:
+    import logging
+
+    from tests.cli.invoke import run_cli
+
+    handlers = list(logging.getLogger().handlers)
+    assert run_cli(capsys, "zoo", "--family", "params")[0] == 0
+    assert logging.getLogger().handlers == handlers
