@@ -41,7 +41,8 @@ from linkedonnx.atomic import write_text_atomic
 from linkedonnx.export import export_model, export_plain
 from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.optimize import lowered_candidates, optimize, prepare
-from linkedonnx.runtime.bench import bench_sessions, machine_description, make_inputs
+from linkedonnx.runtime.bench import bench_sessions, machine_description
+from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.profile import profile_model
 from linkedonnx.runtime.session import make_session
 from linkedonnx.zoo import ModelSpec, build
@@ -86,9 +87,8 @@ class TwoBranch(nn.Module):
 def parity(a: onnx.ModelProto, b: onnx.ModelProto, batch: int) -> float:
     """Max |a - b| over the outputs on seeded inputs (ORT CPU)."""
     sa, sb = make_session(a, threads=2), make_session(b, threads=2)
-    cache: dict = {}
-    ya = sa.run(None, make_inputs(sa, batch, cache=cache))
-    yb = sb.run(None, make_inputs(sb, batch, cache=cache))
+    ya = sa.run(None, session_inputs(sa, batch))
+    yb = sb.run(None, session_inputs(sb, batch))
     return max(float(np.abs(x - y).max()) for x, y in zip(ya, yb, strict=True))
 
 

@@ -164,8 +164,9 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
 
     from linkedonnx.checkpoint import load_model as load_checkpoint_model
     from linkedonnx.export import export_model, export_plain
+    from linkedonnx.functions import count_linked_nodes
     from linkedonnx.onnx_io import save_model
-    from linkedonnx.passes.convert import convert, linked_node_counts
+    from linkedonnx.passes.convert import convert
     from linkedonnx.passes.optimize import optimize
     from linkedonnx.runtime.bench import bench_models
     from linkedonnx.train import TrainConfig, train
@@ -215,7 +216,7 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     start = clock()
     converted, _ = convert(out / PLAIN_ONNX)
     save_model(converted, out / CONVERTED_ONNX)
-    converted_calls = linked_node_counts(converted)
+    converted_calls = count_linked_nodes(converted)
     seconds["convert"] = clock() - start
     tell("convert", f"{sum(converted_calls.values())} linked activations recognized")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.errors import BadInputError
 from linkedonnx.zoo.spec import ModelSpec
 
@@ -22,14 +23,14 @@ ZOO_PREFIX = "zoo:"
 @dataclass
 class Source:
     """A resolved SOURCE: the eval-mode ``model``, its ``spec`` and a ``label`` for
-    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path); ``data``
-    is the data set a checkpoint was trained on, when it records one."""
+    metadata and reports ('zoo:allcnn/lk-relu seed=0' or the checkpoint path), and the
+    input ``preprocess`` a checkpoint records (None for zoo models)."""
 
     model: nn.Module
     spec: ModelSpec
     label: str
     checkpoint: Path | None = None
-    data: str | None = None
+    preprocess: Preprocess | None = None
 
 
 def is_zoo(source: str) -> bool:
@@ -109,5 +110,10 @@ def load_source(
             f"checkpoint {text} was saved for {ckpt.spec.to_json()}; "
             f"options {conflicts} disagree with it"
         )
-    data = (ckpt.info.get("config") or {}).get("data")
-    return Source(model=model, spec=ckpt.spec, label=str(path), checkpoint=path, data=data)
+    return Source(
+        model=model,
+        spec=ckpt.spec,
+        label=str(path),
+        checkpoint=path,
+        preprocess=ckpt.preprocess,
+    )

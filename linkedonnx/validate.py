@@ -6,9 +6,15 @@ through a reference, compared output by output (Polygraphy's split).
 - runners: ONNX Runtime (:func:`linkedonnx.runtime.session.make_session`), the ONNX
   reference evaluator (:mod:`linkedonnx.runtime.reference`, the default: an
   independent implementation), another .onnx file in ONNX Runtime on the CPU, or a
-  PyTorch model from a SOURCE (``zoo:NAME`` or a checkpoint: torch is imported only
-  then, through :mod:`linkedonnx.sources` and :mod:`linkedonnx.export.runner`);
-- comparators: :mod:`linkedonnx.runtime.compare`.
+  PyTorch model from a SOURCE (``zoo:NAME`` or a checkpoint): the torch side
+  (:mod:`linkedonnx.reference_torch`, imported only then) hands arrays over, so this
+  module never imports torch, the zoo or the exporter;
+- comparators: :mod:`linkedonnx.runtime.compare` for the final outputs and
+  :mod:`linkedonnx.runtime.layers` for the per-layer rows (``per_layer``).
+
+Every input the model declares is driven: initializers that are graph inputs are fed
+their own values, and one extra seeded round feeds perturbed values to fail a model
+that ignores an input it declares.
 """
 
 from __future__ import annotations
@@ -25,20 +31,29 @@ import onnx
 
 from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.onnx_io import load_model
-from linkedonnx.runtime.compare import OutputComparison, compare
+from linkedonnx.runtime.compare import (
+    OutputComparison,
+    compare,
+    compute_dtype,
+    nothing_compared,
+)
 from linkedonnx.runtime.inputs import (
     InputSignature,
     batch_of,
+    complete_feeds,
     load_inputs,
-    seeded_inputs,
+    perturbed_initializers,
     signature,
 )
+from linkedonnx.runtime.layers import LayerReport, Trace, compare_layers, onnx_trace
+from linkedonnx.runtime.points import capture, find_points
 from linkedonnx.runtime.reference import run_reference
 from linkedonnx.runtime.session import make_session
 
 REFERENCE_EVALUATOR = "onnx.reference"
 
 Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
+Tracer = Callable[[dict[str, np.ndarray]], Trace]
 
 
 @dataclass
@@ -55,11 +70,26 @@ class ValidationReport:
     outputs: list[OutputComparison]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    perturbed: list[OutputComparison] = field(default_factory=list)
+    ignored_inputs: list[str] = field(default_factory=list)
+    layers: LayerReport | None = None
+
+    @property
+    def nothing_compared(self) -> bool:
+        """True when no output had a finite element on both sides (or no output)."""
+        return nothing_compared(self.outputs)
 
     @property
     def passed(self) -> bool:
-        """True when every output is within tolerance (and there is at least one)."""
-        return bool(self.outputs) and all(o.passed for o in self.outputs)
+        """True when every output is within tolerance, something was compared, the
+        perturbed-initializer round agrees and no declared input is ignored. The
+        per-layer rows inform; they do not decide."""
+        return (
+            bool(self.outputs)
+            and all(o.passed for o in self.outputs)
+            and all(o.passed for o in self.perturbed)
+            and not self.ignored_inputs
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -72,6 +102,9 @@ class ValidationReport:
             "inputs": self.inputs,
             "passed": self.passed,
             "outputs": [o.to_dict() for o in self.outputs],
+            "perturbed_initializers": [o.to_dict() for o in self.perturbed],
+            "ignored_inputs": self.ignored_inputs,
+            **({"layers": self.layers.to_dict()} if self.layers is not None else {}),
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
         }
@@ -88,6 +121,16 @@ class ValidationReport:
         worst = max((o.max_abs for o in self.outputs), default=float("nan"))
         failed = [o.name for o in self.outputs if not o.passed]
         tail = f"; failed: {', '.join(failed)}" if failed else ""
+        if self.nothing_compared:
+            why = next((o.reason for o in self.outputs if o.reason), "the model has no output")
+            tail += f"; nothing was compared ({why.removeprefix('nothing compared: ')})"
+        if self.ignored_inputs:
+            names = ", ".join(map(repr, self.ignored_inputs))
+            tail += f"; the model ignores input(s) it declares: {names}"
+        elif any(not o.passed for o in self.perturbed):
+            tail += "; outputs differ from the reference's when initializer inputs are perturbed"
+        if self.layers is not None and self.layers.first_drift is not None:
+            tail += f"; first layer over tolerance: {self.layers.first_drift.label}"
         return (
             f"{verdict}: {self.model} ({self.runner}) vs {self.reference}: "
             f"{len(self.outputs)} output(s), max abs error {worst:.3g}{tail}"
@@ -96,16 +139,42 @@ class ValidationReport:
 
 @dataclass
 class Reference:
-    """A loaded reference: a label for the report and a runner over the feeds."""
+    """A loaded reference: a label for the report, a runner over the model's feeds (it
+    picks and casts the inputs it takes), the names of the inputs it takes (None: all),
+    the lowest float precision it computes in, and optionally a tracer that returns its
+    per-layer values (:class:`linkedonnx.runtime.layers.Trace`) for the same feeds."""
 
     label: str
     run: Runner
     output_names: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    takes: frozenset[str] | None = None
+    precision: str | None = None
+    trace: Tracer | None = None
 
 
 def _is_onnx_path(reference: str) -> bool:
     return reference.lower().endswith(".onnx")
+
+
+def adapt_feeds(
+    feeds: dict[str, np.ndarray], inputs: list[InputSignature]
+) -> dict[str, np.ndarray]:
+    """The arrays of ``feeds`` that ``inputs`` name, each float array cast to the float
+    type that input wants (a float16-IO model's inputs fed to a float32 reference)."""
+    out = {}
+    for sig in inputs:
+        if sig.name not in feeds:
+            continue
+        array = feeds[sig.name]
+        if (
+            array.dtype != sig.dtype
+            and np.issubdtype(array.dtype, np.floating)
+            and np.issubdtype(sig.dtype, np.floating)
+        ):
+            array = array.astype(sig.dtype)
+        out[sig.name] = array
+    return out
 
 
 def _onnx_reference(path: str) -> Reference:
@@ -113,64 +182,15 @@ def _onnx_reference(path: str) -> Reference:
     other = load_model(path)
     session = make_session(other, "cpu")
     names = [o.name for o in session.get_outputs()]
+    sig = signature(other)
     return Reference(
         label=f"{path} (onnxruntime cpu)",
-        run=lambda feeds: list(session.run(None, feeds)),
+        run=lambda feeds: list(session.run(None, adapt_feeds(feeds, sig))),
         output_names=names,
+        takes=frozenset(s.name for s in sig),
+        precision=compute_dtype(other),
+        trace=lambda feeds: onnx_trace(other, adapt_feeds(feeds, sig), "cpu"),
     )
-
-
-def _torch_reference(
-    reference: str, seed: int, inputs: list[InputSignature], model: onnx.ModelProto
-) -> Reference:
-    """A zoo model or checkpoint run by PyTorch (imports torch)."""
-    from linkedonnx.export.runner import run_torch
-    from linkedonnx.sources import is_zoo, load_source
-    from linkedonnx.zoo.spec import ModelSpec
-
-    geometry: dict[str, int] = {}
-    recorded_spec = _metadata(model).get("linkedonnx.spec")
-    if is_zoo(reference) and recorded_spec:
-        try:
-            spec = ModelSpec.from_json(recorded_spec)
-        except BadInputError:
-            spec = None
-        if spec is not None and f"zoo:{spec.name}" == reference:
-            # the model was exported from this zoo name with its own input geometry
-            geometry = {
-                "in_channels": spec.in_channels,
-                "image_size": spec.image_size,
-                "num_classes": spec.num_classes,
-            }
-    source = load_source(reference, seed=seed, **geometry)
-    expected = source.spec.input_shape(1)[1:]
-    if len(inputs) != 1:
-        raise BadInputError(
-            f"the model has {len(inputs)} inputs; a {reference} reference takes one image batch"
-        )
-    dims = inputs[0].dims
-    if len(dims) != len(expected) + 1 or any(
-        isinstance(d, int) and d != e for d, e in zip(dims[1:], expected, strict=False)
-    ):
-        raise BadInputError(
-            f"model input {inputs[0].describe()} does not fit reference {source.label} "
-            f"(expects [batch,{','.join(map(str, expected))}])"
-        )
-    notes = []
-    recorded = _metadata(model).get("linkedonnx.source", "")
-    if is_zoo(reference) and recorded.startswith(reference + " ") and recorded != source.label:
-        notes.append(f"the model was exported from {recorded}; the reference is {source.label}")
-    torch_model = source.model
-    names = [sig.name for sig in inputs]
-    return Reference(
-        label=f"{source.label} (pytorch cpu)",
-        run=lambda feeds: run_torch(torch_model, [feeds[n] for n in names]),
-        notes=notes,
-    )
-
-
-def _metadata(model: onnx.ModelProto) -> dict[str, str]:
-    return {p.key: p.value for p in model.metadata_props}
 
 
 def load_reference(
@@ -181,18 +201,25 @@ def load_reference(
 ) -> Reference:
     """Resolve ``reference``: None -> the ONNX reference evaluator on ``model`` itself;
     a path ending in .onnx -> that model in ONNX Runtime (CPU); ``zoo:NAME`` or a
-    checkpoint path -> the PyTorch model (zoo weights from ``seed``). Raises
-    BadInputError for an unknown or unreadable reference."""
+    checkpoint path -> the PyTorch model (zoo weights from ``seed``), loaded by the
+    torch side (:func:`linkedonnx.reference_torch.torch_reference`, imported only
+    then). Raises BadInputError for an unknown or unreadable reference."""
     if reference is None:
         return Reference(
             label=f"{REFERENCE_EVALUATOR} (ONNX reference evaluator)",
             run=lambda feeds: run_reference(model, feeds),
+            precision=compute_dtype(model),
+            trace=lambda feeds: onnx_trace(
+                model, feeds, runner=lambda m, names, data: run_reference(m, data, names)
+            ),
         )
     text = os.fspath(reference)
     if _is_onnx_path(text):
         return _onnx_reference(text)
     if text.startswith("zoo:") or Path(text).is_file():
-        return _torch_reference(text, seed, inputs, model)
+        from linkedonnx.reference_torch import torch_reference  # the torch side, on demand
+
+        return torch_reference(text, model, inputs, seed)
     raise BadInputError(
         f"unknown reference {text!r}: expected zoo:NAME, a checkpoint file or an .onnx file"
     )
@@ -230,14 +257,25 @@ def validate(
     seed: int = 0,
     inputs: str | os.PathLike[str] | None = None,
     optimization: str = "all",
+    per_layer: bool = False,
+    perturb: bool = True,
 ) -> ValidationReport:
     """Validate the ONNX model at ``model_path`` against ``reference``.
 
-    Inputs: the .npz file ``inputs`` (checked against the model's input signature) or
-    seeded data (``seed``) with dynamic dims set to ``batch``. The model runs in ONNX
+    Inputs: every input the model declares. The .npz file ``inputs`` may hold any
+    subset of them (checked against the signature); the rest are seeded data
+    (``seed``) with dynamic dims set to ``batch`` (or to the size the file binds), and
+    initializers that are graph inputs get their own values. The model runs in ONNX
     Runtime on ``provider`` ('cpu' or 'cuda') at graph ``optimization`` level; the
-    reference as described in :func:`load_reference`. ``atol``/``rtol`` default by
-    dtype (float32 1e-5, float16 1e-3). Returns a ValidationReport (check
+    reference as described in :func:`load_reference`, on the same data cast to the
+    float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
+    precision involved (the outputs' dtypes and both models' compute precision:
+    float32 1e-5, float16 1e-3). With ``perturb`` (the default) and initializers among
+    the inputs, one more seeded round feeds them perturbed values: the outputs must
+    change with each of them and, where the reference takes them too, still match.
+    ``per_layer`` adds a :class:`~linkedonnx.runtime.layers.LayerReport` (each point
+    of :mod:`linkedonnx.runtime.points` against the reference's; the verdict stays with
+    the final outputs of the unmodified model). Returns a ValidationReport (check
     ``.passed``). Raises BadInputError for bad files, inputs, options or reference and
     MissingDependencyError when the provider is not installed.
     """
@@ -249,36 +287,123 @@ def validate(
             raise BadInputError(f"{name} must be a non-negative number, got {value}")
     model = load_model(model_path)
     sig = signature(model)
-    if inputs is not None:
-        feeds = load_inputs(inputs, sig)
-        used_batch, used_seed = batch_of(feeds, sig), None
-    else:
-        feeds = seeded_inputs(sig, batch, seed)
-        used_batch, used_seed = batch_of(feeds, sig), seed
-    ref = load_reference(reference, model, sig, seed)
+    given = load_inputs(inputs, sig) if inputs is not None else {}
+    feeds = complete_feeds(given, sig, batch, seed)
+    real = [s for s in sig if not s.overridable]
+    used_batch = batch_of(feeds, real)
+    used_seed = seed if any(s.name not in given for s in real) else None
+    ref = load_reference(reference, model, real, seed)
     session = make_session(model, provider, optimization=optimization)
     model_names = [o.name for o in session.get_outputs()]
-    actual = _guarded("ONNX Runtime", lambda: list(session.run(None, feeds)))
-    expected = _guarded("the reference", lambda: ref.run(feeds))
-    names = _pair_names(model_names, ref, len(expected))
-    if not names:
-        raise BadInputError(
-            f"the model has {len(actual)} output(s) and the reference {len(expected)}; "
-            "cannot pair them"
-        )
-    by_name = dict(zip(names, expected, strict=True))
-    outputs = [
-        compare(name, got, by_name[name], atol, rtol)
-        for name, got in zip(model_names, actual, strict=True)
-    ]
-    return ValidationReport(
+    precision = [compute_dtype(model), ref.precision]
+
+    def run_model(data: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return _guarded("ONNX Runtime", lambda: list(session.run(None, data)))
+
+    def outputs_against_reference(
+        data: dict[str, np.ndarray], actual: list[np.ndarray]
+    ) -> list[OutputComparison]:
+        expected = _guarded("the reference", lambda: ref.run(data))
+        names = _pair_names(model_names, ref, len(expected))
+        if not names:
+            raise BadInputError(
+                f"the model has {len(actual)} output(s) and the reference {len(expected)}; "
+                "cannot pair them"
+            )
+        by_name = dict(zip(names, expected, strict=True))
+        return [
+            compare(name, got, by_name[name], atol, rtol, precision)
+            for name, got in zip(model_names, actual, strict=True)
+        ]
+
+    actual = run_model(feeds)
+    outputs = outputs_against_reference(feeds, actual)
+    report = ValidationReport(
         model=os.fspath(model_path),
         runner=f"onnxruntime {provider}",
         reference=ref.label,
         batch=used_batch,
         seed=used_seed,
-        inputs=[f"{s.name} {feeds[s.name].dtype}{list(feeds[s.name].shape)}" for s in sig],
+        inputs=_describe_inputs(sig, feeds),
         outputs=outputs,
-        notes=ref.notes,
-        seconds=time.perf_counter() - start,
+        notes=list(ref.notes),
     )
+    overridable = [s.name for s in sig if s.overridable]
+    if perturb and overridable:
+        _perturbed_round(
+            report, sig, feeds, actual, seed, ref, run_model, outputs_against_reference
+        )
+    if per_layer:
+        report.layers = _per_layer(model, feeds, ref, provider, optimization, atol, rtol, precision)
+        if report.layers.unmatched:
+            report.notes.append(
+                f"{len(report.layers.unmatched)} point(s) of the model have no counterpart "
+                "in the reference: "
+                + ", ".join(report.layers.unmatched[:8])
+                + (" ..." if len(report.layers.unmatched) > 8 else "")
+            )
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _describe_inputs(sig: list[InputSignature], feeds: dict[str, np.ndarray]) -> list[str]:
+    """'name dtype[shape]' per real input, then a count of initializer inputs."""
+    lines = [
+        f"{s.name} {feeds[s.name].dtype}{list(feeds[s.name].shape)}"
+        for s in sig
+        if not s.overridable
+    ]
+    count = sum(s.overridable for s in sig)
+    if count:
+        lines.append(f"{count} initializer(s) that are graph inputs")
+    return lines
+
+
+def _perturbed_round(
+    report: ValidationReport,
+    sig: list[InputSignature],
+    feeds: dict[str, np.ndarray],
+    actual: list[np.ndarray],
+    seed: int,
+    ref: Reference,
+    run_model: Runner,
+    against_reference: Callable[[dict[str, np.ndarray], list[np.ndarray]], list[OutputComparison]],
+) -> None:
+    """One seeded round with every float initializer input perturbed: each must change
+    the model's outputs on its own (else it is named in ``ignored_inputs``), and where
+    the reference takes them all, the outputs must still match it (``perturbed``)."""
+    new = perturbed_initializers(sig, seed)
+    if not new:
+        return
+    for name, value in new.items():
+        changed = run_model({**feeds, name: value})
+        if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(actual, changed, strict=True)):
+            report.ignored_inputs.append(name)
+    if ref.takes is None or set(new) <= ref.takes:
+        data = {**feeds, **new}
+        report.perturbed = against_reference(data, run_model(data))
+    else:
+        report.notes.append(
+            "the reference does not take the model's initializer inputs; the perturbed "
+            "round checks only that the model's outputs follow them"
+        )
+
+
+def _per_layer(
+    model: onnx.ModelProto,
+    feeds: dict[str, np.ndarray],
+    ref: Reference,
+    provider: str,
+    optimization: str,
+    atol: float | None,
+    rtol: float | None,
+    precision: list[str | None],
+) -> LayerReport:
+    """Capture the model's points in a marked copy and compare them with the
+    reference's trace (see :func:`linkedonnx.runtime.layers.compare_layers`)."""
+    if ref.trace is None:
+        raise BadInputError(f"the reference {ref.label} gives no per-layer values")
+    points = find_points(model)
+    values = _guarded("ONNX Runtime", lambda: capture(model, points, feeds, provider, optimization))
+    trace = _guarded("the reference", lambda: ref.trace(feeds))  # type: ignore[misc]
+    return compare_layers(model, values, trace, atol, rtol, precision)

@@ -1,11 +1,24 @@
-"""Option checks shared by the commands: refused on one line (exit 2) while parsing,
+"""Options more than one command takes, declared once (typer ``Annotated`` types), and
+the option checks the commands share: refused on one line (exit 2) while parsing,
 before any work starts."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from linkedonnx.errors import BadInputError
+
+#: ``--freeze-inputs`` (convert, optimize): initializers out of the graph inputs first.
+FreezeInputs = Annotated[
+    bool,
+    typer.Option(
+        "--freeze-inputs",
+        help="Take initializers out of the graph inputs first, so their values count as"
+        " constants (by default a weight a caller may override is never baked in).",
+    ),
+]
 
 
 def at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:

@@ -1,19 +1,19 @@
-"""Datasets by name: 'digits' (embedded default), 'cifar10' (local folder), 'synthetic'.
+"""Datasets by name: 'digits' (embedded default), 'fashion-mnist' (the Debian package's
+IDX files or a folder), 'cifar10' (local folder), 'synthetic'.
 
 ``load(name, ...)`` returns an :class:`ImageData` whose ``prepare`` turns stored images
 into model input: raw (divided by the value scale, as in the paper) or standardized
-(per-channel mean/std of the train split).
+(per-channel mean/std of the train split). The arrays and the preparation come from
+the torch-free :mod:`linkedonnx.arrays`, which the ONNX side uses too.
 """
 
 from __future__ import annotations
 
 import os
 
+from linkedonnx.arrays.datasets import DEFAULT_IMAGE_SIZE, load_raw
 from linkedonnx.data.base import ImageData
 from linkedonnx.errors import BadInputError
-
-#: Dataset name -> default image side the models see.
-DEFAULT_IMAGE_SIZE = {"digits": 16, "cifar10": 32, "synthetic": 8}
 
 
 def names() -> list[str]:
@@ -34,27 +34,21 @@ def load(
     ``in_channels`` sets the synthetic images' channels (default 1; others have theirs).
 
     Raises BadInputError for an unknown name, a bad size, a missing data folder, or a
-    ``data_dir`` given for a dataset that reads none (only cifar10 does).
+    ``data_dir`` given for a dataset that reads none (only fashion-mnist and cifar10 do).
     """
     if name not in DEFAULT_IMAGE_SIZE:
         raise BadInputError(f"unknown dataset {name!r}; expected one of {', '.join(names())}")
-    if data_dir is not None and name != "cifar10":
-        raise BadInputError(f"--data-dir is read by cifar10 only; {name} reads no folder")
     size = DEFAULT_IMAGE_SIZE[name] if image_size is None else int(image_size)
     if size < 1:
         raise BadInputError(f"image size must be positive, got {size}")
-    if name == "digits":
-        from linkedonnx.data.digits import load_digits_data
-
-        data = load_digits_data(size)
-    elif name == "cifar10":
+    if name == "cifar10":
         from linkedonnx.data.cifar import load_cifar10_data
 
         data = load_cifar10_data(data_dir, size, download=download)
     else:
-        from linkedonnx.data.synthetic import load_synthetic_data
-
-        data = load_synthetic_data(image_size=size, in_channels=in_channels or 1)
+        data = ImageData.from_raw(
+            load_raw(name, data_dir, image_size=size, in_channels=in_channels), size
+        )
     return data.standardize() if standardize else data
 
 

@@ -1,9 +1,10 @@
 """ImageData: a dataset held in memory as tensors, plus how to turn a batch into model input.
 
 Images are kept in their stored dtype (uint8 for CIFAR-10, small ints for digits) and
-converted batch by batch by :meth:`ImageData.prepare`: divided by ``scale`` (the
-paper's "only divided by 255"), optionally standardized with the per-channel mean
-and std of the train split, and resized to ``image_size``.
+converted batch by batch by :meth:`ImageData.prepare`, which calls the torch-free
+:func:`linkedonnx.arrays.preprocess.apply` (divided by ``scale``, the paper's "only
+divided by 255"; optionally standardized with the per-channel mean and std of the train
+split; resized to ``image_size``), so training and the ONNX side prepare data alike.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from linkedonnx.arrays.datasets import RawData
+from linkedonnx.arrays.preprocess import Preprocess, apply, channel_stats
 
 
 @dataclass
@@ -34,6 +37,20 @@ class ImageData:
     mean: Tensor | None = None
     std: Tensor | None = None
 
+    @classmethod
+    def from_raw(cls, raw: RawData, image_size: int) -> ImageData:
+        """Wrap torch-free stored arrays (:class:`RawData`) as tensors at ``image_size``."""
+        return cls(
+            name=raw.name,
+            train_images=torch.from_numpy(raw.train_images),
+            train_labels=torch.from_numpy(raw.train_labels),
+            test_images=torch.from_numpy(raw.test_images),
+            test_labels=torch.from_numpy(raw.test_labels),
+            num_classes=raw.num_classes,
+            scale=raw.scale,
+            image_size=image_size,
+        )
+
     @property
     def in_channels(self) -> int:
         """Number of image channels."""
@@ -44,23 +61,23 @@ class ImageData:
         """True when :meth:`prepare` standardizes its inputs."""
         return self.mean is not None
 
+    @property
+    def preprocess(self) -> Preprocess:
+        """This data's preprocessing as the torch-free record exports write to models."""
+        mean = None if self.mean is None else tuple(float(v) for v in self.mean)
+        std = None if self.std is None else tuple(float(v) for v in self.std)
+        return Preprocess(self.name, self.scale, mean, std, self.image_size, self.in_channels)
+
     def prepare(self, images: Tensor) -> Tensor:
         """Turn stored images [N, C, H, W] into float32 model input (scaled, optionally
         standardized, resized to ``image_size`` with bilinear interpolation)."""
-        x = images.to(torch.float32) / self.scale
-        if self.mean is not None and self.std is not None:
-            x = (x - self.mean.view(1, -1, 1, 1)) / self.std.view(1, -1, 1, 1)
-        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
-            x = F.interpolate(
-                x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False
-            )
-        return x
+        return torch.from_numpy(apply(images.cpu().numpy(), self.preprocess))
 
     def standardize(self) -> ImageData:
         """Set ``mean``/``std`` from the train split (per channel, after scaling); returns self."""
-        x = self.train_images.to(torch.float64) / self.scale
-        self.mean = x.mean(dim=(0, 2, 3)).to(torch.float32)
-        self.std = x.std(dim=(0, 2, 3)).clamp_min(1e-6).to(torch.float32)
+        mean, std = channel_stats(self.train_images.numpy(), self.scale)
+        self.mean = torch.tensor(mean, dtype=torch.float32)
+        self.std = torch.tensor(std, dtype=torch.float32)
         return self
 
     def split(self, train: bool) -> tuple[Tensor, Tensor]:

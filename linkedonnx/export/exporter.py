@@ -17,21 +17,26 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 import onnx_ir as ir
 import torch
 from torch import nn
 
-from linkedonnx import DOMAIN, __version__
+from linkedonnx import __version__
 from linkedonnx.atomic import refuse_overwriting_input
 from linkedonnx.errors import BadInputError, LinkedOnnxError
 from linkedonnx.export.inline import inline_linked_functions
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from linkedonnx.arrays.preprocess import Preprocess
 
 #: Oldest opset the exporter writes (torch's dynamo exporter cannot go below it).
 MIN_EXPORT_OPSET = 18
@@ -127,15 +132,6 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def linked_calls(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the main graph's nodes in the linkedonnx domain, per op_type."""
-    calls: dict[str, int] = {}
-    for node in model.graph.node:
-        if node.domain == DOMAIN:
-            calls[node.op_type] = calls.get(node.op_type, 0) + 1
-    return calls
-
-
 def attach_linked_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     """Attach the FunctionProtos the model's linkedonnx nodes call, with their bodies
     importing the model's default opset (convert's AttachFunctionsPass, so export and
@@ -195,15 +191,15 @@ def export_model(
     source: str | None = None,
     optimize: bool = True,
     check: bool = True,
-    data: str | None = None,
+    preprocess: Preprocess | None = None,
 ) -> ExportResult:
     """Export ``model`` (left untouched) to ONNX with linked activations as functions.
 
     ``spec_or_shape`` is a ModelSpec or an example input shape (dim 0 replaced by
     ``batch``, the traced example batch; the exported batch dim is dynamic). With
     ``inline`` the linkedonnx functions are inlined (standard ONNX ops only).
-    ``source`` is recorded in metadata (``linkedonnx.source``), and ``data``, the data
-    set the model was trained on, as ``linkedonnx.data`` when given. The model is checked
+    ``source`` is recorded in metadata (``linkedonnx.source``), and ``preprocess``, how
+    the model's inputs are prepared, as ``linkedonnx.preprocess``. The model is checked
     with ``onnx.checker.check_model(full_check=True)`` unless ``check`` is False, and
     saved atomically to ``path`` when given. Returns an ExportResult.
     Raises BadInputError for a bad opset/batch/shape, LinkedOnnxError when export fails.
@@ -221,10 +217,12 @@ def export_model(
     }
     if isinstance(spec_or_shape, ModelSpec):
         meta["linkedonnx.spec"] = spec_or_shape.to_json()
-    if data:
-        meta["linkedonnx.data"] = data
+    if preprocess is not None:
+        from linkedonnx.arrays.preprocess import METADATA_KEY
+
+        meta[METADATA_KEY] = preprocess.to_json()
     set_metadata(proto, meta)
-    calls = linked_calls(proto)
+    calls = count_linked_nodes(proto)
     if inline:
         proto = inline_linked_functions(proto)
         set_metadata(proto, {"linkedonnx.form": "inlined"})
@@ -259,7 +257,8 @@ def export_source(
     num_classes: int | None = None,
 ) -> ExportResult:
     """Export SOURCE (``zoo:NAME``, built with ``seed`` and the optional geometry, or a
-    checkpoint path) with :func:`export_model`; the source label goes to metadata.
+    checkpoint path) with :func:`export_model`; the source label and a checkpoint's
+    recorded preprocessing go to metadata.
     Options are checked before the source is loaded. Raises BadInputError for a bad
     SOURCE, checkpoint or option (nothing is written then)."""
     from linkedonnx.sources import load_source
@@ -286,5 +285,5 @@ def export_source(
         batch=batch,
         inline=inline,
         source=resolved.label,
-        data=resolved.data,
+        preprocess=resolved.preprocess,
     )

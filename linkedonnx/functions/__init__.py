@@ -16,6 +16,7 @@ from linkedonnx.functions.definitions import (
     LinkedPRelu,
     LinkedRelu,
     LinkedReluMinMax,
+    LinkedReluMinMaxBeforeCastLike,
     LinkedSelu,
     LinkedSwish,
 )
@@ -31,9 +32,23 @@ FUNCTIONS = {
 #: Function name (op_type in the linkedonnx domain) -> activation kind.
 KIND_OF_OP = {fn.name: kind for kind, fn in FUNCTIONS.items()}
 
+#: Bodies computing the same values for default-domain opsets older than ``(opset, body)``:
+#: LinkedReluMinMax's CastLike arrived in opset 15.
+OLDER_OPSET_BODIES = {"relu-minmax": (15, LinkedReluMinMaxBeforeCastLike)}
 
-def function_proto(kind: str) -> onnx.FunctionProto:
-    """Return the FunctionProto for activation ``kind``; raise KeyError for an unknown kind."""
+
+def function_proto(kind: str, opset: int | None = None) -> onnx.FunctionProto:
+    """Return the FunctionProto for activation ``kind`` (for a model whose default-domain
+    opset is ``opset``, when given: older opsets may get a body of older ops, same values
+    and name, importing that opset). Raise KeyError for an unknown kind."""
+    older = OLDER_OPSET_BODIES.get(kind)
+    if opset is not None and older is not None and opset < older[0]:
+        proto = older[1].to_function_proto()
+        proto.name = FUNCTIONS[kind].name
+        for imported in proto.opset_import:
+            if imported.domain in ("", "ai.onnx"):
+                imported.version = opset  # its ops are older than the model's opset
+        return proto
     return FUNCTIONS[kind].to_function_proto()
 
 
@@ -51,14 +66,25 @@ def make_call(
     )
 
 
+def count_linked_nodes(model: onnx.ModelProto) -> dict[str, int]:
+    """Count the main graph's nodes in the linkedonnx domain, per op_type (subgraphs and
+    function bodies are not looked into): op_type -> count, empty when there are none."""
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.domain == DOMAIN:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
 def attach_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     """Add (once each) the FunctionProtos that the model's linkedonnx nodes call, and the
     opset imports they need. Mutates and returns ``model``."""
     used = {n.op_type for n in _all_nodes(model.graph) if n.domain == DOMAIN}
     present = {(f.domain, f.name) for f in model.functions}
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     for op_name in sorted(used):
         if (DOMAIN, op_name) not in present and op_name in KIND_OF_OP:
-            model.functions.append(function_proto(KIND_OF_OP[op_name]))
+            model.functions.append(function_proto(KIND_OF_OP[op_name], opset))
     imports = {o.domain: o for o in model.opset_import}
     if used and DOMAIN not in imports:
         model.opset_import.append(onnx.helper.make_opsetid(DOMAIN, DOMAIN_VERSION))
@@ -83,6 +109,7 @@ __all__ = [
     "FUNCTIONS",
     "KIND_OF_OP",
     "attach_functions",
+    "count_linked_nodes",
     "function_proto",
     "make_call",
     "op_type",

@@ -36,6 +36,13 @@ def LinkedReluMinMax(X, axis: int):
 
 
 @script(linked_domain, default_opset=op)
+def LinkedReluMinMaxBeforeCastLike(X, axis: int):
+    """LinkedReluMinMax for default-domain opsets before 15 (no CastLike there): the same
+    values, min(X, 0) written as -Relu(-X) (the sign of zero aside)."""
+    return op.Concat(op.Relu(X), op.Neg(op.Relu(op.Neg(X))), axis=axis)
+
+
+@script(linked_domain, default_opset=op)
 def LinkedSelu(X, axis: int):
     """LK-SELU: Concat(Selu(X), Selu(-X))."""
     return op.Concat(op.Selu(X), op.Selu(op.Neg(X)), axis=axis)

@@ -19,11 +19,11 @@ MIN_IR_VERSION_FOR_FUNCTIONS = 8
 @functools.cache
 def usable_at(kind: str, opset: int) -> bool:
     """True when every op in the body of the function of ``kind`` exists, unchanged in
-    meaning for float tensors, at default-domain ``opset`` (e.g. LinkedReluMinMax needs
-    CastLike, which opset 15 introduced)."""
+    meaning for float tensors, at default-domain ``opset`` (LinkedReluMinMax's CastLike
+    arrived in opset 15; older opsets get its body of older ops)."""
     if opset < 1:
         return False
-    for node in function_proto(kind).node:
+    for node in function_proto(kind, opset).node:
         if node.domain not in ("", "ai.onnx"):
             return False
         try:
@@ -63,7 +63,8 @@ class AttachFunctionsPass(CountingPass):
         for op in used:
             key = (DOMAIN, op, "")
             if key not in model.functions:
-                function = ir.serde.deserialize_function(function_proto(KIND_OF_OP[op]))
+                proto = function_proto(KIND_OF_OP[op], opset)
+                function = ir.serde.deserialize_function(proto)
                 model.functions[function.identifier()] = function
                 self.count(f"attached:{op}")
                 changed = True

@@ -8,6 +8,8 @@ the same thing merged (common subexpressions), topological sort.
 
 from __future__ import annotations
 
+import logging
+
 import onnx_ir as ir
 import onnxscript.optimizer
 from onnx_ir.passes.common import (
@@ -38,18 +40,25 @@ class CleanupPass(CountingPass):
         inits = len(model.graph.initializers)
         functions = len(model.functions)
         onnxscript.optimizer.optimize_ir(model, onnx_shape_inference=False, inline=False)
-        for p in (
-            LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
-            IdentityEliminationPass(),
-            RemoveUnusedNodesPass(),
-            DeduplicateInitializersPass(size_limit=DEDUP_SIZE_LIMIT),
-            CommonSubexpressionEliminationPass(),
-            RemoveUnusedNodesPass(),
-            RemoveUnusedFunctionsPass(),
-            RemoveUnusedOpsetsPass(),
-            TopologicalSortPass(),
-        ):
-            p(model)
+        # initializers that are graph inputs are skipped on purpose: no warning per weight
+        dedup_log = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
+        level = dedup_log.level
+        dedup_log.setLevel(logging.ERROR)
+        try:
+            for p in (
+                LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
+                IdentityEliminationPass(),
+                RemoveUnusedNodesPass(),
+                DeduplicateInitializersPass(size_limit=DEDUP_SIZE_LIMIT),
+                CommonSubexpressionEliminationPass(),
+                RemoveUnusedNodesPass(),
+                RemoveUnusedFunctionsPass(),
+                RemoveUnusedOpsetsPass(),
+                TopologicalSortPass(),
+            ):
+                p(model)
+        finally:
+            dedup_log.setLevel(level)
         for node in ir.traversal.RecursiveGraphIterator(model.graph):
             for value in node.outputs:
                 if value.type is None and value.shape is not None:

@@ -29,11 +29,12 @@ from onnx_ir.passes.common import (
     TopologicalSortPass,
 )
 
-from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
+from linkedonnx.passes.freeze_inputs import FreezeInputsPass
 from linkedonnx.passes.fuse_branches import FuseWeightSharedBranchesPass
 from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
 from linkedonnx.report_json import report_text
@@ -90,9 +91,11 @@ def _node_count(graph: ir.Graph) -> int:
     return sum(1 for _ in ir.traversal.RecursiveGraphIterator(graph))
 
 
-def convert_passes(max_rounds: int = 10) -> list[PassBase]:
-    """The passes of the convert pipeline, in order (fresh instances)."""
+def convert_passes(max_rounds: int = 10, freeze_inputs: bool = False) -> list[PassBase]:
+    """The passes of the convert pipeline, in order (fresh instances); with
+    ``freeze_inputs`` first :class:`FreezeInputsPass` (initializers out of the inputs)."""
     return [
+        *([FreezeInputsPass()] if freeze_inputs else []),
         InferShapesPass(),
         FuseAndRecognizePass(max_rounds),
         AttachFunctionsPass(),
@@ -101,11 +104,6 @@ def convert_passes(max_rounds: int = 10) -> list[PassBase]:
         RemoveUnusedOpsetsPass(),
         TopologicalSortPass(),
     ]
-
-
-def linked_node_counts(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the top-level graph's ``linkedonnx`` nodes by op_type."""
-    return dict(Counter(n.op_type for n in model.graph.node if n.domain == DOMAIN))
 
 
 def rule_counts(report: PipelineReport) -> dict[str, int]:
@@ -117,9 +115,15 @@ def rule_counts(report: PipelineReport) -> dict[str, int]:
 
 
 def convert(
-    model: onnx.ModelProto | str | os.PathLike[str], *, max_rounds: int = 10
+    model: onnx.ModelProto | str | os.PathLike[str],
+    *,
+    max_rounds: int = 10,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Convert ``model`` (a ModelProto, left untouched, or a path) to function form.
+
+    An initializer listed among the graph inputs is not constant for any rule; with
+    ``freeze_inputs`` such initializers are first taken out of the inputs (reported).
 
     Returns (converted ModelProto, PipelineReport). Raises BadInputError for an
     unreadable or invalid file, or one older than ``MIN_OPSET``.
@@ -127,7 +131,7 @@ def convert(
     if not isinstance(model, onnx.ModelProto):
         model = load_model(model, min_opset=MIN_OPSET)
     ir_model = ir.serde.deserialize_model(model)  # a copy: the caller's proto is not changed
-    ir_model, report = run_pipeline(ir_model, convert_passes(max_rounds), "convert")
+    ir_model, report = run_pipeline(ir_model, convert_passes(max_rounds, freeze_inputs), "convert")
     return ir.serde.serialize_model(ir_model), report
 
 
@@ -141,7 +145,7 @@ def report_dict(
     of the result (and the file names when given)."""
     data = report.to_dict()
     data["rules"] = rule_counts(report)
-    data["linked_nodes"] = linked_node_counts(model)
+    data["linked_nodes"] = count_linked_nodes(model)
     if source is not None:
         data["input"] = str(source)
     if output is not None:
@@ -155,9 +159,10 @@ def convert_file(
     json_path: str | os.PathLike[str] | None = None,
     *,
     check_runtime: bool = True,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Convert the ONNX file ``source`` into ``output`` (written atomically), and write the
-    JSON report to ``json_path`` when given.
+    JSON report to ``json_path`` when given (``freeze_inputs``: see :func:`convert`).
 
     Raises BadInputError (one line, nothing written) when an output path names the
     input, the input is not a loadable ONNX model (missing, not ONNX, truncated,
@@ -172,7 +177,7 @@ def convert_file(
     model = load_model(source, min_opset=MIN_OPSET)
     if check_runtime:
         _check_runtime_loads(model)
-    converted, report = convert(model)
+    converted, report = convert(model, freeze_inputs=freeze_inputs)
     try:
         onnx.checker.check_model(converted, full_check=True)
     except Exception as exc:  # a bug of ours, not the user's input
@@ -199,7 +204,6 @@ __all__: Sequence[str] = [
     "convert",
     "convert_file",
     "convert_passes",
-    "linked_node_counts",
     "report_dict",
     "rule_counts",
 ]

@@ -3,7 +3,8 @@
 Float32 initializers, Constant values, value types and Cast(to=float) become float16.
 With ``keep_io_float32`` (the default) float32 graph inputs and outputs stay float32:
 a Cast to float16 follows each input and a Cast back to float32 precedes each output,
-so callers feed and receive float32. Ops whose float inputs must stay float32 (Resize
+so callers feed and receive float32; an initializer that is also a graph input stays a
+float32 input too. Ops whose float inputs must stay float32 (Resize
 scales and the like) are not special-cased: the models here do not use them.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.lower_forms import Namer
+from linkedonnx.passes.ir_helpers import Namer, copy_provenance
 
 F32, F16 = ir.DataType.FLOAT, ir.DataType.FLOAT16
 
@@ -35,6 +36,8 @@ class Float16Pass(CountingPass):
         graph = model.graph
         namer = Namer(graph)
         for value in graph.initializers.values():
+            if self.keep_io_float32 and value.is_graph_input():
+                continue  # an overridable weight: a float32 input, cast after it below
             if value.const_value is not None and value.const_value.dtype == F32:
                 value.const_value = _to_f16(value.const_value, value.name)
                 value.dtype = F16
@@ -88,6 +91,7 @@ class Float16Pass(CountingPass):
                 value.name = namer(f"{name}_f16")
                 value.dtype = F16
                 cast = ir.node("Cast", [value], {"to": F32.value}, name=namer(f"{name}_to_f32"))
+                copy_provenance(producer, cast)
                 out = cast.outputs[0]
                 out.dtype, out.shape = F32, value.shape
                 graph.append(cast)

@@ -13,7 +13,8 @@ import numpy as np
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.lower_forms import Namer, const_array
+from linkedonnx.passes.graph_utils import const_array, overridable_reason
+from linkedonnx.passes.ir_helpers import Namer, initializer
 
 
 class FoldBatchNormPass(CountingPass):
@@ -46,6 +47,12 @@ class FoldBatchNormPass(CountingPass):
             return "not after a Conv"
         if len(x.uses()) != 1 or x.is_graph_output():
             return "the Conv output has other consumers"
+        named = [("Conv", conv, conv.inputs[1:3]), ("BatchNormalization", bn, bn.inputs[1:5])]
+        for op, node, values in named:
+            for value in values:
+                reason = overridable_reason(value, f"{op} {node.name!r} input")
+                if reason is not None:
+                    return f"BatchNormalization {bn.name!r} left as is: {reason}"
         w = const_array(conv.inputs[1])
         params = [const_array(v) for v in bn.inputs[1:5]]
         if w is None or any(p is None for p in params):
@@ -64,12 +71,8 @@ class FoldBatchNormPass(CountingPass):
         new_w = (w.astype(np.float64) * s.reshape((cout,) + (1,) * (w.ndim - 1))).astype(w.dtype)
         new_b = ((np.asarray(b, np.float64).reshape(-1) - mean) * s + beta).astype(w.dtype)
         base = conv.name or "conv"
-        wv = ir.Value(name=namer(f"{base}_w_bnfold"), const_value=ir.tensor(new_w))
-        bv = ir.Value(name=namer(f"{base}_b_bnfold"), const_value=ir.tensor(new_b))
-        for v, arr in ((wv, new_w), (bv, new_b)):
-            v.type = ir.TensorType(ir.DataType.from_numpy(arr.dtype))
-            v.shape = ir.Shape(arr.shape)
-            graph.register_initializer(v)
+        wv = initializer(graph, namer, new_w, f"{base}_w_bnfold")
+        bv = initializer(graph, namer, new_b, f"{base}_b_bnfold")
         conv.replace_input_with(1, wv)
         if len(conv.inputs) < 3:
             conv.resize_inputs(3)

@@ -20,7 +20,13 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.graph_utils import arrays_equal, arrays_negated, const_array
+from linkedonnx.passes.graph_utils import (
+    arrays_equal,
+    arrays_negated,
+    const_array,
+    overridable_reason,
+)
+from linkedonnx.passes.ir_helpers import copy_provenance
 
 #: Op types whose second input is a weight and optional third a bias.
 FUSABLE_OPS = ("Conv", "Gemm", "MatMul")
@@ -86,20 +92,44 @@ def branch_relation(first: ir.Node, second: ir.Node) -> str | None:
 class FuseWeightSharedBranchesPass(CountingPass):
     """Make duplicate (or negated) Conv/Gemm/MatMul branches reuse one computation.
 
-    Counts ``fused_<same|equal|negated>_<op>`` for each fused node.
+    Counts ``fused_<same|equal|negated>_<op>`` for each fused node, and ``skipped <op>
+    '<a>' and '<b>': <reason>`` once for two branches over one input that were not
+    compared because a weight or bias is a graph input (a caller may override it).
     """
 
     def __init__(self, max_rounds: int = 100) -> None:
         super().__init__()
         self.max_rounds = max_rounds
+        self._skipped: dict[str, None] = {}
 
     def run(self, model: ir.Model) -> bool:
+        self._skipped: dict[str, None] = {}
         changed = False
         for _ in range(self.max_rounds):
             if not self._fuse_once(model.graph):
                 break
             changed = True
+        for key in self._skipped:
+            self.count(key)
         return changed
+
+    def _note_overridable(self, first: ir.Node, second: ir.Node) -> None:
+        """Remember a pair of like branches left alone because a weight or bias that
+        differs between them is a graph input (its value may change at run time)."""
+        if (first.domain, first.op_type) != (second.domain, second.op_type):
+            return
+        if len(first.inputs) != len(second.inputs) or _attributes(first) != _attributes(second):
+            return
+        for i in (1, 2):
+            a, b = _input(first, i), _input(second, i)
+            if a is b:
+                continue
+            for node, value in ((first, a), (second, b)):
+                reason = overridable_reason(value, f"{node.op_type} {node.name!r} input")
+                if reason is not None:
+                    key = f"skipped {first.op_type} {first.name!r} and {second.name!r}: {reason}"
+                    self._skipped[key] = None
+                    return
 
     def _fuse_once(self, graph: ir.Graph) -> bool:
         order = {node: i for i, node in enumerate(graph)}
@@ -120,6 +150,7 @@ class FuseWeightSharedBranchesPass(CountingPass):
                     continue
                 relation = branch_relation(node, other)
                 if relation is None:
+                    self._note_overridable(node, other)
                     continue
                 self._replace(graph, node, other, relation)
                 self.count(f"fused_{relation}_{node.op_type.lower()}")
@@ -131,7 +162,7 @@ class FuseWeightSharedBranchesPass(CountingPass):
         """Redirect ``second``'s users to ``first``'s output (or its negation) and drop it."""
         old, new = second.outputs[0], first.outputs[0]
         if relation == "negated":
-            neg = ir.node("Neg", [new])
+            neg = copy_provenance(second, ir.node("Neg", [new]))
             neg.outputs[0].name = f"{old.name}_fused_neg" if old.name else None
             neg.outputs[0].shape = old.shape
             neg.outputs[0].type = old.type
@@ -139,7 +170,7 @@ class FuseWeightSharedBranchesPass(CountingPass):
             new = neg.outputs[0]
         if old.is_graph_output():
             # Keep the graph output's name and slot: route it through an Identity.
-            ident = ir.node("Identity", [new])
+            ident = copy_provenance(second, ir.node("Identity", [new]))
             graph.insert_after(new.producer(), ident)
             out = ident.outputs[0]
             out.shape, out.type = old.shape, old.type

@@ -28,6 +28,22 @@ def const_array(value: ir.Value | None) -> np.ndarray | None:
         return None
 
 
+def is_overridable(value: ir.Value | None) -> bool:
+    """True when ``value`` is an initializer that is also a graph input (older exporters
+    write weights so): it holds a value, but a caller may feed another at run time, so
+    :func:`const_array` does not treat it as constant."""
+    return value is not None and value.is_graph_input() and value.const_value is not None
+
+
+def overridable_reason(value: ir.Value | None, what: str) -> str | None:
+    """A one-line reason naming ``value`` when it is an overridable initializer (see
+    :func:`is_overridable`), for the pass reports; None otherwise."""
+    if not is_overridable(value):
+        return None
+    assert value is not None
+    return f"{what} {value.name!r} is a graph input (may be overridden at run time)"
+
+
 def static_shape(value: ir.Value | None) -> tuple[int, ...] | None:
     """Return ``value``'s shape as a tuple of ints when every dim is known, else None."""
     if value is None or value.shape is None:

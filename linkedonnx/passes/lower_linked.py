@@ -1,5 +1,5 @@
 """LowerLinkedPass: rewrite every linked function node into the first applicable form of
-a per-kind preference list (forms in :mod:`linkedonnx.passes.lower_forms`). Nodes left
+a per-kind preference list (forms in :mod:`linkedonnx.passes.lowering`). Nodes left
 in ``inline`` form are inlined later by :class:`~linkedonnx.passes.lower_inline.InlineLinkedPass`.
 """
 
@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 import onnx_ir as ir
 
 from linkedonnx.passes.base import CountingPass
-from linkedonnx.passes.lower_forms import APPLY, FORMS, Namer, is_linked, site_of
+from linkedonnx.passes.ir_helpers import Namer
+from linkedonnx.passes.lowering import APPLY, FORMS, is_linked, site_of
 
 Preference = Mapping[str, Sequence[str]]
 
@@ -44,10 +45,10 @@ class LowerLinkedPass(CountingPass):
         for node in [n for n in graph if is_linked(n)]:
             site = site_of(node)
             for form in (*self.preference.get(site.kind, ()), "inline"):
-                reason = APPLY[form](graph, namer, site_of(node))
-                if reason is None:
+                result = APPLY[form](graph, namer, site_of(node))
+                if result:
                     self.count(f"{site.kind}:{form}")
                     changed = changed or form != "inline"
                     break
-                self.count(f"skipped {form}: {reason}")
+                self.count(f"skipped {form}: {result.reason}")
         return changed

@@ -9,6 +9,7 @@ optionally float16.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,27 +22,39 @@ from onnx_ir.passes import PassBase
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
+from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+from linkedonnx.passes.absorb_min_first import AbsorbMinFirstPass
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
 from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.float16 import Float16Pass
 from linkedonnx.passes.fold_batchnorm import FoldBatchNormPass
+from linkedonnx.passes.freeze_inputs import FreezeInputsPass
 from linkedonnx.passes.lower_cpu import CPU_PREFERENCE, lower_for_cpu
 from linkedonnx.passes.lower_cuda import lower_for_cuda
-from linkedonnx.passes.lower_forms import FORMS
 from linkedonnx.passes.lower_inline import InlineLinkedPass
 from linkedonnx.passes.lower_linked import uniform_preference
+from linkedonnx.passes.lowering import FORMS
 from linkedonnx.report_json import report_text
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
 
 
-def prepare(model: onnx.ModelProto, convert: bool = True) -> tuple[ir.Model, PipelineReport]:
-    """Steps before lowering: convert (optional), batch-norm folding, clean-up.
-    Returns the IR model and the report."""
-    passes = [*(convert_passes() if convert else []), FoldBatchNormPass(), CleanupPass()]
+def prepare(
+    model: onnx.ModelProto, convert: bool = True, freeze_inputs: bool = False
+) -> tuple[ir.Model, PipelineReport]:
+    """Steps before lowering: initializers out of the graph inputs (``freeze_inputs``),
+    convert (optional), min-first min-max absorbed into the consumers, batch-norm
+    folding, clean-up. Returns the IR model and the report."""
+    passes: list[PassBase] = [
+        *([FreezeInputsPass()] if freeze_inputs else []),
+        *(convert_passes() if convert else []),
+        AbsorbMinFirstPass(),
+        FoldBatchNormPass(),
+        CleanupPass(),
+    ]
     return run_pipeline(ir.from_proto(model), passes, "optimize")
 
 
@@ -87,13 +100,17 @@ def optimize(
     batch: int | None = None,
     form: str | None = None,
     convert: bool = True,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
     ``form`` forces one lowering form ('split', 'dw', 'stacked', 'inline'; either target)
     before the inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
     1) and keeps the fastest whose outputs match the inline lowering. ``fp16`` converts
-    to float16 (inputs and outputs stay float32 with ``keep_io_float32``).
+    to float16 (inputs and outputs stay float32 with ``keep_io_float32``). An
+    initializer listed among the graph inputs is never baked in (the node that would
+    need it is left as it is and named in the report) unless ``freeze_inputs`` first
+    takes such initializers out of the inputs (reported too).
     Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option or an
     option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
     a CUDA target or with a forced ``form``).
@@ -114,7 +131,7 @@ def optimize(
         raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
     if batch is not None and batch < 1:
         raise BadInputError(f"batch must be at least 1, got {batch}")
-    prepared, report = prepare(model, convert)
+    prepared, report = prepare(model, convert, freeze_inputs)
     preference: dict[str, Sequence[str]] | None = None
     if form is not None:
         preference = uniform_preference(form)
@@ -129,7 +146,22 @@ def optimize(
         report.steps.append(StepReport("Tune", False, {f"chose {chosen}": 1, **counts}))
     lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32)
     report.steps.extend(lower_report.steps)
+    record_lowering(lowered, target, lower_report)
     return _keep_output_types(ir.to_proto(lowered), model, fp16 and not keep_io_float32), report
+
+
+def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:
+    """Record in ``model``'s metadata what lowering made of it: ``linkedonnx.form`` =
+    ``lowered`` (no longer ``functions``), ``linkedonnx.lowered_forms`` = JSON
+    ``{"<kind>:<form>": nodes}`` from the lowering step of ``report`` and
+    ``linkedonnx.target`` = ``target``."""
+    forms: dict[str, int] = {}
+    for step in report.steps:
+        if step.name.startswith("LowerFor"):
+            forms.update({k: v for k, v in step.counts.items() if not k.startswith("skipped")})
+    model.metadata_props["linkedonnx.form"] = "lowered"
+    model.metadata_props["linkedonnx.lowered_forms"] = json.dumps(dict(sorted(forms.items())))
+    model.metadata_props["linkedonnx.target"] = target
 
 
 def _keep_output_types(
@@ -164,6 +196,7 @@ def optimize_file(
     tune: bool = False,
     batch: int | None = None,
     form: str | None = None,
+    freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
     report to ``json_path`` when given (see :func:`optimize` for the options).
@@ -184,7 +217,14 @@ def optimize_file(
     model = load_model(source, min_opset=MIN_OPSET)
     make_session(model, "cpu", threads=1, optimization="disable")
     optimized, report = optimize(
-        model, target, fp16, keep_io_float32, tune=tune, batch=batch, form=form
+        model,
+        target,
+        fp16,
+        keep_io_float32,
+        tune=tune,
+        batch=batch,
+        form=form,
+        freeze_inputs=freeze_inputs,
     )
     verify(optimized)
     save_model(optimized, output, inputs=(source,))
@@ -212,9 +252,7 @@ def verify(model: onnx.ModelProto) -> None:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RuntimeError(f"the optimized model fails the ONNX checker: {first}") from exc
-    if any(n.domain == DOMAIN for n in model.graph.node) or any(
-        f.domain == DOMAIN for f in model.functions
-    ):
+    if count_linked_nodes(model) or any(f.domain == DOMAIN for f in model.functions):
         raise RuntimeError("the optimized model still holds linkedonnx nodes")
     try:
         make_session(model, "cpu", threads=1)

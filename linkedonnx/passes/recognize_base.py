@@ -1,16 +1,17 @@
 """What the recognition rule families share: a rule base class that emits
-``linkedonnx::Linked*`` calls, and the pattern pieces for the spellings of one *half*
-of a linked activation (Relu, Min, PRelu, Swish written several ways), each with its
-exactness check.
+``linkedonnx::Linked*`` calls, and :class:`HalvesRule`, the base of every family whose
+flat form is ``Concat(first, second)`` of two halves of one pre-activation ``z`` (mirror
+ReLU, SELU, Swish and PReLU, and min-max ReLU).
 
-The pieces build onnxscript rewriter patterns (``OrValue`` alternatives tagged by a
-variable) and never match by hand. Checks return a reason string on failure (or None)
-so rules can explain themselves with ``MatchResult.fail``.
+A :class:`HalvesRule` matches any two-input Concat and classifies each half by its
+meaning (:mod:`linkedonnx.passes.half_semantics`), not by a list of spellings; the
+family says which pair of known halves it emits a call for. Checks explain a refusal
+with ``MatchResult.fail``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 import onnx_ir as ir
@@ -18,7 +19,7 @@ from onnxscript.rewriter import pattern as P
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import DOMAIN_VERSION, op_type
-from linkedonnx.passes.graph_utils import broadcasts_into, const_array, is_zero_like, static_shape
+from linkedonnx.passes.half_semantics import Form, HalvesMatch, NotAHalf, match_halves
 
 
 class LinkedRuleBase(P.RewriteRuleClassBase):
@@ -45,105 +46,76 @@ class LinkedRuleBase(P.RewriteRuleClassBase):
         return op.op(op_type(kind), *inputs, _domain=DOMAIN, _version=DOMAIN_VERSION, axis=axis)
 
 
-# -- half spellings ---------------------------------------------------------------------
+class HalvesRule(LinkedRuleBase):
+    """``Concat(first, second)`` of two halves of one ``z`` -> ``tau * Linked<kind>(sigma*z)``.
+
+    ``sigma`` = -1 means the halves are those of ``-z`` (the call reads ``Neg(z)``);
+    ``tau`` = -1 means the whole output is negated (the call is followed by a Neg).
+    Subclasses set :attr:`kind` and give the known pair of halves of ``sigma * z`` in
+    :meth:`known_pair`; PReLU halves pass their slopes on to the call.
+    """
+
+    #: The linked kind this family emits (a key of ``linkedonnx.functions.FUNCTIONS``).
+    kind: str = ""
+
+    def __init__(self, name: str, sigma: int = 1, tau: int = 1) -> None:
+        super().__init__(name)
+        self.sigma, self.tau = sigma, tau
+
+    def known_pair(
+        self, first_slope: ir.Value | None, second_slope: ir.Value | None
+    ) -> tuple[Form, Form] | None:
+        """The forms the two halves must have (as functions of ``z``), or None when the
+        halves lack what the pair needs (PReLU slopes)."""
+        raise NotImplementedError
+
+    def call_inputs(self, source: ir.Value, found: HalvesMatch) -> list[ir.Value]:
+        """The inputs of the emitted call: the (possibly negated) ``z``, then any slopes."""
+        return [source]
+
+    def find(self, first: ir.Value, second: ir.Value) -> HalvesMatch:
+        """Match the two halves against :meth:`known_pair`; raises NotAHalf."""
+        return match_halves(first, second, self.known_pair)
+
+    def pattern(self, op: Any, first: Any, second: Any) -> Any:
+        return op.Concat(first, second, _outputs=["out"])
+
+    def check(self, context: Any, first: ir.Value, second: ir.Value, **_: Any) -> P.MatchResult:
+        result = P.MatchResult()
+        try:
+            self.find(first, second)
+        except NotAHalf as exc:
+            return result.fail(f"{self.kind}: {exc}")
+        return result
+
+    def rewrite(
+        self, op: Any, first: ir.Value, second: ir.Value, out: ir.Value, **_: Any
+    ) -> ir.Value:
+        found = self.find(first, second)
+        source = op.Neg(found.z) if self.sigma < 0 else found.z
+        call = self.emit(op, self.kind, self.call_inputs(source, found), self.axis_of(out))
+        return op.Neg(call) if self.tau < 0 else call
 
 
-def relu_half(op: Any, x: Any, prefix: str) -> Any:
-    """Pattern for max(x, 0): ``Relu(x)``, ``Max(x, 0)``, ``Max(0, x)``, ``Clip(x, 0)``
-    (torch's ``clamp(min=0)``, which linkedonnx.nn uses for its derivative 1 at 0) or
-    torch's ``Where(Less(x, 0), 0, x)``. The spelling matched is bound to ``<prefix>_form``."""
-    return P.OrValue(
-        [
-            op.Relu(x),
-            op.Max(x, P.Var(f"{prefix}_zmax")),
-            op.Max(P.Var(f"{prefix}_zmax"), x),
-            op.Clip(x, P.Var(f"{prefix}_zclip")),
-            op.Where(op.Less(x, P.Var(f"{prefix}_zless")), P.Var(f"{prefix}_zthen"), x),
-        ],
-        tag_var=f"{prefix}_form",
-        tag_values=["relu", "max", "max", "clip", "where"],
-    )
+class MirrorRule(HalvesRule):
+    """``Concat(f(z), f(-z))`` -> ``Linked<kind>(z)`` and ``Concat(f(-z), f(z))`` ->
+    ``Linked<kind>(Neg(z))``: the mirror families (ReLU, SELU, Swish, PReLU) set
+    :attr:`kind` and :attr:`half` (the known half ``f(sigma * z)`` as a form)."""
 
+    #: The known half of ``sigma * z``.
+    half: Callable[[int], Form]
 
-def check_relu_half(bindings: Mapping[str, Any], prefix: str, like: ir.Value) -> str | None:
-    """Check a :func:`relu_half` match: every zero is an exact zero constant that does not
-    broadcast ``like`` to a larger shape. Return the failure reason, or None."""
-    form = bindings.get(f"{prefix}_form")
-    if form == "max" and not is_zero_like(bindings.get(f"{prefix}_zmax"), like):
-        return f"{prefix}: Max against something other than a zero constant"
-    if form == "clip" and not is_zero_like(bindings.get(f"{prefix}_zclip"), like):
-        return f"{prefix}: Clip with a lower bound other than a zero constant"
-    if form == "where":
-        if not is_zero_like(bindings.get(f"{prefix}_zless"), like):
-            return f"{prefix}: Where(Less(x, c)) with c not a zero constant"
-        if not is_zero_like(bindings.get(f"{prefix}_zthen"), like):
-            return f"{prefix}: Where(x < 0, c, x) with c not a zero constant"
-    return None
+    def __init__(self, neg_first: bool) -> None:
+        name = op_type(self.kind)
+        super().__init__(
+            f"{name}(mirror, mirrored half first)" if neg_first else f"{name}(mirror)",
+            sigma=-1 if neg_first else 1,
+        )
 
+    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form] | None:
+        return self.half(self.sigma), self.half(-self.sigma)
 
-#: The spellings of min(x, 0) that :func:`min_half` can match.
-MIN_FORMS = ("min", "min-swapped", "clip")
-
-
-def min_half(op: Any, x: Any, prefix: str, form: str) -> Any:
-    """Pattern for min(x, 0) in spelling ``form``: ``Min(x, 0)`` ("min"), ``Min(0, x)``
-    ("min-swapped") or ``Clip(x, , 0)`` ("clip", torch's ``clamp(max=0)``).
-
-    One rule per spelling rather than an ``OrValue``: a bare ``x`` on either side of a
-    commutative Min would let the first alternative bind the zero as ``x``."""
-    zero = P.Var(f"{prefix}_zmin")
-    if form == "min":
-        return op.Min(x, zero)
-    if form == "min-swapped":
-        return op.Min(zero, x)
-    if form == "clip":
-        return op.Clip(x, None, zero)
-    raise ValueError(f"unknown min spelling {form!r}; expected one of {MIN_FORMS}")
-
-
-def check_min_half(bindings: Mapping[str, Any], prefix: str, like: ir.Value) -> str | None:
-    """Check a :func:`min_half` match: the bound is an exact zero constant that does not
-    broadcast ``like``. Return the failure reason, or None."""
-    if not is_zero_like(bindings.get(f"{prefix}_zmin"), like):
-        return f"{prefix}: Min/Clip against something other than a zero constant"
-    return None
-
-
-def prelu_half(op: Any, x: Any, prefix: str) -> Any:
-    """Pattern for prelu(x, s): ``PRelu(x, s)`` or torch's ``Where(Less(x, 0), x*s, x)``
-    (Mul either way round). The slope is bound to ``<prefix>_slope``."""
-    s = P.Var(f"{prefix}_slope")
-    less = P.Var(f"{prefix}_zless")
-    return P.OrValue(
-        [
-            op.PRelu(x, s),
-            op.Where(op.Less(x, less), op.Mul(x, s), x),
-            op.Where(op.Less(x, less), op.Mul(s, x), x),
-        ],
-        tag_var=f"{prefix}_form",
-        tag_values=["prelu", "where", "where"],
-    )
-
-
-def check_prelu_half(bindings: Mapping[str, Any], prefix: str, like: ir.Value) -> str | None:
-    """Check a :func:`prelu_half` match: in the Where spelling the comparison is against
-    an exact zero and the slope broadcasts into ``like`` (as PRelu requires)."""
-    if bindings.get(f"{prefix}_form") != "where":
-        return None
-    if not is_zero_like(bindings.get(f"{prefix}_zless"), like):
-        return f"{prefix}: Where(Less(x, c)) with c not a zero constant"
-    slope = bindings.get(f"{prefix}_slope")
-    arr = const_array(slope)
-    shape = arr.shape if arr is not None else static_shape(slope)
-    if shape is None or not broadcasts_into(shape, like):
-        return f"{prefix}: slope shape unknown or not broadcastable into the input"
-    return None
-
-
-def swish_half(op: Any, x: Any, prefix: str) -> Any:
-    """Pattern for swish(x) = ``Mul(x, Sigmoid(x))`` (either operand order)."""
-    return P.OrValue(
-        [op.Mul(x, op.Sigmoid(x)), op.Mul(op.Sigmoid(x), x)],
-        tag_var=f"{prefix}_form",
-        tag_values=["mul", "mul"],
-    )
+    @classmethod
+    def rules(cls) -> list[P.RewriteRule]:
+        """The family's two rules: un-mirrored half first, then mirrored half first."""
+        return [cls.rule(neg_first=False), cls.rule(neg_first=True)]

@@ -1,11 +1,14 @@
-"""Recognize min-max LK-ReLU spellings as ``linkedonnx::LinkedReluMinMax``.
+"""Recognize min-max LK-ReLU as ``linkedonnx::LinkedReluMinMax``.
 
-- ``Concat(R(x), M(x))`` -> ``LinkedReluMinMax(x)``, where R is a max(x, 0) spelling
-  (Relu, Max with zero, torch's ``Where(Less(x, 0), 0, x)``) and M a min(x, 0) spelling
-  (``Min`` with a zero scalar or a full-shape zero tensor, either operand order, or
-  ``Clip(x, , 0)``);
-- ``Concat(M(x), R(x))`` -> ``Neg(LinkedReluMinMax(Neg(x)))`` (exact: the function
-  of -x is [max(-x, 0), min(-x, 0)] = -[min(x, 0), max(x, 0)]).
+``Concat(h1, h2)`` where h1 means max(x, 0) and h2 min(x, 0), however spelled (Relu,
+Max/Clip/Where against zero, ``-relu(-x)``, ``Min`` with zeros of any shape that does not
+enlarge x ...; see :mod:`linkedonnx.passes.half_semantics`) -> ``LinkedReluMinMax(x)``.
+The same pair for ``-x``, or negated, or both, is exact too:
+
+- ``Concat(min(x, 0), max(x, 0))`` -> ``Neg(LinkedReluMinMax(Neg(x)))`` (the function of
+  -x is [max(-x, 0), min(-x, 0)] = -[min(x, 0), max(x, 0)]);
+- ``Concat(max(-x, 0), min(-x, 0))`` -> ``LinkedReluMinMax(Neg(x))``;
+- ``Concat(min(-x, 0), max(-x, 0))`` -> ``Neg(LinkedReluMinMax(x))``.
 
 Min or Max against a non-zero constant, or against a zero tensor that would broadcast
 x to a larger shape, does not match.
@@ -13,49 +16,32 @@ x to a larger shape, does not match.
 
 from __future__ import annotations
 
-from typing import Any
-
 import onnx_ir as ir
-from onnxscript.rewriter import pattern as P
 
-from linkedonnx.passes.recognize_base import (
-    MIN_FORMS,
-    LinkedRuleBase,
-    check_min_half,
-    check_relu_half,
-    min_half,
-    relu_half,
-)
+from linkedonnx.passes.half_semantics import Form, relu_form
+from linkedonnx.passes.recognize_base import HalvesRule
+
+#: (sigma, tau) of each rule -> its name: the halves of sigma*x, the output times tau.
+FORMS = {
+    (1, 1): "LinkedReluMinMax(minmax)",
+    (-1, -1): "LinkedReluMinMax(min half first)",
+    (-1, 1): "LinkedReluMinMax(minmax of the negation)",
+    (1, -1): "LinkedReluMinMax(min half first, of the negation)",
+}
 
 
-class MinMaxRule(LinkedRuleBase):
-    """Concat of max(x, 0) and min(x, 0), either first."""
+class MinMaxRule(HalvesRule):
+    """``tau * Concat(max(sigma*x, 0), min(sigma*x, 0))``."""
 
-    def __init__(self, min_first: bool, min_form: str) -> None:
-        super().__init__(
-            "LinkedReluMinMax(min half first)" if min_first else "LinkedReluMinMax(minmax)"
-        )
-        self.min_first = min_first
-        self.min_form = min_form
+    kind = "relu-minmax"
 
-    def pattern(self, op: Any, x: Any) -> Any:
-        hi = relu_half(op, x, "hi")
-        lo = min_half(op, x, "lo", self.min_form)
-        return op.Concat(*((lo, hi) if self.min_first else (hi, lo)), _outputs=["out"])
+    def __init__(self, sigma: int, tau: int) -> None:
+        super().__init__(FORMS[(sigma, tau)], sigma=sigma, tau=tau)
 
-    def check(self, context: Any, x: ir.Value, **bindings: Any) -> P.MatchResult:
-        result = P.MatchResult()
-        reason = check_relu_half(bindings, "hi", x) or check_min_half(bindings, "lo", x)
-        return result.fail(reason) if reason else result
-
-    def rewrite(self, op: Any, x: ir.Value, out: ir.Value, **_: Any) -> ir.Value:
-        axis = self.axis_of(out)
-        if not self.min_first:
-            return self.emit(op, "relu-minmax", [x], axis)
-        return op.Neg(self.emit(op, "relu-minmax", [op.Neg(x)], axis))
+    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form]:
+        s, t = self.sigma, self.tau
+        return relu_form(s, t), relu_form(-s, -t)
 
 
 #: The rules of this family, in the order they are tried.
-RULES = [
-    MinMaxRule.rule(min_first=first, min_form=form) for first in (False, True) for form in MIN_FORMS
-]
+RULES = [MinMaxRule.rule(sigma=s, tau=t) for s, t in FORMS]

@@ -2,49 +2,35 @@
 
 ``Concat(P(x, a), P(Neg(x), b))`` -> ``LinkedPRelu(x, a, b)`` and
 ``Concat(P(Neg(x), b), P(x, a))`` -> ``LinkedPRelu(Neg(x), b, a)``, where P is
-``PRelu`` or torch's ``Where(Less(x, 0), x*s, x)``. The slopes are kept as they are
+``PRelu``, torch's ``Where(Less(x, 0), x*s, x)`` or any other spelling of the grammar of
+:mod:`linkedonnx.passes.half_semantics`. The slopes are kept as they are
 (they broadcast to x exactly as in the flat graph).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import onnx_ir as ir
-from onnxscript.rewriter import pattern as P
 
-from linkedonnx.passes.recognize_base import LinkedRuleBase, check_prelu_half, prelu_half
+from linkedonnx.passes.half_semantics import Form, HalvesMatch, prelu_form
+from linkedonnx.passes.recognize_base import MirrorRule
 
 
-class MirrorPReluRule(LinkedRuleBase):
-    """Concat of prelu_a(x) and prelu_b(-x), either first."""
+class MirrorPReluRule(MirrorRule):
+    """Concat of prelu(x, a) and prelu(-x, b), either first; the slopes go to the call."""
 
-    def __init__(self, neg_first: bool) -> None:
-        super().__init__(
-            "LinkedPRelu(mirror, mirrored half first)" if neg_first else "LinkedPRelu(mirror)"
-        )
-        self.neg_first = neg_first
+    kind = "prelu"
 
-    def pattern(self, op: Any, x: Any) -> Any:
-        pos = prelu_half(op, x, "pos")
-        neg = prelu_half(op, op.Neg(x), "neg")
-        return op.Concat(*((neg, pos) if self.neg_first else (pos, neg)), _outputs=["out"])
+    def known_pair(
+        self, first_slope: ir.Value | None, second_slope: ir.Value | None
+    ) -> tuple[Form, Form] | None:
+        if first_slope is None or second_slope is None:
+            return None
+        return prelu_form(self.sigma, first_slope), prelu_form(-self.sigma, second_slope)
 
-    def check(self, context: Any, x: ir.Value, **bindings: Any) -> P.MatchResult:
-        result = P.MatchResult()
-        for prefix in ("pos", "neg"):
-            reason = check_prelu_half(bindings, prefix, x)
-            if reason:
-                return result.fail(reason)
-        return result
-
-    def rewrite(self, op: Any, x: ir.Value, out: ir.Value, **bindings: Any) -> ir.Value:
-        a, b = bindings["pos_slope"], bindings["neg_slope"]
-        axis = self.axis_of(out)
-        if self.neg_first:
-            return self.emit(op, "prelu", [op.Neg(x), b, a], axis)
-        return self.emit(op, "prelu", [x, a, b], axis)
+    def call_inputs(self, source: ir.Value, found: HalvesMatch) -> list[ir.Value]:
+        assert found.first_slope is not None and found.second_slope is not None
+        return [source, found.first_slope, found.second_slope]
 
 
 #: The rules of this family, in the order they are tried.
-RULES = [MirrorPReluRule.rule(neg_first=False), MirrorPReluRule.rule(neg_first=True)]
+RULES = MirrorPReluRule.rules()

@@ -1,38 +1,24 @@
 """Recognize mirrored Swish as ``linkedonnx::LinkedSwish``.
 
-``Concat(x*Sigmoid(x), n*Sigmoid(n))`` with ``n = Neg(x)`` (each Mul either operand
-order) -> ``LinkedSwish(x)``; with the mirrored half first -> ``LinkedSwish(Neg(x))``.
-Both uses of ``n`` must be the same Neg node (the convert pipeline merges duplicates
-first); a gate of another tensor does not match.
+``Concat(x*Sigmoid(x), n*Sigmoid(n))`` with ``n`` meaning ``-x`` (``Neg(x)``,
+``Mul(x, -1)`` ...; each Mul either operand order) -> ``LinkedSwish(x)``; with the
+mirrored half first -> ``LinkedSwish(Neg(x))``. Both uses of ``n`` in one Mul must be
+the same value (the convert pipeline merges duplicates first); a gate of another tensor
+does not match.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import onnx_ir as ir
-
-from linkedonnx.passes.recognize_base import LinkedRuleBase, swish_half
+from linkedonnx.passes.half_semantics import swish_form
+from linkedonnx.passes.recognize_base import MirrorRule
 
 
-class MirrorSwishRule(LinkedRuleBase):
+class MirrorSwishRule(MirrorRule):
     """Concat of swish(x) and swish(-x), either first."""
 
-    def __init__(self, neg_first: bool) -> None:
-        super().__init__(
-            "LinkedSwish(mirror, mirrored half first)" if neg_first else "LinkedSwish(mirror)"
-        )
-        self.neg_first = neg_first
-
-    def pattern(self, op: Any, x: Any) -> Any:
-        pos = swish_half(op, x, "pos")
-        neg = swish_half(op, op.Neg(x), "neg")
-        return op.Concat(*((neg, pos) if self.neg_first else (pos, neg)), _outputs=["out"])
-
-    def rewrite(self, op: Any, x: ir.Value, out: ir.Value, **_: Any) -> ir.Value:
-        source = op.Neg(x) if self.neg_first else x
-        return self.emit(op, "swish", [source], self.axis_of(out))
+    kind = "swish"
+    half = staticmethod(swish_form)
 
 
 #: The rules of this family, in the order they are tried.
-RULES = [MirrorSwishRule.rule(neg_first=False), MirrorSwishRule.rule(neg_first=True)]
+RULES = MirrorSwishRule.rules()

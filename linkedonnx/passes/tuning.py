@@ -12,7 +12,9 @@ import numpy as np
 import onnx
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.bench import bench_sessions, make_inputs
+from linkedonnx.runtime.bench import bench_sessions
+from linkedonnx.runtime.compare import compare_all
+from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session
 
 #: Tolerances for a candidate to count as equal to the inline lowering (float32).
@@ -50,16 +52,18 @@ class TuningReport:
         }
 
 
-def _max_error(ref: Sequence[np.ndarray], got: Sequence[np.ndarray]) -> tuple[bool, float]:
-    ok, worst = True, 0.0
-    for a, b in zip(ref, got, strict=True):
-        a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        if a64.shape != b64.shape:
-            return False, float("inf")
-        err = np.abs(a64 - b64)
-        worst = max(worst, float(err.max(initial=0.0)))
-        ok = ok and bool(np.all(err <= ATOL + RTOL * np.abs(a64)))
-    return ok, worst
+def parity(
+    ref: Sequence[np.ndarray], got: Sequence[np.ndarray], atol: float = ATOL, rtol: float = RTOL
+) -> tuple[bool, float]:
+    """Whether every output of ``got`` matches ``ref`` (runtime/compare's rule at
+    ``atol``/``rtol``), and the largest absolute error (inf on a shape mismatch)."""
+    if len(ref) != len(got):
+        return False, float("inf")
+    results = compare_all([f"output {i}" for i in range(len(ref))], got, ref, atol, rtol)
+    errors = [
+        r.max_abs if np.shape(e) == r.shape else np.inf for r, e in zip(results, ref, strict=True)
+    ]
+    return all(r.passed for r in results), float(max(errors, default=0.0))
 
 
 def choose(
@@ -80,14 +84,11 @@ def choose(
     if reference not in candidates:
         raise BadInputError(f"no lowering candidate named {reference!r} to compare against")
     sessions = [(name, make_session(m, "cpu", threads=threads)) for name, m in candidates.items()]
-    cache: dict = {}
-    outputs = {
-        name: s.run(None, make_inputs(s, batch, seed=0, cache=cache)) for name, s in sessions
-    }
+    outputs = {name: s.run(None, session_inputs(s, batch, seed=0)) for name, s in sessions}
     timings = (time_fn or _time)(sessions, batch=batch, warmup=warmup, runs=runs)
     report = TuningReport(batch, threads, runs, chosen="")
     for (name, _), t in zip(sessions, timings, strict=True):
-        ok, err = _max_error(outputs[reference], outputs[name])
+        ok, err = parity(outputs[reference], outputs[name])
         report.candidates.append(Candidate(name, t.median_ms, ok, err))
     good = [c for c in report.candidates if c.parity]
     if not good:

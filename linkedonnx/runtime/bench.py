@@ -6,7 +6,8 @@ alike, with thread-pool spinning off so the sessions do not disturb each other.
 On CUDA the inputs and outputs live on the device (IO binding), so host<->device
 copies are not timed.
 
-Public API: :func:`make_inputs`, :func:`binding_plan`, :func:`bind`, :func:`summarize`,
+Inputs come from :func:`linkedonnx.runtime.inputs.session_inputs` (the same seeded data
+validate feeds). Public API: :func:`binding_plan`, :func:`bind`, :func:`summarize`,
 :func:`bench_sessions`, :func:`bench_models`, :class:`Timing`, :class:`BenchReport`.
 """
 
@@ -22,21 +23,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import load_model
+from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session, resolve_providers
-
-#: ORT input type string -> numpy dtype.
-ORT_DTYPES: dict[str, type] = {
-    "tensor(float)": np.float32,
-    "tensor(float16)": np.float16,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(int8)": np.int8,
-    "tensor(uint8)": np.uint8,
-    "tensor(bool)": np.bool_,
-}
 
 #: Device name used by IO binding for each provider name.
 DEVICE_OF_PROVIDER = {"cpu": "cpu", "cuda": "cuda"}
@@ -50,48 +41,6 @@ def check_settings(batch: int, warmup: int, runs: int) -> None:
         raise BadInputError(f"warmup must be at least 0, got {warmup}")
     if runs < 1:
         raise BadInputError(f"runs must be at least 1, got {runs}")
-
-
-def input_shape(dims: Sequence[Any], batch: int) -> tuple[int, ...]:
-    """Concrete shape for an ORT input signature: every dynamic dim (a name, None or a
-    negative number) becomes ``batch``."""
-    return tuple(int(d) if isinstance(d, int) and d >= 0 else batch for d in dims)
-
-
-def _random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """Seeded data of ``dtype``: standard normal floats, small non-negative integers or bools."""
-    if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal(shape).astype(dtype)
-    if dtype is np.bool_:
-        return rng.integers(0, 2, shape).astype(np.bool_)
-    return rng.integers(0, 10, shape).astype(dtype)
-
-
-def make_inputs(
-    session: ort.InferenceSession,
-    batch: int,
-    seed: int = 0,
-    cache: dict[tuple, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """Seeded inputs for ``session``'s input signature with dynamic dims set to ``batch``.
-
-    ``cache`` (shared between models) maps (position, shape, dtype) to an array, so
-    models whose inputs agree in shape and type get the very same data. Raises
-    BadInputError for an input type this benchmark cannot synthesize.
-    """
-    cache = {} if cache is None else cache
-    feeds: dict[str, np.ndarray] = {}
-    for position, arg in enumerate(session.get_inputs()):
-        dtype = ORT_DTYPES.get(arg.type)
-        if dtype is None:
-            raise BadInputError(f"input {arg.name!r} has type {arg.type}, which bench cannot feed")
-        shape = input_shape(arg.shape, batch)
-        key = (position, shape, np.dtype(dtype).str)
-        if key not in cache:
-            rng = np.random.default_rng([seed, position])
-            cache[key] = _random_array(rng, shape, dtype)
-        feeds[arg.name] = cache[key]
-    return feeds
 
 
 @dataclass(frozen=True)
@@ -249,6 +198,8 @@ class BenchReport:
     ort_version: str
     machine: str
     timings: list[Timing]
+    #: What was fed: 'seeded' or the labelled data and its preparation.
+    data: str = "seeded"
 
     def to_dict(self, with_times: bool = False) -> dict[str, Any]:
         """A JSON-ready dict; per-run times only when ``with_times``."""
@@ -274,15 +225,16 @@ def bench_sessions(
     seed: int = 0,
     device: str = "cpu",
     iobinding: bool | None = None,
+    inputs: dict[str, np.ndarray] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Timing]:
-    """Time named sessions interleaved on shared seeded inputs; return one Timing each,
-    with ``speedup`` relative to the first (``progress`` as in :func:`interleave`).
-    Raises BadInputError for bad settings."""
+    """Time named sessions interleaved on shared seeded inputs (or the given ``inputs``,
+    fed to every session); return one Timing each, with ``speedup`` relative to the
+    first (``progress`` as in :func:`interleave`). Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
-    cache: dict[tuple, np.ndarray] = {}
     runners = [
-        make_runner(s, make_inputs(s, batch, seed, cache), device, iobinding) for _, s in sessions
+        make_runner(s, inputs or session_inputs(s, batch, seed), device, iobinding)
+        for _, s in sessions
     ]
     times = interleave(runners, warmup, runs, progress)
     timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
@@ -302,23 +254,41 @@ def bench_models(
     seed: int = 0,
     optimization: str = "all",
     iobinding: bool | None = None,
+    data: str | os.PathLike[str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    seeded: bool = False,
+    options: PreprocessOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
     """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`; ``progress``
     is told the rounds done).
 
-    Returns a BenchReport. Raises BadInputError for a missing or invalid model or bad
-    settings, MissingDependencyError when ``provider`` is 'cuda' without a CUDA EP.
+    Inputs: the first ``batch`` test samples of ``data`` (a data set name or .npz;
+    None: the data set the first model records in ``linkedonnx.preprocess``), prepared
+    as that model records (or as ``options`` say), when ``seeded`` is False and there
+    is such data; else seeded random inputs. Returns a BenchReport. Raises BadInputError for a missing or
+    invalid model, bad settings or data, MissingDependencyError when ``provider`` is
+    'cuda' without a CUDA EP.
     """
     if not paths:
         raise BadInputError("no model to benchmark")
     check_settings(batch, warmup, runs)
+    if seeded and data is not None:
+        raise BadInputError("--seeded and --data exclude each other")
     providers = resolve_providers(provider)
     device = DEVICE_OF_PROVIDER[provider]
     sessions = []
+    inputs, described = None, "seeded"
     for path in paths:
         model = load_model(path)
+        if not sessions and not seeded:
+            inputs, described = _data_inputs(model, data, batch, data_dir, options)
         session = make_session(model, provider, threads=threads, optimization=optimization)
+        if inputs is not None and sorted(i.name for i in session.get_inputs()) != sorted(inputs):
+            raise BadInputError(
+                f"{path} does not take the first model's input {sorted(inputs)}; "
+                "bench them on seeded inputs (--seeded)"
+            )
         sessions.append((str(path), session))
     timings = bench_sessions(
         sessions,
@@ -328,6 +298,7 @@ def bench_models(
         seed=seed,
         device=device,
         iobinding=iobinding,
+        inputs=inputs,
         progress=progress,
     )
     return BenchReport(
@@ -342,4 +313,32 @@ def bench_models(
         ort_version=ort.__version__,
         machine=machine_description(),
         timings=timings,
+        data=described,
     )
+
+
+def _data_inputs(
+    model: Any,
+    data: str | os.PathLike[str] | None,
+    batch: int,
+    data_dir: str | os.PathLike[str] | None,
+    options: PreprocessOptions | None,
+) -> tuple[dict[str, np.ndarray] | None, str]:
+    """The first ``batch`` (a fixed batch dim: that many) prepared test samples of
+    ``data`` (None: the data set ``model`` records) as feeds, with a description;
+    (None, 'seeded') when no data is named and the model records none."""
+    from linkedonnx.arrays.labelled import model_data
+    from linkedonnx.arrays.preprocess import read_preprocess
+    from linkedonnx.runtime.inputs import signature
+
+    recorded = read_preprocess(model)
+    if data is None and (recorded is None or recorded.dataset is None):
+        return None, "seeded"
+    sig = signature(model)[0]
+    count = sig.dims[0] if sig.dims and isinstance(sig.dims[0], int) else batch
+    name, labelled = model_data(
+        model, data, options=options or PreprocessOptions(), limit=count, data_dir=data_dir
+    )
+    pre = labelled.preprocess
+    how = f"/{pre.scale:g}" + (" standardized" if pre.standardized else "")
+    return {name: labelled.first(count).astype(sig.dtype)}, f"{labelled.source} ({how})"

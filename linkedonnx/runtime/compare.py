@@ -3,15 +3,25 @@
 The rule is Polygraphy's: an element passes when |actual - expected| <= atol + rtol *
 |expected|. A NaN or infinity in ``actual`` where ``expected`` is finite always fails;
 where ``expected`` itself is not finite, ``actual`` must hold the same value (NaN where
-NaN, the same infinity). Statistics are computed in float64.
+NaN, the same infinity), and that is accepted only when finite elements were compared
+too: an empty array, or one where no element is finite on both sides, compares nothing
+and fails. Statistics are computed in float64.
+
+Default tolerances follow the lowest precision involved: the arrays' dtypes and the
+compute precision of the models that made them (:func:`compute_dtype`), so a float16
+model with float32 inputs and outputs is held to float16's tolerance.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnx
 
 #: Default (atol, rtol) per dtype; dtypes not listed use float32's.
 DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {
@@ -33,12 +43,49 @@ def default_tolerances(*dtypes: np.dtype | str) -> tuple[float, float]:
     return max(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
+#: Float element types from the least precise up (ONNX TensorProto codes by name).
+_PRECISION_ORDER = ("bfloat16", "float16", "float32", "float64")
+
+
+def compute_dtype(model: onnx.ModelProto) -> str | None:
+    """The lowest float precision a model computes in: the least precise float type among
+    its initializers, Constant values, Cast targets and typed values ('float16' for a
+    model from ``optimize --fp16`` even when its inputs and outputs are float32). Returns
+    a dtype name from bfloat16 / float16 / float32 / float64, or None when the model
+    holds no float type."""
+    import onnx
+
+    codes = {
+        onnx.TensorProto.BFLOAT16: "bfloat16",
+        onnx.TensorProto.FLOAT16: "float16",
+        onnx.TensorProto.FLOAT: "float32",
+        onnx.TensorProto.DOUBLE: "float64",
+    }
+    seen: set[str] = set()
+    graph = model.graph
+    for init in graph.initializer:
+        seen.add(codes.get(init.data_type, ""))
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        if value.type.HasField("tensor_type"):
+            seen.add(codes.get(value.type.tensor_type.elem_type, ""))
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to":
+                seen.add(codes.get(attr.i, ""))
+            elif attr.type == onnx.AttributeProto.TENSOR:
+                seen.add(codes.get(attr.t.data_type, ""))
+    for name in _PRECISION_ORDER:
+        if name in seen:
+            return name
+    return None
+
+
 @dataclass
 class OutputComparison:
     """The comparison of one output. Errors are over all elements; ``worst_index`` is
     the element furthest beyond its allowed error (ratio |a-b| / (atol + rtol |b|)),
-    ``actual_at_worst``/``expected_at_worst`` its values. ``reason`` says why it failed
-    ('' when it passed)."""
+    ``actual_at_worst``/``expected_at_worst`` its values. ``compared`` counts the
+    elements finite on both sides; ``reason`` says why it failed ('' when it passed)."""
 
     name: str
     shape: tuple[int, ...]
@@ -57,6 +104,7 @@ class OutputComparison:
     nonfinite: int
     passed: bool
     reason: str = ""
+    compared: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite floats as strings)."""
@@ -106,13 +154,18 @@ def compare(
     expected: np.ndarray,
     atol: float | None = None,
     rtol: float | None = None,
+    precision: Sequence[str | np.dtype | None] = (),
 ) -> OutputComparison:
     """Compare ``actual`` with the reference ``expected``. ``atol``/``rtol`` default by
-    dtype (see :func:`default_tolerances`). Returns an OutputComparison; a shape
-    mismatch fails (it is a result, not an error)."""
+    the arrays' dtypes and the compute ``precision`` of the models behind them (see
+    :func:`default_tolerances`, :func:`compute_dtype`; None entries are ignored).
+    Returns an OutputComparison; a shape mismatch fails, and so does an array where
+    nothing is compared (empty, or no element finite on both sides): results, not
+    errors."""
     actual = np.asarray(actual)
     expected = np.asarray(expected)
-    d_atol, d_rtol = default_tolerances(actual.dtype, expected.dtype)
+    extra = [d for d in precision if d is not None]
+    d_atol, d_rtol = default_tolerances(actual.dtype, expected.dtype, *extra)
     atol = d_atol if atol is None else float(atol)
     rtol = d_rtol if rtol is None else float(rtol)
     if actual.shape != expected.shape:
@@ -132,6 +185,7 @@ def compare(
         rel = _ratio(absdiff, magnitude)
     mismatched = int(np.count_nonzero(~ok))
     nonfinite = int(np.count_nonzero(finite_b & ~finite_a))
+    compared = int(np.count_nonzero(finite_a & finite_b))
     if a.size:
         flat = int(np.argmax(badness))
         worst = tuple(int(i) for i in np.unravel_index(flat, a.shape))
@@ -144,6 +198,10 @@ def compare(
         reason = f"{nonfinite} NaN/inf value(s) where the reference is finite"
     elif mismatched:
         reason = f"{mismatched} of {a.size} element(s) beyond atol={atol:g} + rtol={rtol:g}*|ref|"
+    elif not a.size:
+        reason = "nothing compared: the output has no elements"
+    elif not compared:
+        reason = "nothing compared: no element is finite on both sides"
     return OutputComparison(
         name=name,
         shape=tuple(actual.shape),
@@ -160,6 +218,32 @@ def compare(
         expected_at_worst=at_worst[1],
         mismatched=mismatched,
         nonfinite=nonfinite,
-        passed=mismatched == 0,
+        passed=not reason,
         reason=reason,
+        compared=compared,
     )
+
+
+def compare_all(
+    names: Sequence[str],
+    actual: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    atol: float | None = None,
+    rtol: float | None = None,
+    precision: Sequence[str | np.dtype | None] = (),
+) -> list[OutputComparison]:
+    """:func:`compare` for each (name, actual, expected) triple, same tolerances and
+    precision. Raises ValueError when the three sequences differ in length."""
+    if not len(names) == len(actual) == len(expected):
+        raise ValueError(
+            f"{len(names)} name(s), {len(actual)} actual and {len(expected)} expected array(s)"
+        )
+    return [
+        compare(n, a, e, atol, rtol, precision)
+        for n, a, e in zip(names, actual, expected, strict=True)
+    ]
+
+
+def nothing_compared(results: Sequence[OutputComparison]) -> bool:
+    """True when ``results`` is empty or none of them compared a finite element."""
+    return not any(r.compared for r in results)

@@ -18,7 +18,7 @@ from pathlib import Path
 import onnx
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.bench import make_inputs
+from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session
 
 #: Op types counted as convolution / matrix-product kernels.
@@ -119,7 +119,7 @@ def profile_model(
             optimization=optimization,
             profile_prefix=os.path.join(tmp, "ort"),
         )
-        feeds = make_inputs(session, batch)
+        feeds = session_inputs(session, batch)
         for _ in range(warmup + runs):
             session.run(None, feeds)
         path = session.end_profiling()

@@ -14,13 +14,16 @@ from onnx.reference import ReferenceEvaluator
 from linkedonnx.errors import LinkedOnnxError
 
 
-def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Run ``model`` on ``feeds`` with the ONNX reference evaluator; return its outputs
-    in graph order. Raises LinkedOnnxError (one line) when the evaluator cannot load or
-    run the model (e.g. an op it does not implement, such as com.microsoft contrib ops)."""
+def run_reference(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], names: list[str] | None = None
+) -> list[np.ndarray]:
+    """Run ``model`` on ``feeds`` with the ONNX reference evaluator; return the values
+    ``names`` (any value of the main graph; default: its outputs in graph order).
+    Raises LinkedOnnxError (one line) when the evaluator cannot load or run the model
+    (e.g. an op it does not implement, such as com.microsoft contrib ops)."""
     try:
         evaluator = ReferenceEvaluator(model)
-        outputs = evaluator.run(None, feeds)
+        outputs = evaluator.run(names, feeds)
     except Exception as exc:
         text = str(exc).strip().splitlines()
         raise LinkedOnnxError(

@@ -25,9 +25,11 @@ class TrainConfig:
     count sees.
     ``init`` is 'keras' (Glorot-uniform, zero bias: the paper's setting) or 'torch'
     (PyTorch's defaults), see :mod:`linkedonnx.train.init`.
+    ``from_checkpoint`` starts from a checkpoint's model and weights (linkified or not)
+    instead of a freshly initialised ``model``: exactly one of the two is given.
     """
 
-    model: str
+    model: str = ""
     data: str = "digits"
     epochs: int = 10
     batch_size: int = 32
@@ -52,10 +54,17 @@ class TrainConfig:
     dead_samples: int | None = 2048
     checkpoint_every: int = 1
     progress: bool = False
+    from_checkpoint: str | os.PathLike[str] | None = None
 
     def validate(self) -> TrainConfig:
         """Raise BadInputError (one line) for an invalid setting; return self."""
         checks = [
+            (
+                bool(self.model) != (self.from_checkpoint is not None),
+                "give either --model or --from (a checkpoint), not both"
+                if self.model
+                else "give --model (a zoo name) or --from (a checkpoint)",
+            ),
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
@@ -99,7 +108,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the settings."""
         data = asdict(self)
-        for key in ("out", "data_dir"):
+        for key in ("out", "data_dir", "from_checkpoint"):
             if data[key] is not None:
                 data[key] = str(data[key])
         return data

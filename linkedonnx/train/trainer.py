@@ -26,6 +26,7 @@ from linkedonnx import data as data_mod
 from linkedonnx.atomic import write_text_atomic
 from linkedonnx.data import ImageData
 from linkedonnx.errors import BadInputError
+from linkedonnx.linkify.options import LinkifyOptions
 from linkedonnx.train import distributed as dist_mod
 from linkedonnx.train import outputs
 from linkedonnx.train.config import TrainConfig
@@ -86,6 +87,26 @@ def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Mod
     return spec, initialize(build(spec), config.init)
 
 
+def load_start(
+    config: TrainConfig, data: ImageData
+) -> tuple[ModelSpec, nn.Module, LinkifyOptions | None]:
+    """The model of checkpoint ``config.from_checkpoint`` with its weights (its spec,
+    model and linkify options); the data's geometry must be the checkpoint's. Raises
+    BadInputError for a bad checkpoint or a geometry that disagrees."""
+    path = config.from_checkpoint
+    assert path is not None
+    model, ckpt = ckpt_io.load_model(path)
+    spec = ckpt.spec
+    given = (data.in_channels, data.image_size, data.num_classes)
+    if given != (spec.in_channels, spec.image_size, spec.num_classes):
+        raise BadInputError(
+            f"{path} holds a model for {spec.in_channels} channels, {spec.image_size}x"
+            f"{spec.image_size} images and {spec.num_classes} classes; data {config.data!r} "
+            f"gives {given[0]} channels, {given[1]}x{given[1]} and {given[2]} classes"
+        )
+    return spec, model, ckpt.linkify
+
+
 def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
     if not enabled:
         return contextlib.nullcontext()
@@ -128,14 +149,22 @@ class _Run:
         self.config = config
         self.ctx = ctx
         self.out = config.out_path if ctx.is_main else None
+        image_size = config.image_size
+        if config.from_checkpoint is not None and image_size is None:
+            # a checkpoint fixes the input size: the data follows it unless told otherwise
+            image_size = ckpt_io.load_checkpoint(config.from_checkpoint).spec.image_size
         self.data = data_mod.load(
             config.data,
-            image_size=config.image_size,
+            image_size=image_size,
             standardize=config.standardize,
             data_dir=config.data_dir,
             download=config.download and ctx.is_main,
         )
-        self.spec, self.model = build_model(config, self.data)
+        self.linkify: LinkifyOptions | None = None
+        if config.from_checkpoint is not None:
+            self.spec, self.model, self.linkify = load_start(config, self.data)
+        else:
+            self.spec, self.model = build_model(config, self.data)
         self.model.to(ctx.device)
         self.optimizer = make_optimizer(config, self.model.parameters())
         amp_cuda = config.amp and ctx.device.type == "cuda"
@@ -163,9 +192,10 @@ class _Run:
     def restore(self, path: Path) -> None:
         """Continue from checkpoint ``path`` (BadInputError when corrupt or mismatched)."""
         saved = ckpt_io.load_checkpoint(path)
-        if saved.spec != self.spec:
+        if saved.spec != self.spec or saved.linkify != self.linkify:
             raise BadInputError(
-                f"{path} was written for {saved.spec.to_json()}, not {self.spec.to_json()}"
+                f"{path} was written for {ckpt_io.spec_json(saved.spec, saved.linkify)}, "
+                f"not {ckpt_io.spec_json(self.spec, self.linkify)}"
             )
         try:
             self.model.load_state_dict(saved.state_dict, strict=True)
@@ -196,12 +226,19 @@ class _Run:
             "optimizer": optim_meta,
             "config": self.config.to_dict(),
             "metrics": self.metrics[-1] if self.metrics else {},
+            "preprocess": self.data.preprocess.to_dict(),
         }
         state = self.model.state_dict()
-        ckpt_io.save_checkpoint(self.out / outputs.CHECKPOINT, self.spec, state, info, tensors)
+        ckpt_io.save_checkpoint(
+            self.out / outputs.CHECKPOINT, self.spec, state, info, tensors, linkify=self.linkify
+        )
         if best:
             ckpt_io.save_checkpoint(
-                self.out / outputs.BEST, self.spec, state, {"metrics": self.metrics[-1]}
+                self.out / outputs.BEST,
+                self.spec,
+                state,
+                {"metrics": self.metrics[-1], "preprocess": self.data.preprocess.to_dict()},
+                linkify=self.linkify,
             )
 
     # -- one epoch -------------------------------------------------------------------

@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from linkedonnx import DOMAIN
+from linkedonnx.functions import count_linked_nodes
 from tests.cli.invoke import exit_code
 from tests.passes.graphs import random_feeds, run
 from tests.passes.lowering_graphs import allcnn_like
@@ -33,7 +33,7 @@ def test_optimize_writes_plain_model_table_and_json(
     assert "LowerForCpu" in printed and "relu:split" in printed and "FoldBatchNorm" in printed
     model = onnx.load(out)
     onnx.checker.check_model(model, full_check=True)
-    assert not [n for n in model.graph.node if n.domain == DOMAIN]
+    assert not count_linked_nodes(model)
     data = json.loads(report.read_text())
     assert data["target"] == "cpu" and data["ops_before"]["LinkedRelu"] == 3
     assert "LinkedRelu" not in data["ops_after"]

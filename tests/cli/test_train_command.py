@@ -64,3 +64,24 @@ def test_corrupt_checkpoint_on_resume(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(capsys, *BASE[:-1], "2", "--out", str(out), "--resume")
     assert code == 2
     _assert_one_line_error(err, "checkpoint")
+
+
+def test_fashion_mnist_from_a_folder_and_missing_package(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from linkedonnx.arrays import idx
+    from tests.arrays.idx_files import write_fashion
+
+    write_fashion(tmp_path / "fm", train=20, test=10)
+    args = ["train", "--model", "width/lk-relu", "--data", "fashion-mnist", "--epochs", "1",
+            "--image-size", "8", "--device", "cpu"]  # fmt: skip
+    code, _, _ = run_cli(
+        capsys, *args, "--data-dir", str(tmp_path / "fm"), "--out", str(tmp_path / "r")
+    )
+    assert code == 0
+    info = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
+    assert info["epoch"] == 1
+    monkeypatch.setattr(idx, "FASHION_MNIST_DIR", tmp_path / "absent")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    _assert_one_line_error(err, "needs the Debian package dataset-fashion-mnist")

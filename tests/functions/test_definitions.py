@@ -34,7 +34,9 @@ def _module(kind: str, axis: int, channels: int) -> torch.nn.Module:
     return m
 
 
-def _model(kind: str, axis: int, elem: int, slopes: list[np.ndarray]) -> onnx.ModelProto:
+def _model(
+    kind: str, axis: int, elem: int, slopes: list[np.ndarray], opset: int = 18
+) -> onnx.ModelProto:
     names = ["X"] + [f"s{i}" for i in range(len(slopes))]
     inits = [
         helper.make_tensor(
@@ -51,7 +53,7 @@ def _model(kind: str, axis: int, elem: int, slopes: list[np.ndarray]) -> onnx.Mo
         [helper.make_tensor_value_info("Y", elem, out_shape)],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     return attach_functions(model)
 
 
@@ -77,6 +79,20 @@ def test_function_matches_torch_module(kind: str, axis: int, dtype: type) -> Non
     tol = 1e-6 if dtype == np.float32 else 2e-3
     np.testing.assert_allclose(got_ort.astype(np.float64), expected, rtol=tol, atol=tol)
     np.testing.assert_allclose(got_ref.astype(np.float64), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_minmax_before_opset_15_gets_a_body_without_castlike(dtype: type) -> None:
+    # CastLike arrived in opset 15: an opset-13 model gets a body of older ops, same values.
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    old, new = _model("relu-minmax", 1, elem, [], 13), _model("relu-minmax", 1, elem, [])
+    onnx.checker.check_model(old, full_check=True)
+    assert "CastLike" not in {n.op_type for n in old.functions[0].node}
+    assert old.functions[0].name == new.functions[0].name == "LinkedReluMinMax"
+    x = np.random.default_rng(1).standard_normal(SHAPE).astype(dtype)
+    x.flat[:4] = [np.inf, -np.inf, np.nan, 0.0]
+    got = make_session(old).run(None, {"X": x})[0]
+    np.testing.assert_array_equal(got, make_session(new).run(None, {"X": x})[0])
 
 
 def test_shape_inference_doubles_the_axis() -> None:

@@ -12,7 +12,8 @@ Builders of whole models:
 - :func:`two_branch_model` two Conv/Gemm/MatMul branches reading one input with
   shared / copied / negated / almost-equal weights (branch fusion)
 
-Helpers: :func:`random_feeds`, :func:`run`, :func:`count_linked`.
+Helpers: :func:`random_feeds`, :func:`run`, and ``count_linked`` (re-exported
+:func:`linkedonnx.functions.count_linked_nodes`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from linkedonnx import DOMAIN
 from linkedonnx.functions import attach_functions, make_call
+from linkedonnx.functions import count_linked_nodes as count_linked
 
 OPSET = 18
 
@@ -314,7 +315,51 @@ SPELLINGS: dict[str, Spelling] = {
     ),
     "crelu-nhwc": Spelling(lambda b, x, a: _nhwc_crelu(b, x, a), "relu"),
     "crelu-nhwc-negfirst": Spelling(lambda b, x, a: _nhwc_crelu(b, x, a, True), "relu"),
+    "relu-where-greater": Spelling(  # torch.where(z > 0, z, zeros_like(z))
+        lambda b, x, a: b.concat(
+            [
+                b.node(
+                    "Where",
+                    [b.node("Greater", [x, _zero_scalar(b)], b.shapes[x]), x, _zero_scalar(b)],
+                    b.shapes[x],
+                ),
+                b.unary("Relu", b.unary("Neg", x)),
+            ],
+            a,
+        ),
+        "relu",
+    ),
+    "lookalike-relu-minus-z": Spelling(  # relu(-z) as Relu(z) - z, relu(z) as Abs(Max(0, z))
+        lambda b, x, a: b.concat(
+            [
+                b.unary("Abs", b.binary("Max", _zero_scalar(b), x)),
+                b.binary("Sub", b.unary("Relu", x), x),
+            ],
+            a,
+        ),
+        None,  # Relu(z) - z is inf - inf = NaN at z = +inf: not relu(-z)
+    ),
     # --- min-max LK-ReLU ------------------------------------------------------------
+    "minmax-neg-relu-neg": Spelling(  # torch: cat([relu(z), -relu(-z)])
+        lambda b, x, a: b.concat(
+            [b.unary("Relu", x), b.unary("Neg", b.unary("Relu", b.unary("Neg", x)))], a
+        ),
+        "relu-minmax",
+    ),
+    "minmax-by-meaning": Spelling(  # max(z, 0) as Clip(z*1, 0); min(z, 0) as -Abs(Min(z, 0))/1
+        lambda b, x, a: b.concat(
+            [
+                _clip_min(b, b.binary("Mul", x, b.const(np.float32(1.0)))),
+                b.binary(
+                    "Div",
+                    b.unary("Neg", b.unary("Abs", b.binary("Min", x, _zero_scalar(b)))),
+                    b.const(np.float32(1.0)),
+                ),
+            ],
+            a,
+        ),
+        "relu-minmax",
+    ),
     "minmax": Spelling(
         lambda b, x, a: b.concat([b.unary("Relu", x), b.binary("Min", x, _zero_scalar(b))], a),
         "relu-minmax",
@@ -495,6 +540,47 @@ SPELLINGS: dict[str, Spelling] = {
     "lookalike-crelu-three": Spelling(
         lambda b, x, a: b.unary("Relu", b.concat([x, b.unary("Neg", x), x], a)), None
     ),
+    # --- look-alikes of issue 11: near a linked half, but not equal to it everywhere ---
+    "lookalike-threshold-1e-7": Spelling(
+        lambda b, x, a: b.concat(
+            [b.binary("Max", x, b.const(np.float32(1e-7))), b.unary("Relu", b.unary("Neg", x))],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-scale": Spelling(  # relu(z) and 0.5 * relu(-z)
+        lambda b, x, a: b.concat(
+            [
+                b.unary("Relu", x),
+                b.binary("Mul", b.unary("Relu", b.unary("Neg", x)), b.const(np.float32(0.5))),
+            ],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-half-sum": Spelling(  # (z + |z|) / 2 overflows for large z
+        lambda b, x, a: b.concat(
+            [
+                b.binary("Div", b.binary("Add", x, b.unary("Abs", x)), b.const(np.float32(2))),
+                b.unary("Relu", b.unary("Neg", x)),
+            ],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-sub-relu": Spelling(  # z - relu(z) is NaN at +inf, min(z, 0) is 0
+        lambda b, x, a: b.concat(
+            [b.unary("Relu", x), b.binary("Sub", x, b.unary("Relu", x))],
+            a,
+        ),
+        None,
+    ),
+    "lookalike-leaky-alpha-0": Spelling(  # 0 * -inf is NaN, relu(-inf) is 0
+        lambda b, x, a: b.concat(
+            [b.unary("LeakyRelu", x, alpha=0.0), b.unary("Relu", b.unary("Neg", x))], a
+        ),
+        None,
+    ),
     "lookalike-prelu-no-neg": Spelling(
         lambda b, x, a: b.concat(
             [b.binary("PRelu", x, b.slope(x, a)), b.binary("PRelu", x, b.slope(x, a))], a
@@ -648,15 +734,6 @@ def run(
         model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
     )
     return sess.run(None, feeds)
-
-
-def count_linked(model: onnx.ModelProto) -> dict[str, int]:
-    """Count the graph's ``linkedonnx`` nodes by op_type."""
-    counts: dict[str, int] = {}
-    for n in model.graph.node:
-        if n.domain == DOMAIN:
-            counts[n.op_type] = counts.get(n.op_type, 0) + 1
-    return counts
 
 
 def op_counts(model: onnx.ModelProto) -> dict[str, int]:

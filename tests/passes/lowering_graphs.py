@@ -104,3 +104,40 @@ def flatten_dense(
     if matmul:
         return b.model([b.matmul(flat, 5)])
     return b.model([b.gemm(flat, 5, b=b.const(b.weight((5,))), transB=trans_b)])
+
+
+def conv_linked_conv(kind: str = "relu", bn: bool = False, seed: int = 0) -> onnx.ModelProto:
+    """Conv [-> BatchNormalization] -> linked ``kind`` -> Conv -> output: one site each
+    lowering form and batch-norm folding can rewrite."""
+    b = GraphBuilder(seed)
+    x = b.input((2, 3, 5, 5), "x")
+    z = conv(b, x, 4)
+    if bn:
+        z = batchnorm(b, z)
+    return b.model([conv(b, b.linked(kind, z, 1), 6)])
+
+
+def weights_as_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` whose initializers are also graph inputs (as torch.onnx writes
+    them with keep_initializers_as_inputs, opset <= 13): callers may override them."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    for init in out.graph.initializer:
+        out.graph.input.append(
+            onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+        )
+    onnx.checker.check_model(out, full_check=True)
+    return out
+
+
+def new_weight_feeds(model: onnx.ModelProto, seed: int = 1) -> dict[str, np.ndarray]:
+    """Other values for every initializer that is a graph input: each element scaled by a
+    random factor in [0.5, 2) (signs kept, so BatchNormalization variances stay positive)."""
+    rng = np.random.default_rng(seed)
+    inputs = {i.name for i in model.graph.input}
+    feeds = {}
+    for init in model.graph.initializer:
+        if init.name in inputs:
+            arr = numpy_helper.to_array(init)
+            feeds[init.name] = (arr * rng.uniform(0.5, 2.0, arr.shape)).astype(arr.dtype)
+    return feeds

@@ -3,6 +3,8 @@ first), tuning by measurement, bad options, and optimize_file's one-line errors.
 
 from __future__ import annotations
 
+import json
+
 import onnx
 import pytest
 
@@ -133,3 +135,17 @@ def test_linked_calls_inside_subgraphs_are_inlined() -> None:
     optimized, _ = optimize(model)
     verify(optimized)  # full check, no linkedonnx node anywhere, loads in ORT
     assert not optimized.functions
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+def test_metadata_records_the_forms_and_target(target: str) -> None:
+    model = allcnn_like("relu")
+    model.metadata_props.add(key="linkedonnx.form", value="functions")
+    model.metadata_props.add(key="linkedonnx.source", value="test")
+    out, _ = optimize(model, target=target)
+    meta = {p.key: p.value for p in out.metadata_props}
+    assert meta["linkedonnx.form"] == "lowered"
+    assert meta["linkedonnx.target"] == target
+    expected = {"relu:split": 3} if target == "cpu" else {"relu:inline": 3}
+    assert json.loads(meta["linkedonnx.lowered_forms"]) == expected
+    assert meta["linkedonnx.source"] == "test"

@@ -79,12 +79,15 @@ def test_min_against_graph_input_zero_is_left_alone() -> None:
     assert_same_outputs(before, after, exact=True)
 
 
-def test_opset_without_castlike_is_not_converted() -> None:
-    # LinkedReluMinMax's body needs CastLike (opset 15): an opset-13 model keeps its Min.
+def test_opset_without_castlike_gets_the_older_body() -> None:
+    # LinkedReluMinMax's body needs CastLike (opset 15); an opset-13 model is converted
+    # too, its function getting the body of older ops (Neg, Relu) with the same values.
     b = GraphBuilder(3, opset=13)
     x = b.input((2, 4, 3, 3), "x")
     before = b.model([b.spelling("minmax", x, 1)])
     after, p = recognize(before)
-    assert not p.counts
-    assert count_linked(after) == {}
+    assert dict(p.counts) == {"LinkedReluMinMax(minmax)": 1}
+    assert count_linked(after) == {"LinkedReluMinMax": 1}
     onnx.checker.check_model(after, full_check=True)
+    assert "CastLike" not in {n.op_type for n in after.functions[0].node}
+    assert_same_outputs(before, after, exact=True)

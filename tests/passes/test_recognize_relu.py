@@ -19,7 +19,7 @@ from graphs import (
 from onnx_ir.passes.common import ShapeInferencePass
 
 from linkedonnx.passes import recognize_relu
-from linkedonnx.passes.recognize_base import check_relu_half
+from linkedonnx.passes.half_semantics import NotAHalf, form_of, relu_form
 from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
 
 RELU_SPELLINGS = [
@@ -129,7 +129,8 @@ def test_where_with_zero_tensor_that_would_broadcast_is_not_relu() -> None:
 def test_check_explains_failures() -> None:
     x = ir.Value(name="x", shape=ir.Shape([2, 3]), type=ir.TensorType(ir.DataType.FLOAT))
     half = ir.Value(name="c", const_value=ir.tensor(np.float32(0.5)))
-    reason = check_relu_half({"pos_form": "max", "pos_zmax": half}, "pos", x)
-    assert reason and "zero" in reason
+    node = ir.Node("", "Max", [x, half])
+    with pytest.raises(NotAHalf, match="zero"):
+        form_of(node.outputs[0], x)
     zero = ir.Value(name="z", const_value=ir.tensor(np.float32(0.0)))
-    assert check_relu_half({"pos_form": "max", "pos_zmax": zero}, "pos", x) is None
+    assert form_of(ir.Node("", "Max", [x, zero]).outputs[0], x) == relu_form()

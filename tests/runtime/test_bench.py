@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from linkedonnx.errors import BadInputError, MissingDependencyError
 from linkedonnx.functions import attach_functions, make_call
 from linkedonnx.runtime import bench
+from linkedonnx.runtime.inputs import seeded_inputs, session_inputs, signature
 from linkedonnx.runtime.session import make_session
 
 
@@ -47,24 +48,20 @@ def model_files(tmp_path: Path) -> tuple[Path, Path]:
 def test_inputs_follow_signature_seed_and_are_shared() -> None:
     s1 = make_session(tiny_model(1.0), threads=1)
     s2 = make_session(tiny_model(3.0), threads=1)
-    cache: dict = {}
-    f1 = bench.make_inputs(s1, batch=5, seed=7, cache=cache)
-    f2 = bench.make_inputs(s2, batch=5, seed=7, cache=cache)
+    f1 = session_inputs(s1, batch=5, seed=7)
+    f2 = session_inputs(s2, batch=5, seed=7)
     assert f1["X"].shape == (5, 4) and f1["X"].dtype == np.float32
-    assert f2["X"] is f1["X"]  # same shapes: the very same data
-    again = bench.make_inputs(s1, batch=5, seed=7)
-    np.testing.assert_array_equal(again["X"], f1["X"])
-    other = bench.make_inputs(s1, batch=5, seed=8)
+    np.testing.assert_array_equal(f2["X"], f1["X"])  # same shapes: the same data
+    other = session_inputs(s1, batch=5, seed=8)
     assert not np.array_equal(other["X"], f1["X"])
-
-
-def test_input_shape_replaces_every_dynamic_dim() -> None:
-    assert bench.input_shape(["N", 3, None, -1, 8], 4) == (4, 3, 4, 4, 8)
+    # bench's data is validate's data for the same seed (one source of inputs)
+    proto = seeded_inputs(signature(tiny_model(1.0)), batch=5, seed=7)
+    np.testing.assert_array_equal(proto["X"], f1["X"])
 
 
 def test_binding_plan_and_bound_run_match_plain_run_on_cpu() -> None:
     session = make_session(tiny_model(1.0, linked=True), threads=1)
-    feeds = bench.make_inputs(session, batch=3, seed=1)
+    feeds = session_inputs(session, batch=3, seed=1)
     plan = bench.binding_plan(session, feeds, "cpu")
     assert plan.device == "cpu" and plan.device_id == 0
     assert plan.inputs == (("X", (3, 4), np.dtype(np.float32).str),)
@@ -158,7 +155,7 @@ def test_cuda_iobinding_keeps_data_on_device_and_matches_cpu(
     model_files: tuple[Path, Path],
 ) -> None:
     session = make_session(model_files[1], "cuda")
-    feeds = bench.make_inputs(session, batch=4, seed=2)
+    feeds = session_inputs(session, batch=4, seed=2)
     plan = bench.binding_plan(session, feeds, "cuda")
     binding, values = bench.bind(session, feeds, plan)
     assert values[0].device_name().lower() == "cuda"

@@ -7,7 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from linkedonnx.runtime.compare import compare, default_tolerances
+from linkedonnx.runtime.compare import (
+    compare,
+    compare_all,
+    compute_dtype,
+    default_tolerances,
+    nothing_compared,
+)
 
 
 def test_defaults_follow_the_dtype() -> None:
@@ -92,3 +98,60 @@ def test_to_dict_is_json_ready() -> None:
     assert json.loads(text)["max_abs"] == "inf"
     assert data["worst_index"] == [1]
     assert data["passed"] is False
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "why"),
+    [
+        (np.zeros((0, 10), np.float32), np.zeros((0, 10), np.float32), "has no elements"),
+        (np.full(3, np.nan), np.full(3, np.nan), "no element is finite on both sides"),
+        (np.array([np.inf, np.nan]), np.array([np.inf, np.nan]), "no element is finite"),
+    ],
+)
+def test_nothing_compared_fails(actual, expected, why) -> None:
+    result = compare("y", actual, expected)
+    assert not result.passed and result.compared == 0
+    assert result.reason.startswith("nothing compared") and why in result.reason
+    assert nothing_compared([result]) and nothing_compared([])
+
+
+def test_matching_nan_is_accepted_when_finite_elements_are_compared_too() -> None:
+    expected = np.array([np.nan, 1.0])
+    result = compare("y", expected.copy(), expected)
+    assert result.passed and result.compared == 1
+    assert not nothing_compared([result])
+
+
+def test_tolerance_follows_the_lower_compute_precision() -> None:
+    expected = np.linspace(-1, 1, 11).astype(np.float32)
+    actual = expected + np.float32(5e-4)  # float32 arrays from a float16 model
+    assert not compare("y", actual, expected).passed
+    result = compare("y", actual, expected, precision=["float16", None])
+    assert result.passed and (result.atol, result.rtol) == (1e-3, 1e-3)
+
+
+def test_compute_dtype_reads_initializers_casts_and_values() -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    nodes = [
+        helper.make_node("Cast", ["x"], ["h"], to=TensorProto.FLOAT16),
+        helper.make_node("Add", ["h", "w"], ["s"]),
+        helper.make_node("Cast", ["s"], ["y"], to=TensorProto.FLOAT),
+    ]
+    w = numpy_helper.from_array(np.ones(2, np.float16), "w")
+    half = helper.make_model(helper.make_graph(nodes, "g", [x], [y], initializer=[w]))
+    assert compute_dtype(half) == "float16"
+    plain = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    )
+    assert compute_dtype(plain) == "float32"
+
+
+def test_compare_all_pairs_and_checks_lengths() -> None:
+    a = [np.zeros(2), np.ones(2)]
+    results = compare_all(["a", "b"], a, [np.zeros(2), np.zeros(2)])
+    assert [r.passed for r in results] == [True, False]
+    with pytest.raises(ValueError):
+        compare_all(["a"], a, a)

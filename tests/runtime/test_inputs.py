@@ -8,7 +8,14 @@ import pytest
 from onnx import TensorProto, helper
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.inputs import batch_of, load_inputs, seeded_inputs, signature
+from linkedonnx.runtime.inputs import (
+    batch_of,
+    complete_feeds,
+    load_inputs,
+    perturbed_initializers,
+    seeded_inputs,
+    signature,
+)
 
 
 def _model() -> onnx.ModelProto:
@@ -26,13 +33,47 @@ def _model() -> onnx.ModelProto:
     return helper.make_model(graph)
 
 
-def test_signature_skips_initializers_and_keeps_dynamic_dims() -> None:
+def test_signature_keeps_dynamic_dims_and_initializers_that_are_inputs() -> None:
     sig = signature(_model())
-    assert [s.name for s in sig] == ["x", "k"]
+    assert [s.name for s in sig] == ["x", "k", "w"]
     assert sig[0].dtype == np.float32 and sig[0].dims == ("batch", 3, 4)
     assert sig[1].dtype == np.int64
     assert sig[0].shape(5) == (5, 3, 4)
     assert sig[0].describe() == "x float32[batch,3,4]"
+    assert not sig[0].overridable and sig[2].overridable
+    np.testing.assert_array_equal(sig[2].initializer, [2.0])
+
+
+def test_seeded_inputs_feed_initializer_inputs_their_own_value() -> None:
+    sig = signature(_model())
+    feeds = seeded_inputs(sig, batch=2, seed=7)
+    assert list(feeds) == ["x", "k", "w"]
+    np.testing.assert_array_equal(feeds["w"], [2.0])
+    # the real inputs draw as before: position counts real inputs only
+    want = np.random.default_rng([7, 1]).integers(0, 10, (2,))
+    np.testing.assert_array_equal(feeds["k"], want)
+
+
+def test_perturbed_initializers_are_seeded_and_differ_everywhere() -> None:
+    sig = signature(_model())
+    a = perturbed_initializers(sig, seed=3)
+    assert list(a) == ["w"] and a["w"].dtype == np.float32
+    assert np.all(a["w"] != 2.0)
+    np.testing.assert_array_equal(a["w"], perturbed_initializers(sig, seed=3)["w"])
+    assert perturbed_initializers(sig, seed=3, names=["x"]) == {}
+
+
+def test_a_subset_of_inputs_is_completed_with_the_given_batch(tmp_path) -> None:
+    sig = signature(_model())
+    path = tmp_path / "x.npz"
+    np.savez(path, x=np.ones((6, 3, 4), np.float32))
+    given = load_inputs(path, sig)
+    assert list(given) == ["x"]
+    feeds = complete_feeds(given, sig, batch=1, seed=0)
+    assert feeds["k"].shape == (6,)  # 'batch' bound by x
+    np.testing.assert_array_equal(feeds["w"], [2.0])
+    np.savez(path, w=np.array([5.0], np.float32))
+    assert load_inputs(path, sig)["w"][0] == 5.0  # an initializer input may be overridden
 
 
 def test_seeded_inputs_are_reproducible_and_follow_the_bench_scheme() -> None:
@@ -76,7 +117,7 @@ def test_single_unnamed_array_for_a_one_input_model(tmp_path) -> None:
         ({"x": np.ones((5, 3), np.float32), "k": np.arange(5)}, "rank 2"),
         ({"x": np.ones((5, 3, 4), np.float64), "k": np.arange(5)}, "dtype float64"),
         ({"x": np.ones((5, 2, 4), np.float32), "k": np.arange(5)}, "size 2 on axis 1"),
-        ({"x": np.ones((5, 3, 4), np.float32)}, "do not match the model's inputs"),
+        ({"x": np.ones((5, 3, 4), np.float32), "y": np.arange(5)}, "'y' not among the model's"),
         ({"x": np.ones((5, 3, 4), np.float32), "k": np.arange(4)}, "dimension 'batch'"),
     ],
 )
@@ -104,3 +145,20 @@ def test_load_inputs_rejects_pickled_objects(tmp_path) -> None:
     np.savez(path, x=np.array([{"a": 1}], dtype=object), k=np.arange(1))
     with pytest.raises(BadInputError, match=r"not a readable \.npz"):
         load_inputs(path, signature(_model()))
+
+
+def test_session_signature_reads_ort_inputs_and_dynamic_dims() -> None:
+    from linkedonnx.runtime.inputs import session_inputs, session_signature
+    from linkedonnx.runtime.session import make_session
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, None])
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+        opset_imports=[helper.make_opsetid("", 18)],
+    )
+    (sig,) = session_signature(make_session(model, threads=1))
+    assert sig.name == "x" and sig.dtype == np.float32
+    assert sig.dims[0] == "batch" and sig.dims[1] == 3 and not isinstance(sig.dims[2], int)
+    feeds = session_inputs(make_session(model, threads=1), batch=2, seed=5)
+    np.testing.assert_array_equal(feeds["x"], seeded_inputs(signature(model), 2, 5)["x"])

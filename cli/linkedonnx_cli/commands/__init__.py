@@ -31,6 +31,7 @@ from linkedonnx_cli.commands import (
     experiment,
     export,
     inspect,
+    linkify,
     optimize,
     train,
     validate,
@@ -40,6 +41,7 @@ from linkedonnx_cli.commands import (
 COMMANDS = [
     ("demo", demo.command),
     ("train", train.command),
+    ("linkify", linkify.command),
     ("export", export.command),
     ("convert", convert.command),
     ("optimize", optimize.command),

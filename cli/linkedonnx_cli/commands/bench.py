@@ -10,6 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from linkedonnx_cli import verbosity
+from linkedonnx_cli.data_options import (
+    DataDirOption,
+    MeanOption,
+    ScaleOption,
+    StandardizeOption,
+    StdOption,
+)
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -23,7 +30,8 @@ def render(report: BenchReport, console: Console) -> None:
         f"provider {report.provider} ({', '.join(report.providers)}), "
         f"threads {report.threads if report.threads is not None else 'ORT default'}, "
         f"batch {report.batch}, warm-up {report.warmup}, runs {report.runs} interleaved, "
-        f"io binding {'on' if report.iobinding else 'off'}, onnxruntime {report.ort_version}"
+        f"io binding {'on' if report.iobinding else 'off'}, onnxruntime {report.ort_version}, "
+        f"inputs {report.data}"
     )
     table = Table(show_header=True, header_style="bold")
     for col in ("model", "median ms", "p90 ms", "p99 ms", "items/s", "speed-up vs first"):
@@ -54,6 +62,21 @@ def command(
     warmup: Annotated[int, typer.Option(help="Untimed runs of each model first.")] = 10,
     runs: Annotated[int, typer.Option(help="Timed runs of each model (interleaved).")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the random inputs.")] = 0,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Feed the first --batch test samples of this data set or .npz (default: "
+            "the data set the first model records, else seeded random inputs)."
+        ),
+    ] = None,
+    seeded: Annotated[
+        bool, typer.Option("--seeded", help="Seeded random inputs even when data is recorded.")
+    ] = False,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    standardize: StandardizeOption = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
@@ -63,6 +86,7 @@ def command(
     ] = None,
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
+    from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.report_json import report_text
     from linkedonnx.runtime.bench import bench_models
@@ -77,6 +101,10 @@ def command(
                 warmup=warmup,
                 runs=runs,
                 seed=seed,
+                data=data,
+                data_dir=data_dir,
+                seeded=seeded,
+                options=PreprocessOptions.parse(scale, mean, std, standardize),
                 progress=tell,
             )
         if json_path is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx_cli.options import FreezeInputs
 from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
@@ -27,12 +28,14 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
+    freeze_inputs: FreezeInputs = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
     from linkedonnx.atomic import reserve_outputs
-    from linkedonnx.passes.convert import convert_file, linked_node_counts
+    from linkedonnx.functions import count_linked_nodes
+    from linkedonnx.passes.convert import convert_file
 
     with reserve_outputs(output, json_path, inputs=(model,)):
-        converted, report = convert_file(model, output, json_path)
-    render(report, linked_node_counts(converted), output, output_console())
+        converted, report = convert_file(model, output, json_path, freeze_inputs=freeze_inputs)
+    render(report, count_linked_nodes(converted), output, output_console())

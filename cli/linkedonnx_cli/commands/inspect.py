@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.data_options import DataDirOption, MeanOption, ScaleOption, StdOption
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
@@ -50,8 +51,9 @@ def command(
     data: Annotated[
         str | None,
         typer.Option(
-            help="Dataset: digits, cifar10 or synthetic (default: the one the model records, "
-            "else digits when it takes one channel, else synthetic images of its size)."
+            help="digits, fashion-mnist, cifar10, synthetic or a .npz (default: the data set "
+            "the model records, else digits when it takes one channel, else synthetic images "
+            "of its size)."
         ),
     ] = None,
     batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
@@ -62,8 +64,18 @@ def command(
         int | None,
         typer.Option(help="Image side (default: the model's or dataset's).", callback=at_least_one),
     ] = None,
-    standardize: Annotated[bool, typer.Option(help="Standardize inputs as in training.")] = False,
-    data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
+    standardize: Annotated[
+        bool | None,
+        typer.Option(
+            "--standardize/--no-standardize",
+            help="Standardize with the data's train statistics (default: as the model "
+            "records, else not).",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
     seed: Annotated[
         int | None, typer.Option(help="Initialisation seed of a zoo: model (default 0).")
     ] = None,
@@ -82,6 +94,7 @@ def command(
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
+    from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.errors import BadInputError
     from linkedonnx.inspect import inspect_source
@@ -97,6 +110,7 @@ def command(
         raise BadInputError(
             f"--provider picks ONNX Runtime's device for an .onnx source, not {source}"
         )
+    read += (Path(data),) if data is not None and data.lower().endswith(".npz") else ()
     with reserve_outputs(json_path, inputs=read):
         report = inspect_source(
             source,
@@ -109,6 +123,7 @@ def command(
             seed=0 if seed is None else seed,
             init=init or "keras",
             provider=provider or "cpu",
+            options=PreprocessOptions.parse(scale, mean, std),
         )
         if json_path is not None:
             write_text_atomic(json_path, report.to_json())

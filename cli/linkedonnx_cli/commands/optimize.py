@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from linkedonnx_cli import verbosity
-from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.options import FreezeInputs, at_least_one
 from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
@@ -50,6 +50,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
+    freeze_inputs: FreezeInputs = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for --target, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
@@ -68,5 +69,6 @@ def command(
             tune=tune,
             batch=batch,
             form=form,
+            freeze_inputs=freeze_inputs,
         )
     render(report, op_counts(optimized), output, output_console())

@@ -41,8 +41,10 @@ def render(result: TrainResult, console: Console) -> None:
 
 
 def command(
-    model: Annotated[str, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")],
-    data: Annotated[str, typer.Option(help="Dataset: digits, cifar10 or synthetic.")] = "digits",
+    model: Annotated[
+        str | None, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")
+    ] = None,
+    data: Annotated[str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Global batch size.", callback=at_least_one)] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
@@ -83,13 +85,26 @@ def command(
         bool, typer.Option("--dead-all", help="Count dead units on the whole train split.")
     ] = False,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Folder holding cifar-10-batches-py (cifar10).")
+        Path | None,
+        typer.Option(
+            help="Folder of cifar10 (cifar-10-batches-py) or fashion-mnist (default: "
+            "/usr/share/datasets/fashion-mnist, the Debian package dataset-fashion-mnist)."
+        ),
     ] = None,
     download: Annotated[
         bool, typer.Option(help="Allow torchvision to download CIFAR-10 into --data-dir.")
     ] = False,
+    from_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Start from this checkpoint's model and weights (linkified or not) "
+            "instead of --model.",
+        ),
+    ] = None,
 ) -> None:
-    """Train a zoo model; per-epoch metrics (loss, accuracy, seconds, dead units) as JSON lines."""
+    """Train a zoo model (or continue a checkpoint's, --from); per-epoch metrics (loss,
+    accuracy, seconds, dead units) as JSON lines."""
     from linkedonnx.atomic import check_output_folder
     from linkedonnx.train import TrainConfig, train
 
@@ -98,7 +113,7 @@ def command(
     else:
         typer.echo("linkedonnx: no --out given: nothing will be saved", err=True)
     config = TrainConfig(
-        model=model,
+        model=model or "",
         data=data,
         epochs=epochs,
         batch_size=batch_size,
@@ -121,6 +136,7 @@ def command(
         download=download,
         dead_samples=None if all_samples else dead_samples,
         progress=verbosity.progress_enabled(),
+        from_checkpoint=from_checkpoint,
     )
     result = train(config)
     if result.out is not None or result.metrics:

@@ -9,25 +9,34 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx.errors import BadInputError
+from linkedonnx_cli.data_options import (
+    DataDirOption,
+    DataOption,
+    MeanOption,
+    ScaleOption,
+    SplitOption,
+    StandardizeOption,
+    StdOption,
+)
 from linkedonnx_cli.options import at_least_one
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.runtime.accuracy import AccuracyReport
+    from linkedonnx.runtime.compare import OutputComparison
     from linkedonnx.validate import ValidationReport
 
 
-def render(report: ValidationReport, console: Console) -> None:
-    """Print the settings line, one table row per output and the verdict line."""
-    seed = f"seed {report.seed}" if report.seed is not None else "custom inputs"
-    console.print(
-        f"{report.model} on {report.runner} vs {report.reference}; "
-        f"inputs {', '.join(report.inputs)} ({seed})"
-    )
+def comparison_table(rows: list[OutputComparison], first: str) -> Table:
+    """One row per comparison (``first`` names the first column): shape, max/mean abs
+    and rel error, worst element and its values, tolerances, result."""
     table = Table(show_header=True, header_style="bold")
-    columns = ("output", "shape", "max abs", "mean abs", "max rel", "mean rel", "worst at")
-    for col in (*columns, "atol/rtol", "result"):
-        table.add_column(col, justify="left" if col in ("output", "result") else "right")
-    for o in report.outputs:
+    columns = ("shape", "max abs", "mean abs", "max rel", "mean rel", "worst at", "got/want")
+    for col in (first, *columns, "atol/rtol", "result"):
+        table.add_column(col, justify="left" if col in (first, "result") else "right")
+    for o in rows:
         table.add_row(
             o.name,
             "x".join(map(str, o.shape)),
@@ -36,10 +45,34 @@ def render(report: ValidationReport, console: Console) -> None:
             f"{o.max_rel:.3g}",
             f"{o.mean_rel:.3g}",
             str(list(o.worst_index)),
+            f"{o.actual_at_worst:.4g}/{o.expected_at_worst:.4g}",
             f"{o.atol:g}/{o.rtol:g}",
             "pass" if o.passed else f"FAIL: {o.reason}",
         )
-    console.print(table)
+    return table
+
+
+def render(report: ValidationReport, console: Console) -> None:
+    """Print the settings line, the per-layer table (when asked for), one table row per
+    output (and per output of the perturbed-initializer round) and the verdict line."""
+    seed = f"seed {report.seed}" if report.seed is not None else "custom inputs"
+    console.print(
+        f"{report.model} on {report.runner} vs {report.reference}; "
+        f"inputs {', '.join(report.inputs)} ({seed})"
+    )
+    if report.layers is not None:
+        layers = report.layers
+        console.print(comparison_table([r.comparison for r in layers.rows], "layer"))
+        first = layers.first_drift
+        console.print(
+            f"first layer over tolerance: {first.label}"
+            if first is not None
+            else f"all {len(layers.rows)} compared layer value(s) within tolerance"
+        )
+    console.print(comparison_table(report.outputs, "output"))
+    if report.perturbed:
+        console.print("the same outputs with every initializer input perturbed:")
+        console.print(comparison_table(report.perturbed, "output"))
     for note in report.notes:
         console.print(f"note: {note}")
     console.print(report.summary())
@@ -72,27 +105,123 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    per_layer: Annotated[
+        bool,
+        typer.Option(
+            "--per-layer",
+            help="Also compare each layer's output and each linked layer's z; name the "
+            "first layer over tolerance.",
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw the error per layer as a PNG (implies --per-layer)."),
+    ] = None,
+    data: DataOption = None,
+    split: SplitOption = "test",
+    max_accuracy_drop: Annotated[
+        float, typer.Option(help="With --data: largest allowed top-1 drop, in points.")
+    ] = 0.5,
+    limit: Annotated[
+        int | None, typer.Option(help="With --data: only the first N samples of the split.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    scale: ScaleOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    standardize: StandardizeOption = None,
 ) -> None:
-    """Feed the same inputs to the model in ONNX Runtime and to the reference; compare each
-    output. Exit 0 pass, 1 fail, 2 bad input."""
-    from linkedonnx.atomic import reserve_outputs, write_text_atomic
-    from linkedonnx.validate import validate
+    """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
+    output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
+    accuracy drop. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.atomic import reserve_outputs
 
+    if data is not None and inputs is not None:
+        raise BadInputError("--inputs and --data exclude each other")
+    if data is not None and (per_layer or plot is not None):
+        raise BadInputError("--per-layer and --plot compare elements; they do not go with --data")
+    if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
+        raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
     read = [model, *([inputs] if inputs else [])]
     read += [Path(reference)] if reference and not reference.startswith("zoo:") else []
-    with reserve_outputs(json_path, inputs=tuple(read)):
-        report = validate(
-            model,
-            reference,
-            provider=provider,
-            batch=batch,
-            atol=atol,
-            rtol=rtol,
-            seed=seed,
-            inputs=inputs,
-        )
-        if json_path is not None:
-            write_text_atomic(json_path, report.to_json())
-    render(report, output_console())
+    read += [Path(data)] if data is not None and data.lower().endswith(".npz") else []
+    with reserve_outputs(json_path, plot, inputs=tuple(read)):
+        if data is not None:
+            report = _accuracy(model, reference, data, split, max_accuracy_drop, limit,
+                               data_dir, PreprocessOptions.parse(scale, mean, std, standardize),
+                               provider, seed, json_path)  # fmt: skip
+        else:
+            report = _compare(model, reference, provider, batch, atol, rtol, seed, inputs,
+                              per_layer, plot, json_path)  # fmt: skip
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _compare(
+    model: Path,
+    reference: str | None,
+    provider: str,
+    batch: int,
+    atol: float | None,
+    rtol: float | None,
+    seed: int,
+    inputs: Path | None,
+    per_layer: bool,
+    plot: Path | None,
+    json_path: Path | None,
+) -> ValidationReport:
+    """``validate``: MODEL's outputs (and, with ``per_layer`` or ``plot``, each layer's)
+    against the reference's; prints the report, writes --json and --plot. Returns it."""
+    from linkedonnx.atomic import write_text_atomic
+    from linkedonnx.validate import validate
+
+    report = validate(
+        model,
+        reference,
+        provider=provider,
+        batch=batch,
+        atol=atol,
+        rtol=rtol,
+        seed=seed,
+        inputs=inputs,
+        per_layer=per_layer or plot is not None,
+    )
+    if json_path is not None:
+        write_text_atomic(json_path, report.to_json())
+    if plot is not None and report.layers is not None:
+        from linkedonnx.runtime.layers import plot_layers
+
+        against = Path(reference).name if reference else "the ONNX reference evaluator"
+        plot_layers(report.layers, plot, title=f"{model.name} vs {against}")
+    render(report, output_console())
+    return report
+
+
+def _accuracy(
+    model: Path,
+    reference: str | None,
+    data: str,
+    split: str,
+    max_accuracy_drop: float,
+    limit: int | None,
+    data_dir: Path | None,
+    options: PreprocessOptions,
+    provider: str,
+    seed: int,
+    json_path: Path | None,
+) -> AccuracyReport:
+    """``validate --data``: accuracy of MODEL and the reference on labelled data; prints
+    the report and writes --json. Returns it."""
+    from linkedonnx.atomic import write_text_atomic
+    from linkedonnx.runtime.accuracy import validate_accuracy
+    from linkedonnx_cli.accuracy_render import render_accuracy
+
+    report = validate_accuracy(
+        model, reference, data, split=split, max_accuracy_drop=max_accuracy_drop,
+        options=options, data_dir=data_dir, limit=limit, provider=provider, seed=seed,
+    )  # fmt: skip
+    if json_path is not None:
+        write_text_atomic(json_path, report.to_json())
+    render_accuracy(report, output_console())
+    return report
