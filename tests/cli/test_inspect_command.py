@@ -81,20 +81,31 @@ def test_inspect_refuses_an_image_size_the_model_does_not_take(tmp_path: Path, c
 
 
 def test_inspect_prefers_the_data_set_recorded_at_export(tmp_path: Path, capsys) -> None:
-    """A checkpoint's training data set travels into the export's metadata
-    (linkedonnx.data) and `inspect m.onnx` runs on it without --data."""
+    """A checkpoint's recorded preprocessing (its data set included) travels into the
+    export's metadata (linkedonnx.preprocess) and `inspect m.onnx` runs on that data
+    set without --data; a checkpoint older than that record falls back to its training
+    config."""
     import onnx
 
+    from linkedonnx.arrays.preprocess import METADATA_KEY, Preprocess
     from linkedonnx.checkpoint import save_checkpoint
     from linkedonnx.zoo import ModelSpec, build
 
     spec = ModelSpec("params/lk-relu", in_channels=1, image_size=8, num_classes=4)
-    info = {"config": {"data": "synthetic"}}
+    recorded = Preprocess("synthetic", 255.0, None, None, 8, 1)
+    info = {"preprocess": recorded.to_dict()}
     ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict(), info)
     model = tmp_path / "m.onnx"
     assert run_cli(capsys, "export", str(ckpt), "-o", str(model))[0] == 0
     meta = {p.key: p.value for p in onnx.load(model).metadata_props}
-    assert meta["linkedonnx.data"] == "synthetic"
-    code, out, err = run_cli(capsys, "inspect", str(model), "--batches", "1")
-    assert code == 0, err
-    assert "128 synthetic samples" in out  # not digits, the default for one channel
+    assert "synthetic" in meta[METADATA_KEY] and "linkedonnx.data" not in meta
+    for source in (model, ckpt):
+        code, out, err = run_cli(capsys, "inspect", str(source), "--batches", "1")
+        assert code == 0, err
+        assert "128 synthetic samples" in out  # not digits, the default for one channel
+    old = save_checkpoint(
+        tmp_path / "old.safetensors", spec, build(spec).state_dict(),
+        {"config": {"data": "synthetic"}},
+    )  # fmt: skip
+    code, out, err = run_cli(capsys, "inspect", str(old), "--batches", "1")
+    assert code == 0 and "128 synthetic samples" in out, err

@@ -14,7 +14,7 @@ from linkedonnx.report_json import SCHEMA_VERSION
 from tests.cli.tiny_models import conv_crelu_conv
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-KINDS = ("convert", "optimize", "validate", "bench", "inspect", "zoo")
+KINDS = ("convert", "optimize", "validate", "bench", "inspect", "zoo", "linkify")
 TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -65,10 +65,11 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     runs = {
         "convert": ["convert", model, "-o", folder / "c.onnx"],
         "optimize": ["optimize", folder / "c.onnx", "-o", folder / "o.onnx"],
-        "validate": ["validate", folder / "o.onnx", "--reference", model],
+        "validate": ["validate", folder / "o.onnx", "--reference", model, "--per-layer"],
         "bench": ["bench", model, folder / "o.onnx", "--runs", "3", "--warmup", "1"],
         "inspect": ["inspect", "zoo:params/lk-relu", "--data", "synthetic", "--batches", "1"],
         "zoo": ["zoo", "--family", "params"],
+        "linkify": ["linkify", "zoo:params/relu", "-o", folder / "l.safetensors"],
     }
     from linkedonnx_cli import app as app_module
 

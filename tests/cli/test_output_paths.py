@@ -32,6 +32,7 @@ WORK = {
     "train": ("linkedonnx.train", "train"),
     "experiment": ("linkedonnx.experiments", "run_experiment"),
     "demo": ("linkedonnx.journey", "run_journey"),
+    "linkify": ("linkedonnx.linkify.source", "linkify_source"),
 }
 FOLDER_OUTPUTS = {"train", "experiment", "demo"}
 
@@ -49,6 +50,7 @@ def _args(command: str, bad: str, model: Path, good: Path) -> list[str]:
         "train": ["train", "--model", "params/lk-relu", "--out", bad],
         "experiment": ["experiment", "params", "--out", bad],
         "demo": ["demo", "--out", bad],
+        "linkify": ["linkify", "zoo:params/relu", "-o", bad],
     }[command]
 
 
