@@ -131,7 +131,7 @@ def command(
     std: StdOption = None,
     standardize: StandardizeOption = None,
 ) -> None:
-    """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
+    """Feed the same inputs to the model in ONNX Runtime and to the reference; compare each
     output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
     accuracy drop. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
     from linkedonnx.arrays.labelled import PreprocessOptions
@@ -171,7 +171,7 @@ def _compare(
     plot: Path | None,
     json_path: Path | None,
 ) -> ValidationReport:
-    """``validate``: MODEL's outputs (and, with ``per_layer`` or ``plot``, each layer's)
+    """``validate``: the model's outputs (and, with ``per_layer`` or ``plot``, each layer's)
     against the reference's; prints the report, writes --json and --plot. Returns it."""
     from linkedonnx.atomic import write_text_atomic
     from linkedonnx.validate import validate
@@ -211,7 +211,7 @@ def _accuracy(
     seed: int,
     json_path: Path | None,
 ) -> AccuracyReport:
-    """``validate --data``: accuracy of MODEL and the reference on labelled data; prints
+    """``validate --data``: accuracy of the model and the reference on labelled data; prints
     the report and writes --json. Returns it."""
     from linkedonnx.atomic import write_text_atomic
     from linkedonnx.runtime.accuracy import validate_accuracy
