@@ -14,7 +14,7 @@ from linkedonnx.report_json import SCHEMA_VERSION
 from tests.cli.tiny_models import conv_crelu_conv
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-KINDS = ("convert", "optimize", "validate", "bench", "inspect", "zoo", "linkify")
+KINDS = ("convert", "optimize", "validate", "validate-data", "bench", "inspect", "zoo", "linkify")
 TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -62,10 +62,17 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     """Run every command that writes a --json report; return each file's content."""
     folder = tmp_path_factory.mktemp("json")
     model = conv_crelu_conv(folder / "m.onnx", weights_as_inputs=False)
+    geometry = ["--in-channels", "1", "--image-size", "8", "--num-classes", "4"]
+    classifier = folder / "z.onnx"
     runs = {
+        "export": ["export", "zoo:params/lk-relu", "-o", classifier, *geometry],
         "convert": ["convert", model, "-o", folder / "c.onnx"],
         "optimize": ["optimize", folder / "c.onnx", "-o", folder / "o.onnx"],
         "validate": ["validate", folder / "o.onnx", "--reference", model, "--per-layer"],
+        "validate-data": [
+            "validate", classifier, "--reference", "zoo:params/lk-relu", "--data", "synthetic",
+            "--no-standardize",
+        ],
         "bench": ["bench", model, folder / "o.onnx", "--runs", "3", "--warmup", "1"],
         "inspect": ["inspect", "zoo:params/lk-relu", "--data", "synthetic", "--batches", "1"],
         "zoo": ["zoo", "--family", "params"],
@@ -76,8 +83,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     result = {}
     for kind, args in runs.items():
         path = folder / f"{kind}.json"
+        json_args = [] if kind == "export" else ["--json", str(path)]  # export writes none
         with pytest.raises(SystemExit) as code:
-            app_module.main([str(a) for a in args] + ["--json", str(path)])
+            app_module.main([str(a) for a in args] + json_args)
+        if kind == "export":
+            assert (code.value.code or 0) == 0, kind
+            continue
         assert (code.value.code or 0) == 0, kind
         result[kind] = json.loads(path.read_text())
     return result
