@@ -110,6 +110,8 @@ def command(
 
     if out is not None:
         check_output_folder(out)
+    else:
+        typer.echo("linkedonnx: no --out given: nothing will be saved", err=True)
     config = TrainConfig(
         model=model or "",
         data=data,
@@ -139,5 +141,3 @@ def command(
     result = train(config)
     if result.out is not None or result.metrics:
         render(result, output_console())
-    if out is None:  # said after the run, so that a refusal stays one line
-        typer.echo("linkedonnx: no --out given: nothing was saved", err=True)
