@@ -10,6 +10,7 @@ Public API: :class:`JourneyConfig`, :class:`JourneySummary`, :func:`run_journey`
     model.plain.onnx       plain torch.onnx.export of the same checkpoint (the baseline)
     model.converted.onnx   the plain export after ``convert`` (flat spellings recognized)
     model.optimized.onnx   optimize(target='cpu') of the function form
+    model.int8.onnx        linked-aware INT8 (QDQ) of the function form, calibrated on train
     parity_inputs.npz      the test images parity is validated on (linkedonnx validate --inputs)
     summary.json           the summary below
 """
@@ -31,13 +32,14 @@ from linkedonnx.atomic import atomic_open, write_text_atomic
 from linkedonnx.errors import BadInputError
 
 #: The journey's stages, in order (what the progress callback is told).
-STAGES = ("train", "export", "convert", "optimize", "validate", "bench")
+STAGES = ("train", "export", "convert", "optimize", "validate", "bench", "quantize")
 
 #: Files of a journey folder (``--overwrite`` removes only these and ``train/``).
 FUNCTIONS_ONNX = "model.functions.onnx"
 PLAIN_ONNX = "model.plain.onnx"
 CONVERTED_ONNX = "model.converted.onnx"
 OPTIMIZED_ONNX = "model.optimized.onnx"
+INT8_ONNX = "model.int8.onnx"
 SUMMARY_JSON = "summary.json"
 PARITY_INPUTS = "parity_inputs.npz"
 TRAIN_DIR = "train"
@@ -46,6 +48,7 @@ OWN_FILES = (
     PLAIN_ONNX,
     CONVERTED_ONNX,
     OPTIMIZED_ONNX,
+    INT8_ONNX,
     PARITY_INPUTS,
     SUMMARY_JSON,
 )
@@ -104,6 +107,19 @@ class BenchPoint:
 
 
 @dataclass
+class Int8Row:
+    """The INT8 model: test accuracy of float32 and INT8 (same ORT, same test split) and,
+    per batch, its speed-up against the plain export and against our optimized float32."""
+
+    float_accuracy: float
+    int8_accuracy: float
+    form: str | None
+    vnni: bool
+    speedup_vs_plain: dict[int, float] = field(default_factory=dict)
+    speedup_vs_optimized: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
 class JourneySummary:
     """What the journey measured, and where its artifacts are."""
 
@@ -125,6 +141,7 @@ class JourneySummary:
     ort_version: str
     seconds: dict[str, float] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
+    int8: Int8Row | None = None
 
     def speedup(self, batch: int) -> float | None:
         """Optimized vs plain export speed-up at ``batch`` (None if not benched)."""
@@ -286,9 +303,48 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
             "summary": str(out / SUMMARY_JSON),
         },
     )
-    write_text_atomic(out / SUMMARY_JSON, json.dumps(summary.to_dict(), indent=2) + "\n")
     tell("bench", "done")
+    summary.int8 = quantize_stage(config, out, tell, seconds)
+    summary.seconds = {k: round(v, 2) for k, v in seconds.items()}
+    summary.artifacts["int8"] = str(out / INT8_ONNX)
+    write_text_atomic(out / SUMMARY_JSON, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+def quantize_stage(
+    config: JourneyConfig, out: Path, tell: ProgressFn, seconds: dict[str, float]
+) -> Int8Row:
+    """Quantize the function-form export to INT8 (calibrated on the train split), then
+    measure float32 and INT8 test accuracy and bench INT8 against the plain export and
+    the optimized float32 model."""
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.quantize import quantize_file
+    from linkedonnx.runtime.accuracy import validate_accuracy
+    from linkedonnx.runtime.bench import bench_models
+
+    tell("quantize", "start")
+    start = time.perf_counter()
+    options = PreprocessOptions(standardize=False)  # the journey trains on raw inputs
+    _, report = quantize_file(out / FUNCTIONS_ONNX, out / INT8_ONNX, config.data, options=options)
+    accuracy = validate_accuracy(
+        out / INT8_ONNX, str(out / FUNCTIONS_ONNX), config.data, options=options
+    )
+    float_acc, int8_acc = accuracy.reference_accuracy, accuracy.model_accuracy
+    row = Int8Row(float_acc, int8_acc, report.form, report.isa.vnni)
+    for batch in config.batches:
+        timings = bench_models(
+            [out / PLAIN_ONNX, out / OPTIMIZED_ONNX, out / INT8_ONNX],
+            batch=batch,
+            threads=config.threads,
+            warmup=config.warmup,
+            runs=config.runs,
+            seed=config.seed,
+        ).timings
+        row.speedup_vs_plain[batch] = timings[0].median_ms / timings[2].median_ms
+        row.speedup_vs_optimized[batch] = timings[1].median_ms / timings[2].median_ms
+    seconds["quantize"] = time.perf_counter() - start
+    tell("quantize", f"accuracy {float_acc:.3f} -> {int8_acc:.3f} (INT8)")
+    return row
 
 
 def parity_inputs(config: JourneyConfig, spec: Any) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 from linkedonnx.errors import BadInputError
 from linkedonnx.journey import (
     FUNCTIONS_ONNX,
+    INT8_ONNX,
     OPTIMIZED_ONNX,
     PLAIN_ONNX,
     STAGES,
@@ -58,6 +59,11 @@ def test_summary_fields_and_parity(journey: tuple[JourneySummary, Path, list]) -
         assert p.speedup == pytest.approx(p.plain_ms / p.optimized_ms)
     assert summary.speedup(32) == summary.bench[1].speedup and summary.speedup(7) is None
     assert set(summary.seconds) == set(STAGES)
+    assert summary.int8 is not None
+    assert 0.0 <= summary.int8.int8_accuracy <= 1.0 and 0.0 <= summary.int8.float_accuracy <= 1.0
+    assert sorted(summary.int8.speedup_vs_plain) == sorted(summary.int8.speedup_vs_optimized)
+    assert sorted(summary.int8.speedup_vs_plain) == [1, 32]
+    assert all(v > 0 for v in summary.int8.speedup_vs_optimized.values())
 
 
 def test_progress_reports_every_stage_in_order(
@@ -70,8 +76,10 @@ def test_progress_reports_every_stage_in_order(
 
 def test_artifacts_are_written_and_consistent(journey: tuple[JourneySummary, Path, list]) -> None:
     summary, out, _ = journey
-    for name in (FUNCTIONS_ONNX, PLAIN_ONNX, OPTIMIZED_ONNX):
+    for name in (FUNCTIONS_ONNX, PLAIN_ONNX, OPTIMIZED_ONNX, INT8_ONNX):
         load_model(out / name)  # valid ONNX
+    int8 = load_model(out / INT8_ONNX)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in int8.graph.node}
     functions = load_model(out / FUNCTIONS_ONNX)
     assert any(n.domain == "linkedonnx" for n in functions.graph.node)
     optimized = load_model(out / OPTIMIZED_ONNX)

@@ -126,3 +126,20 @@ def test_inference_results_md_without_markers_is_refused(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="no <!-- bench_inference:begin -->"):
         inference.update_results_md(md, "x")
     assert md.read_text() == "# no markers\n"
+
+
+def test_quantize_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench = _script("bench_quantize")
+    out, md = tmp_path / "quantize.json", tmp_path / "RESULTS.md"
+    md.write_text("# Results\n")
+    assert bench.main(["--quick", "--out", str(out), "--results-md", str(md)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data["accuracy"]) == {*bench.CONTENDERS, "reference"}
+    assert set(data["medians"]) == {"1", "32"}
+    assert all(v > 0 for m in data["medians"].values() for v in m.values())
+    assert data["isa"]["flags"] and data["cpu"]
+    assert {c["what"] for c in data["targets"]} >= {"accuracy drop (points)"}
+    printed = capsys.readouterr().out
+    assert "| ours-int8 |" in printed and "ISA flags" in printed
+    text = md.read_text()
+    assert bench.MD_BEGIN in text and "| stock-ours |" in text and data["cpu"] in text

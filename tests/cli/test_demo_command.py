@@ -22,10 +22,18 @@ def test_demo_tiny_prints_summary_and_writes_artifacts(
     assert code == 0
     for needle in ("test accuracy", "max parity error vs checkpoint", "speed-up", "batch 32"):
         assert needle in printed
+    assert "INT8 test accuracy" in printed and "INT8 vs optimized float32, batch 32" in printed
+    assert "INT8 speed-up vs plain export, batch 32" in printed
     assert "pass" in printed and "FAIL" not in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity_passed"] is True and summary["steps"] == 2 and summary["threads"] == 1
-    for name in ("model.functions.onnx", "model.plain.onnx", "model.optimized.onnx"):
+    assert summary["int8"]["int8_accuracy"] >= 0.0
+    for name in (
+        "model.functions.onnx",
+        "model.plain.onnx",
+        "model.optimized.onnx",
+        "model.int8.onnx",
+    ):
         assert (out / name).stat().st_size > 0
     # a second run into the same folder is refused, then allowed with --overwrite
     assert exit_code("demo", "--out", str(out), "--epochs", "1", "--max-steps", "1") == 2

@@ -45,6 +45,18 @@ def summary_table(summary: JourneySummary) -> Table:
             f"speed-up vs plain export, batch {point.batch}",
             f"{point.speedup:.2f}x ({point.plain_ms:.3f} -> {point.optimized_ms:.3f} ms)",
         )
+    if summary.int8 is not None:
+        row = summary.int8
+        table.add_row(
+            "INT8 test accuracy (float32 -> INT8)",
+            f"{row.float_accuracy:.3f} -> {row.int8_accuracy:.3f}",
+        )
+        for batch, vs_plain in row.speedup_vs_plain.items():
+            table.add_row(f"INT8 speed-up vs plain export, batch {batch}", f"{vs_plain:.2f}x")
+            table.add_row(
+                f"INT8 vs optimized float32, batch {batch}",
+                f"{row.speedup_vs_optimized[batch]:.2f}x",
+            )
     return table
 
 

@@ -141,6 +141,8 @@ def command(
         raise BadInputError("--inputs and --data exclude each other")
     if data is not None and (per_layer or plot is not None):
         raise BadInputError("--per-layer and --plot compare elements; they do not go with --data")
+    if data is None and inputs is None and not per_layer and plot is None:
+        data = _int8_default_data(model)
     if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
         raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
     read = [model, *([inputs] if inputs else [])]
@@ -225,3 +227,27 @@ def _accuracy(
         write_text_atomic(json_path, report.to_json())
     render_accuracy(report, output_console())
     return report
+
+
+def _int8_default_data(model: Path) -> str | None:
+    """The data set an INT8 model (``linkedonnx.quantize`` metadata) is judged on when no
+    --data or --inputs is given: 8-bit models are judged by accuracy, not element-wise.
+    None for other models. Raises BadInputError when the model records no data set."""
+    from linkedonnx.arrays.preprocess import read_preprocess
+    from linkedonnx.onnx_io import load_model
+    from linkedonnx.quantize import METADATA_KEY
+
+    proto = load_model(model)
+    if not any(p.key == METADATA_KEY for p in proto.metadata_props):
+        return None
+    recorded = read_preprocess(proto)
+    if recorded is None or recorded.dataset is None:
+        raise BadInputError(
+            f"{model} is an INT8 model, judged by accuracy: give --data NAME or a .npz "
+            "(it records no data set), or --inputs for element-wise parity"
+        )
+    typer.echo(
+        f"rule: accuracy on {recorded.dataset} (an INT8 model is judged by top-1 accuracy, "
+        "not element-wise; --inputs for element-wise parity)"
+    )
+    return recorded.dataset

@@ -1,0 +1,91 @@
+"""Quantize an ONNX file: load, calibration batches from a data set or an ``.npz``,
+:func:`linkedonnx.quantize.static.quantize`, check, write atomically (no torch here)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from linkedonnx.arrays.labelled import PreprocessOptions
+from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
+from linkedonnx.errors import BadInputError
+from linkedonnx.quantize.calibration import ProgressFn, calibration_batches
+from linkedonnx.quantize.static import QuantizeReport, quantize
+
+
+def _check_output_folder(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInputError(f"output folder {folder} does not exist")
+    if path.is_dir():
+        raise BadInputError(f"output path {path} is a directory")
+
+
+def quantize_file(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    json_path: str | os.PathLike[str] | None = None,
+    *,
+    samples: int | None = None,
+    method: str = "minmax",
+    per_channel: bool = True,
+    form: str | None = None,
+    tune: bool = False,
+    freeze_inputs: bool = False,
+    options: PreprocessOptions | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[onnx.ModelProto, QuantizeReport]:
+    """Quantize the ONNX file ``source`` into ``output`` (atomic), calibrated on ``data``
+    (a data set name: its train split; or an ``.npz``), and write the JSON report to
+    ``json_path`` when given. Options as :func:`linkedonnx.quantize.static.quantize`.
+
+    Raises BadInputError (one line, nothing written, input untouched) for an output that
+    names the input or lies in a missing folder, a model that cannot be loaded or has
+    no float input, bad calibration data (unknown name, wrong arrays, no sample) or a
+    bad option; RuntimeError (a bug of ours) when the result fails the ONNX checker or
+    does not load in ONNX Runtime. Returns (model, report).
+    """
+    from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+    from linkedonnx.passes.optimize import verify
+    from linkedonnx.quantize.calibration import float_inputs
+    from linkedonnx.runtime.session import make_session
+
+    source, output = Path(source), Path(output)
+    refuse_overwriting_input(output, source)
+    _check_output_folder(output)
+    if json_path is not None:
+        refuse_overwriting_input(Path(json_path), source, output)
+        _check_output_folder(Path(json_path))
+    model = load_model(source, min_opset=MIN_OPSET)
+    make_session(model, "cpu", threads=1, optimization="disable")
+    float_inputs(model)
+    batches, origin = calibration_batches(
+        model, data, samples=samples, options=options, data_dir=data_dir
+    )
+    quantized, report = quantize(
+        model,
+        batches,
+        method=method,
+        per_channel=per_channel,
+        form=form,
+        tune=tune,
+        freeze_inputs=freeze_inputs,
+        progress=progress,
+    )
+    verify(quantized)
+    save_model(quantized, output, inputs=(source,))
+    if json_path is not None:
+        payload: dict[str, Any] = {
+            "input": str(source),
+            "output": str(output),
+            "data": origin,
+            **report.to_dict(),
+        }
+        write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
+    return quantized, report
