@@ -14,7 +14,10 @@ from linkedonnx.report_json import SCHEMA_VERSION
 from tests.cli.tiny_models import conv_crelu_conv
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-KINDS = ("convert", "optimize", "validate", "validate-data", "bench", "inspect", "zoo", "linkify")
+KINDS = (
+    "convert", "optimize", "validate", "validate-data", "bench", "inspect", "zoo", "linkify",
+    "quantize",
+)  # fmt: skip
 TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -77,6 +80,10 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         "inspect": ["inspect", "zoo:params/lk-relu", "--data", "synthetic", "--batches", "1"],
         "zoo": ["zoo", "--family", "params"],
         "linkify": ["linkify", "zoo:params/relu", "-o", folder / "l.safetensors"],
+        "quantize": [
+            "quantize", classifier, "-o", folder / "q.onnx", "--data", "synthetic",
+            "--samples", "16", "--no-standardize",
+        ],
     }
     from linkedonnx_cli import app as app_module
 

@@ -33,6 +33,7 @@ WORK = {
     "experiment": ("linkedonnx.experiments", "run_experiment"),
     "demo": ("linkedonnx.journey", "run_journey"),
     "linkify": ("linkedonnx.linkify.source", "linkify_source"),
+    "quantize": ("linkedonnx.quantize.file", "quantize_file"),
 }
 FOLDER_OUTPUTS = {"train", "experiment", "demo"}
 
@@ -51,6 +52,7 @@ def _args(command: str, bad: str, model: Path, good: Path) -> list[str]:
         "experiment": ["experiment", "params", "--out", bad],
         "demo": ["demo", "--out", bad],
         "linkify": ["linkify", "zoo:params/relu", "-o", bad],
+        "quantize": ["quantize", str(model), "-o", bad, "--data", "synthetic"],
     }[command]
 
 

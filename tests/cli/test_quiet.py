@@ -61,6 +61,7 @@ def test_help_lists_every_exit_code_and_joins_sentences() -> None:
 ACRONYMS = {"ONNX", "JSON", "CPU", "CUDA", "CIFAR", "FLOP", "FLOPs", "MFLOPs", "SGD", "ORT"}
 ACRONYMS |= {"NCHW", "OPTIONS", "PNG", "AMP", "EP", "NAME", "LINKEDONNX_DEBUG", "IQR"}
 ACRONYMS |= {"COMMAND", "ARGS", "SIGTERM"}  # the usage line; a signal name
+ACRONYMS |= {"INT8", "QDQ", "ISA"}  # quantize: the format and the CPU instruction set
 
 
 def test_help_texts_name_options_by_their_flags(capsys) -> None:
