@@ -141,14 +141,14 @@ def command(
         raise BadInputError("--inputs and --data exclude each other")
     if data is not None and (per_layer or plot is not None):
         raise BadInputError("--per-layer and --plot compare elements; they do not go with --data")
-    if data is None and inputs is None and not per_layer and plot is None:
-        data = _int8_default_data(model)
-    if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
-        raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
     read = [model, *([inputs] if inputs else [])]
     read += [Path(reference)] if reference and not reference.startswith("zoo:") else []
     read += [Path(data)] if data is not None and data.lower().endswith(".npz") else []
     with reserve_outputs(json_path, plot, inputs=tuple(read)):
+        if data is None and inputs is None and not per_layer and plot is None:
+            data = _int8_default_data(model)  # reads the model: after the outputs' checks
+        if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
+            raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
         if data is not None:
             report = _accuracy(model, reference, data, split, max_accuracy_drop, limit,
                                data_dir, PreprocessOptions.parse(scale, mean, std, standardize),
