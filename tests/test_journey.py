@@ -27,7 +27,7 @@ from linkedonnx.onnx_io import load_model
 def tiny(out: Path, **kw) -> JourneyConfig:
     """A journey of a few steps with a short bench."""
     settings = dict(
-        out=out, epochs=1, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
+        out=out, epochs=4, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
     )
     settings.update(kw)
     return JourneyConfig(**settings)
@@ -45,6 +45,7 @@ def test_summary_fields_and_parity(journey: tuple[JourneySummary, Path, list]) -
     summary, _, _ = journey
     assert summary.model == "params/lk-relu" and summary.data == "digits"
     assert summary.steps == 3 and summary.in_channels == 1 and summary.image_size == 8
+    assert summary.epochs == 1  # --max-steps 3 ends the first of the 4 epochs asked for
     assert 0.0 <= summary.test_accuracy <= 1.0
     assert summary.linked_calls.get("LinkedRelu", 0) >= 1
     # convert finds every linked activation of the plain export (clamp/Relu/Neg/Concat)

@@ -349,6 +349,7 @@ class _Run:
 def _progress(enabled: bool):
     if not enabled:
         return contextlib.nullcontext(None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     return Progress(
@@ -356,6 +357,7 @@ def _progress(enabled: bool):
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        console=Console(stderr=True),  # stdout carries the results
         transient=True,
     )
 
