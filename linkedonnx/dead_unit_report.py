@@ -16,7 +16,6 @@ Each layer also records its *peak*, the largest |activation| seen: a vanishing s
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,6 +86,8 @@ class DeadUnitReport:
     source: str
     samples: int
     layers: list[LayerUnits] = field(default_factory=list)
+    data: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def units(self) -> int:
@@ -130,6 +131,7 @@ class DeadUnitReport:
         """A JSON-ready dict: source, samples, totals and one entry per layer."""
         return {
             "source": self.source,
+            "data": self.data,
             "samples": self.samples,
             "units": self.units,
             "dead": self.dead,
@@ -139,11 +141,14 @@ class DeadUnitReport:
             "elements": self.elements,
             "dead_elements": self.dead_elements,
             "layers": [asdict(layer) | {"share": layer.share} for layer in self.layers],
+            "notes": list(self.notes),
         }
 
     def to_json(self) -> str:
-        """The report as indented JSON text."""
-        return json.dumps(self.to_dict(), indent=2)
+        """The report as indented JSON text with ``schema_version`` (ends with a newline)."""
+        from linkedonnx.report_json import report_text
+
+        return report_text(self.to_dict())
 
 
 class AliveTracker:

@@ -14,6 +14,11 @@ class BadInputError(LinkedOnnxError):
     """The input (file, name, option) is missing, malformed or inconsistent."""
 
 
+class Terminated(BaseException):
+    """Raised by the SIGTERM handlers of the CLI and of :func:`linkedonnx.atomic.reserve_outputs`:
+    unwinds like Ctrl-C (temporary files removed); the CLI exits 130."""
+
+
 class MissingDependencyError(LinkedOnnxError):
     """An optional dependency (onnxruntime-gpu, torchvision, ...) is not installed."""
 

@@ -19,7 +19,6 @@ that ignores an input it declares.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -112,8 +111,10 @@ class ValidationReport:
         }
 
     def to_json(self) -> str:
-        """The report as indented JSON."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        """The report as indented JSON, with ``schema_version``."""
+        from linkedonnx.report_json import report_text
+
+        return report_text(self.to_dict())
 
     def summary(self) -> str:
         """One line: PASS/FAIL, model vs reference, worst error."""

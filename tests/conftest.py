@@ -19,7 +19,7 @@ def tiny_journey_config(out: Path, **changes):
     from linkedonnx.journey import JourneyConfig
 
     settings = dict(
-        out=out, epochs=1, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
+        out=out, epochs=4, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
     )
     settings.update(changes)
     return JourneyConfig(**settings)

@@ -58,3 +58,63 @@ def test_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_reserved_outputs_are_created_first_and_committed_together(tmp_path: Path) -> None:
+    from linkedonnx.atomic import reserve_outputs
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    with reserve_outputs(a, None, b) as reserved:
+        temps = sorted(p.name for p in tmp_path.iterdir())
+        assert len(temps) == 2 and all(n.endswith(".tmp") for n in temps)
+        write_text_atomic(a, "A")  # an atomic writer inside writes the reserved temporary
+        assert not a.exists()
+        reserved.write_text(b, "B")
+    assert (a.read_text(), b.read_text()) == ("A", "B")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert oct(a.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+
+
+def test_one_bad_reservation_creates_nothing(tmp_path: Path) -> None:
+    from linkedonnx.atomic import reserve_outputs
+
+    with pytest.raises(BadInputError, match="missing"):  # noqa: SIM117
+        with reserve_outputs(tmp_path / "a.txt", tmp_path / "missing" / "b.txt"):
+            raise AssertionError("the work must not start")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BadInputError, match="twice"):  # noqa: SIM117
+        with reserve_outputs(tmp_path / "a.txt", tmp_path / "." / "a.txt"):
+            raise AssertionError("the work must not start")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_work_removes_every_reserved_temporary(tmp_path: Path) -> None:
+    from linkedonnx.atomic import reserve_outputs
+
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(KeyboardInterrupt), reserve_outputs(tmp_path / "a.txt", tmp_path / "b"):
+        write_text_atomic(tmp_path / "a.txt", "new")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old"
+
+
+@pytest.mark.parametrize("path", ["/proc/x.json", "/sys/x.json", "/dev/null"])
+def test_special_places_are_not_outputs(path: str) -> None:
+    from linkedonnx.atomic import check_output_file
+
+    with pytest.raises(BadInputError, match="holds no ordinary files"):
+        check_output_file(path)
+
+
+def test_a_nested_reservation_leaves_a_target_to_the_outer_one(tmp_path: Path) -> None:
+    from linkedonnx.atomic import reserve_outputs
+
+    target = tmp_path / "a.txt"
+    with reserve_outputs(target):
+        with reserve_outputs(target, tmp_path / "b.txt"):
+            write_text_atomic(target, "A")
+            write_text_atomic(tmp_path / "b.txt", "B")
+        assert not target.exists() and (tmp_path / "b.txt").read_text() == "B"
+    assert target.read_text() == "A"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

@@ -38,6 +38,7 @@ def test_summary_fields_and_parity(journey: tuple[JourneySummary, Path, list]) -
     summary, _, _ = journey
     assert summary.model == "params/lk-relu" and summary.data == "digits"
     assert summary.steps == 3 and summary.in_channels == 1 and summary.image_size == 8
+    assert summary.epochs == 1  # --max-steps 3 ends the first of the 4 epochs asked for
     assert 0.0 <= summary.test_accuracy <= 1.0
     assert summary.linked_calls.get("LinkedRelu", 0) >= 1
     # convert finds every linked activation of the plain export (clamp/Relu/Neg/Concat)

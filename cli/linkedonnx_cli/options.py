@@ -1,4 +1,6 @@
-"""Options more than one command takes, declared once (typer ``Annotated`` types)."""
+"""Options more than one command takes, declared once (typer ``Annotated`` types), and
+the option checks the commands share: refused on one line (exit 2) while parsing,
+before any work starts."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-#: ``--external-data`` of the commands that write a model (convert, optimize).
+from linkedonnx.errors import BadInputError
+
+#: ``--external-data`` of the commands that write a model (convert, optimize, quantize).
 ExternalData = Annotated[
     bool,
     typer.Option(
@@ -24,3 +28,19 @@ FreezeInputs = Annotated[
         " constants (by default a weight a caller may override is never baked in).",
     ),
 ]
+
+
+def at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:
+    """Typer callback for counts and sizes (``--batch``, ``--image-size``, ...): returns
+    ``value``; raises BadInputError when it is given and below 1."""
+    if value is not None and value < 1:
+        raise BadInputError(f"{param.opts[0]} must be at least 1, got {value}")
+    return value
+
+
+def refuse_together(first: tuple[str, object], second: tuple[str, object], why: str) -> None:
+    """Raise BadInputError when both options of the (flag, value) pairs are given
+    (neither None nor False): ``why`` says what the second would be ignored for."""
+    given = [flag for flag, value in (first, second) if value is not None and value is not False]
+    if len(given) == 2:
+        raise BadInputError(f"{first[0]} and {second[0]} cannot be used together: {why}")

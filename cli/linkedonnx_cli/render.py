@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -27,3 +29,10 @@ def pipeline_table(report: PipelineReport, title: str, action: str = "action") -
                 step.name if i == 0 else "", key, str(value), "" if i else f"{step.seconds:.3f}"
             )
     return table
+
+
+def output_console() -> Console:
+    """The console a command prints its result to (stdout): the terminal's width on a
+    terminal; in a pipe or log no wrapping, so tables and notes are never cut to 80 columns."""
+    width = None if sys.stdout.isatty() else 10_000
+    return Console(highlight=False, soft_wrap=True, width=width)

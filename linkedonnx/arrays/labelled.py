@@ -221,9 +221,10 @@ def load_data(
     data_dir: str | os.PathLike[str] | None = None,
     input_name: str | None = None,
     image_size: int | None = None,
+    in_channels: int | None = None,
 ) -> RawData:
     """A data set name (see :func:`linkedonnx.arrays.datasets.names`) or an .npz path
-    as stored arrays (``image_size`` only shapes the synthetic set). Raises
+    as stored arrays (``image_size`` and ``in_channels`` only shape the synthetic set). Raises
     BadInputError for an unknown name or an unreadable file."""
     text = os.fspath(data)
     if is_npz(text):
@@ -232,7 +233,7 @@ def load_data(
         raise BadInputError(
             f"unknown dataset {text!r}; expected one of {', '.join(names())} or an .npz file"
         )
-    return load_raw(text, data_dir, image_size=image_size)
+    return load_raw(text, data_dir, image_size=image_size, in_channels=in_channels)
 
 
 def labelled(

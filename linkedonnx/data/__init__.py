@@ -28,10 +28,13 @@ def load(
     standardize: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = False,
+    in_channels: int | None = None,
 ) -> ImageData:
-    """Load dataset ``name`` at ``image_size`` (None: the dataset's default).
+    """Load dataset ``name`` at ``image_size`` (None: the dataset's default);
+    ``in_channels`` sets the synthetic images' channels (default 1; others have theirs).
 
-    Raises BadInputError for an unknown name, a bad size or a missing data folder.
+    Raises BadInputError for an unknown name, a bad size, a missing data folder, or a
+    ``data_dir`` given for a dataset that reads none (only fashion-mnist and cifar10 do).
     """
     if name not in DEFAULT_IMAGE_SIZE:
         raise BadInputError(f"unknown dataset {name!r}; expected one of {', '.join(names())}")
@@ -43,7 +46,9 @@ def load(
 
         data = load_cifar10_data(data_dir, size, download=download)
     else:
-        data = ImageData.from_raw(load_raw(name, data_dir, image_size=size), size)
+        data = ImageData.from_raw(
+            load_raw(name, data_dir, image_size=size, in_channels=in_channels), size
+        )
     return data.standardize() if standardize else data
 
 

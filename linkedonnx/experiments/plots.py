@@ -7,28 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linkedonnx.atomic import atomic_path
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _finish(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
-    """Grid, legend and layout for ``ax``; save ``fig`` as a PNG at ``path`` atomically,
-    close it and return ``path``."""
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+from linkedonnx.plotting import finish as _finish
+from linkedonnx.plotting import pyplot as _pyplot
 
 
 def _styles(labels: list[str], groups: dict[str, str] | None) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,6 @@ rebuild the same network."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from linkedonnx.errors import BadInputError
 from linkedonnx.linkify.core import linkify
 from linkedonnx.linkify.options import LinkifyOptions
 from linkedonnx.linkify.report import LinkifyReport
+from linkedonnx.report_json import report_text
 
 
 def linkify_source(
@@ -62,5 +62,5 @@ def linkify_source(
     info = {"source": resolved.label, "linkify": report.to_dict()}
     save_checkpoint(out, resolved.spec, model.state_dict(), info, linkify=options)
     if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+        write_text_atomic(json_path, report_text(report.to_dict()))
     return report

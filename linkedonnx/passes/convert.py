@@ -12,7 +12,6 @@ API: :func:`convert` (model or path -> (ModelProto, PipelineReport)),
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
 from linkedonnx.passes.freeze_inputs import FreezeInputsPass
 from linkedonnx.passes.fuse_branches import FuseWeightSharedBranchesPass
 from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.report_json import report_text
 
 
 class InferShapesPass(CountingPass):
@@ -194,7 +194,7 @@ def convert_file(
     save_model(converted, output, inputs=(source,), external_data=external_data, check=large)
     if json_path is not None:
         data = report_dict(report, converted, source, output)
-        write_text_atomic(json_path, json.dumps(data, indent=2) + "\n")
+        write_text_atomic(json_path, report_text(data))
     return converted, report
 
 

@@ -42,6 +42,7 @@ from linkedonnx.passes.lower_cuda import lower_for_cuda
 from linkedonnx.passes.lower_inline import InlineLinkedPass
 from linkedonnx.passes.lower_linked import uniform_preference
 from linkedonnx.passes.lowering import FORMS
+from linkedonnx.report_json import report_text
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
@@ -116,10 +117,22 @@ def optimize(
     initializer listed among the graph inputs is never baked in (the node that would
     need it is left as it is and named in the report) unless ``freeze_inputs`` first
     takes such initializers out of the inputs (reported too).
-    Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option.
+    Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option or an
+    option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
+    a CUDA target or with a forced ``form``).
     """
     if target not in TARGETS:
         raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
+    if not keep_io_float32 and not fp16:
+        raise BadInputError(
+            "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
+        )
+    if tune and target != "cpu":
+        raise BadInputError(
+            f"--tune times lowering forms on the CPU; --target {target} inlines them"
+        )
+    if tune and form is not None:
+        raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
     if form is not None and form not in FORMS:
         raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
     if batch is not None and batch < 1:
@@ -242,7 +255,7 @@ def optimize_file(
             "ops_after": op_counts(optimized),
             **report.to_dict(),
         }
-        write_text_atomic(json_path, json.dumps(data, indent=2) + "\n")
+        write_text_atomic(json_path, report_text(data))
     return optimized, report
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.quantize.calibration import ProgressFn, calibration_batches
 from linkedonnx.quantize.static import QuantizeReport, quantize
+from linkedonnx.report_json import report_text
 
 
 def _check_output_folder(path: Path) -> None:
@@ -97,5 +97,5 @@ def quantize_file(
             "data": origin,
             **report.to_dict(),
         }
-        write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
+        write_text_atomic(json_path, report_text(payload))
     return quantized, report

@@ -11,7 +11,6 @@ model records (``linkedonnx.preprocess``) or the options given for a model witho
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -99,8 +98,10 @@ class AccuracyReport:
         }
 
     def to_json(self) -> str:
-        """The report as indented JSON."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        """The report as indented JSON, with ``schema_version``."""
+        from linkedonnx.report_json import report_text
+
+        return report_text(self.to_dict())
 
     def summary(self) -> str:
         """One line: PASS/FAIL, both accuracies, the drop against the allowed one."""

@@ -155,19 +155,31 @@ def summarize(name: str, times_s: Sequence[float], batch: int) -> Timing:
     )
 
 
-def interleave(runners: Sequence[Callable[[], None]], warmup: int, runs: int) -> list[list[float]]:
+def interleave(
+    runners: Sequence[Callable[[], None]],
+    warmup: int,
+    runs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[list[float]]:
     """Run each runner ``warmup`` times then ``runs`` times, round-robin (one call of
-    each per round); return the timed durations in seconds, one list per runner."""
-    for _ in range(warmup):
+    each per round); return the timed durations in seconds, one list per runner.
+    ``progress(done, total)`` is told the rounds done after each round (outside the
+    timed calls)."""
+    total = warmup + runs
+    for done in range(1, warmup + 1):
         for run in runners:
             run()
+        if progress is not None:
+            progress(done, total)
     times: list[list[float]] = [[] for _ in runners]
     clock = time.perf_counter
-    for _ in range(runs):
+    for done in range(warmup + 1, total + 1):
         for i, run in enumerate(runners):
             start = clock()
             run()
             times[i].append(clock() - start)
+        if progress is not None:
+            progress(done, total)
     return times
 
 
@@ -214,16 +226,17 @@ def bench_sessions(
     device: str = "cpu",
     iobinding: bool | None = None,
     inputs: dict[str, np.ndarray] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Timing]:
     """Time named sessions interleaved on shared seeded inputs (or the given ``inputs``,
     fed to every session); return one Timing each, with ``speedup`` relative to the
-    first. Raises BadInputError for bad settings."""
+    first (``progress`` as in :func:`interleave`). Raises BadInputError for bad settings."""
     check_settings(batch, warmup, runs)
     runners = [
         make_runner(s, inputs or session_inputs(s, batch, seed), device, iobinding)
         for _, s in sessions
     ]
-    times = interleave(runners, warmup, runs)
+    times = interleave(runners, warmup, runs, progress)
     timings = [summarize(name, t, batch) for (name, _), t in zip(sessions, times, strict=True)]
     for t in timings:
         t.speedup = timings[0].median_ms / t.median_ms if t.median_ms > 0 else float("inf")
@@ -245,8 +258,10 @@ def bench_models(
     data_dir: str | os.PathLike[str] | None = None,
     seeded: bool = False,
     options: PreprocessOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
-    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`).
+    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`; ``progress``
+    is told the rounds done).
 
     Inputs: the first ``batch`` test samples of ``data`` (a data set name or .npz;
     None: the data set the first model records in ``linkedonnx.preprocess``), prepared
@@ -284,6 +299,7 @@ def bench_models(
         device=device,
         iobinding=iobinding,
         inputs=inputs,
+        progress=progress,
     )
     return BenchReport(
         provider=provider,

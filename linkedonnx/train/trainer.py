@@ -370,6 +370,7 @@ class _Run:
 def _progress(enabled: bool):
     if not enabled:
         return contextlib.nullcontext(None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     return Progress(
@@ -377,6 +378,7 @@ def _progress(enabled: bool):
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        console=Console(stderr=True),  # stdout carries the results
         transient=True,
     )
 

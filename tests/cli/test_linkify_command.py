@@ -101,15 +101,16 @@ def test_train_from_checkpoint_errors(tmp_path: Path, capsys) -> None:
     lk = tmp_path / "lk.safetensors"
     code, _, err = run_cli(capsys, "linkify", "zoo:width/relu", "-o", str(lk), "--image-size", "8")
     assert code == 0, err
-    code, _, err = run_cli(capsys, "train", "--from", str(lk), "--data", "synthetic")
+    out = ["--out", str(tmp_path / "run")]  # without --out, train's first line says so
+    code, _, err = run_cli(capsys, "train", "--from", str(lk), "--data", "synthetic", *out)
     assert code == 2
     _one_line_error(err, "3 channels")
     code, _, err = run_cli(
-        capsys, "train", "--from", str(lk), "--model", "width/relu", "--data", "synthetic"
+        capsys, "train", "--from", str(lk), "--model", "width/relu", "--data", "synthetic", *out
     )
     assert code == 2
     _one_line_error(err, "not both")
-    code, _, err = run_cli(capsys, "train", "--data", "synthetic")
+    code, _, err = run_cli(capsys, "train", "--data", "synthetic", *out)
     assert code == 2
     _one_line_error(err, "--model")
 

@@ -82,6 +82,6 @@ def test_fashion_mnist_from_a_folder_and_missing_package(
     info = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
     assert info["epoch"] == 1
     monkeypatch.setattr(idx, "FASHION_MNIST_DIR", tmp_path / "absent")
-    code, _, err = run_cli(capsys, *args)
+    code, _, err = run_cli(capsys, *args, "--out", str(tmp_path / "r2"))
     assert code == 2
     _assert_one_line_error(err, "needs the Debian package dataset-fashion-mnist")

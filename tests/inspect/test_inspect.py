@@ -65,7 +65,9 @@ def test_bad_sources(tmp_path: Path) -> None:
     spec = ModelSpec("width/relu", in_channels=3, image_size=8, num_classes=4)
     ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict())
     with pytest.raises(BadInputError, match="channels"):
-        inspect_source(str(ckpt), "synthetic")
+        inspect_source(str(ckpt), "digits")
+    synthetic = inspect_source(str(ckpt), "synthetic", batches=1)  # made to the model's size
+    assert synthetic.data == "synthetic" and "synthetic data" in synthetic.notes[0]
 
 
 def test_a_linkage_is_dead_only_when_both_halves_are(tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_peaks_show_the_vanishing_signal_of_the_deep_relu_net() -> None:
     report = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="keras")
     peaks = [la.peak for la in report.layers]
     assert peaks[0] > 0 and peaks[-1] < peaks[0] * 1e-3
-    default = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16)
+    default = inspect_source("zoo:depth/relu", "synthetic", batches=1, batch_size=16, init="torch")
     assert [la.peak for la in default.layers] != peaks  # a different initialisation
     with pytest.raises(BadInputError, match="unknown init"):
         inspect_source("zoo:depth/relu", "synthetic", batches=1, init="xavier")

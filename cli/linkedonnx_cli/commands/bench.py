@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.arrays.labelled import PreprocessOptions
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.runtime.bench import BenchReport, bench_models
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.data_options import (
     DataDirOption,
     MeanOption,
@@ -20,6 +17,11 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
+if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
+    from linkedonnx.runtime.bench import BenchReport
 
 
 def render(report: BenchReport, console: Console) -> None:
@@ -51,7 +53,9 @@ def command(
         list[Path], typer.Argument(help="ONNX model files; ratios are to the first.")
     ],
     provider: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    batch: Annotated[int, typer.Option(help="Value of every dynamic input dimension.")] = 1,
+    batch: Annotated[
+        int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
+    ] = 1,
     threads: Annotated[
         int | None, typer.Option(help="ORT intra-op threads (default: ORT's choice).")
     ] = None,
@@ -76,23 +80,37 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw each model's latency distribution as a PNG."),
+    ] = None,
 ) -> None:
     """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
-    if json_path is not None:
-        refuse_overwriting_input(json_path, *models)
-    report = bench_models(
-        models,
-        provider=provider,
-        batch=batch,
-        threads=threads,
-        warmup=warmup,
-        runs=runs,
-        seed=seed,
-        data=data,
-        data_dir=data_dir,
-        seeded=seeded,
-        options=PreprocessOptions.parse(scale, mean, std, standardize),
-    )
-    render(report, Console())
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
+    from linkedonnx.report_json import report_text
+    from linkedonnx.runtime.bench import bench_models
+
+    with reserve_outputs(json_path, plot, inputs=tuple(models)):
+        with verbosity.progress("bench (rounds)") as tell:
+            report = bench_models(
+                models,
+                provider=provider,
+                batch=batch,
+                threads=threads,
+                warmup=warmup,
+                runs=runs,
+                seed=seed,
+                data=data,
+                data_dir=data_dir,
+                seeded=seeded,
+                options=PreprocessOptions.parse(scale, mean, std, standardize),
+                progress=tell,
+            )
+        if json_path is not None:
+            write_text_atomic(json_path, report_text(report.to_dict()))
+        if plot is not None:
+            from linkedonnx.runtime.bench_plot import latency_plot
+
+            latency_plot(report.timings, plot, f"batch {batch}, {report.provider}")
+    render(report, output_console())

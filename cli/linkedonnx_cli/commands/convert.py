@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from linkedonnx.functions import count_linked_nodes
-from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.convert import convert_file
 from linkedonnx_cli.options import ExternalData, FreezeInputs
-from linkedonnx_cli.render import pipeline_table
+from linkedonnx_cli.render import output_console, pipeline_table
+
+if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
+    from linkedonnx.passes.base import PipelineReport
 
 
 def render(report: PipelineReport, linked: dict[str, int], output: Path, console: Console) -> None:
@@ -33,7 +33,12 @@ def command(
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
-    converted, report = convert_file(
-        model, output, json_path, freeze_inputs=freeze_inputs, external_data=external_data
-    )
-    render(report, count_linked_nodes(converted), output, Console())
+    from linkedonnx.atomic import reserve_outputs
+    from linkedonnx.functions import count_linked_nodes
+    from linkedonnx.passes.convert import convert_file
+
+    with reserve_outputs(output, json_path, inputs=(model,)):
+        converted, report = convert_file(
+            model, output, json_path, freeze_inputs=freeze_inputs, external_data=external_data
+        )
+    render(report, count_linked_nodes(converted), output, output_console())

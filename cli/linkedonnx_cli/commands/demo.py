@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkedonnx.journey import STAGES, JourneyConfig, JourneySummary, run_journey
+from linkedonnx_cli import verbosity
+from linkedonnx_cli.render import output_console
+
+if TYPE_CHECKING:  # torch/onnx are imported when the command runs
+    from linkedonnx.journey import JourneySummary
 
 
 def summary_table(summary: JourneySummary) -> Table:
@@ -71,6 +75,10 @@ def command(
 ) -> None:
     """Train a linked model on the embedded digits, export, convert, optimize, validate
     parity and bench against the plain export; print one summary table."""
+    from linkedonnx.atomic import check_output_folder
+    from linkedonnx.journey import STAGES, JourneyConfig, run_journey
+
+    check_output_folder(out)
     config = JourneyConfig(
         out=out,
         model=model,
@@ -80,13 +88,14 @@ def command(
         threads=threads,
         overwrite=overwrite,
     )
-    console = Console()
+    console = output_console()
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),  # the stages on stderr; stdout carries the summary
         transient=False,
+        disable=not verbosity.progress_enabled(),
     ) as progress:
         tasks = {s: progress.add_task(f"{s}: waiting", total=1, start=False) for s in STAGES}
 

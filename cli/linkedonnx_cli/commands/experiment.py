@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from linkedonnx_cli import verbosity
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # the library's torch side is imported when the command runs
     from linkedonnx.experiments import ExperimentResult
@@ -66,10 +69,14 @@ def command(
             "seed and the table adds best / median over them (overrides --seed)."
         ),
     ] = None,
-    image_size: Annotated[int | None, typer.Option(help="Image side fed to the models.")] = None,
+    image_size: Annotated[
+        int | None, typer.Option(help="Image side fed to the models.", callback=at_least_one)
+    ] = None,
     standardize: Annotated[bool, typer.Option(help="Standardize inputs (default raw).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    batch_size: Annotated[int | None, typer.Option(help="Override the paper's batch.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Override the paper's batch.", callback=at_least_one)
+    ] = None,
     lr: Annotated[float | None, typer.Option(help="Override the paper's learning rate.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop each run after N steps.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
@@ -86,8 +93,10 @@ def command(
     ] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""
+    from linkedonnx.atomic import check_output_folder
     from linkedonnx.experiments import ExperimentConfig, parse_seeds, run_experiment
 
+    check_output_folder(out if out is not None else Path("experiments") / name)
     config = ExperimentConfig(
         experiment=name,
         out=out if out is not None else Path("experiments") / name,
@@ -107,9 +116,8 @@ def command(
         lr=lr,
         max_steps=max_steps,
         data_dir=data_dir,
-        progress=sys.stderr.isatty(),
+        progress=verbosity.progress_enabled(),
         recipe=recipe,
         train_subset=train_subset,
     )
-    width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
-    render(run_experiment(config), Console(width=width))
+    render(run_experiment(config), output_console())

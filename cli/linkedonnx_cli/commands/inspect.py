@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.arrays.labelled import PreprocessOptions
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.inspect import DeadUnitReport, inspect_source
-from linkedonnx.source_ref import parse_source
 from linkedonnx_cli.data_options import DataDirOption, MeanOption, ScaleOption, StdOption
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
+if TYPE_CHECKING:  # torch/onnx are imported when the command runs
+    from linkedonnx.inspect import DeadUnitReport
 
 
 def render(report: DeadUnitReport, console: Console) -> None:
     """Print one row per activation layer and a total row."""
-    table = Table(
-        title=f"dead units of {report.source} on {report.samples} samples", header_style="bold"
-    )
+    on = f"{report.samples} {report.data} samples" if report.data else f"{report.samples} samples"
+    table = Table(title=f"dead units of {report.source} on {on}", header_style="bold")
     linked = report.dead_linkages is not None
     columns = ["#", "layer", "kind", "units", "dead", "share"]
     columns += ["dead linkages"] if linked else []
@@ -42,6 +42,8 @@ def render(report: DeadUnitReport, console: Console) -> None:
     total.append("")
     table.add_row(*total)
     console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
 
 
 def command(
@@ -50,13 +52,17 @@ def command(
         str | None,
         typer.Option(
             help="digits, fashion-mnist, cifar10, synthetic or a .npz (default: the data set "
-            "the model records, else digits)."
+            "the model records, else digits when it takes one channel, else synthetic images "
+            "of its size)."
         ),
     ] = None,
     batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
-    batch_size: Annotated[int, typer.Option(help="Samples per batch.")] = 128,
+    batch_size: Annotated[
+        int, typer.Option(help="Samples per batch.", callback=at_least_one)
+    ] = 128,
     image_size: Annotated[
-        int | None, typer.Option(help="Image side (default: the model's or dataset's).")
+        int | None,
+        typer.Option(help="Image side (default: the model's or dataset's).", callback=at_least_one),
     ] = None,
     standardize: Annotated[
         bool | None,
@@ -70,32 +76,56 @@ def command(
     scale: ScaleOption = None,
     mean: MeanOption = None,
     std: StdOption = None,
-    seed: Annotated[int, typer.Option(help="Initialisation seed of a zoo: model.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Initialisation seed of a zoo: model (default 0).")
+    ] = None,
     init: Annotated[
-        str, typer.Option(help="Initialisation of a zoo: model: torch or keras (Glorot).")
-    ] = "torch",
-    provider: Annotated[str, typer.Option(help="ORT provider for .onnx: cpu or cuda.")] = "cpu",
+        str | None,
+        typer.Option(
+            help="Initialisation of a zoo: model: keras (Glorot, zero bias; the default, as "
+            "in train) or torch."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="ORT provider for an .onnx source: cpu (default) or cuda.")
+    ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
 ) -> None:
     """Count units that are zero on every sample (the paper's dead units), per layer."""
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
+    from linkedonnx.errors import BadInputError
+    from linkedonnx.inspect import inspect_source
+    from linkedonnx.source_ref import parse_source
+
     ref = parse_source(source)
-    if json_path is not None and ref.kind != "zoo":
-        refuse_overwriting_input(json_path, ref.path)
-    report = inspect_source(
-        source,
-        data,
-        batches=batches,
-        batch_size=batch_size,
-        image_size=image_size,
-        standardize=standardize,
-        data_dir=data_dir,
-        seed=seed,
-        init=init,
-        provider=provider,
-        options=PreprocessOptions.parse(scale, mean, std),
-    )
-    render(report, Console())
-    if json_path is not None:
-        write_text_atomic(json_path, report.to_json() + "\n")
+    read = () if ref.kind == "zoo" else (ref.path,)
+    kind = {"zoo": "a zoo: model", "onnx": "an .onnx file", "checkpoint": "a checkpoint"}[ref.kind]
+    if ref.kind != "zoo":
+        for flag, value in (("--seed", seed), ("--init", init)):
+            if value is not None:
+                raise BadInputError(f"{flag} initialises a zoo: model; {kind} has its weights")
+    if provider is not None and ref.kind != "onnx":
+        raise BadInputError(
+            f"--provider picks ONNX Runtime's device for an .onnx source, not {source}"
+        )
+    read += (Path(data),) if data is not None and data.lower().endswith(".npz") else ()
+    with reserve_outputs(json_path, inputs=read):
+        report = inspect_source(
+            source,
+            data,
+            batches=batches,
+            batch_size=batch_size,
+            image_size=image_size,
+            standardize=standardize,
+            data_dir=data_dir,
+            seed=0 if seed is None else seed,
+            init=init or "keras",
+            provider=provider or "cpu",
+            options=PreprocessOptions.parse(scale, mean, std),
+        )
+        if json_path is not None:
+            write_text_atomic(json_path, report.to_json())
+    render(report, output_console())

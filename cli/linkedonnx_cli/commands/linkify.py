@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from linkedonnx_cli.render import output_console
+
 if TYPE_CHECKING:  # the library's torch side is imported when the command runs
     from linkedonnx.linkify import LinkifyReport
 
@@ -58,17 +60,20 @@ def command(
 ) -> None:
     """Replace each activation whose output reaches only Conv2d/Linear layers by its linked
     form, widening those layers; report each activation linked or left, and why."""
+    from linkedonnx.atomic import reserve_outputs
     from linkedonnx.linkify.source import linkify_source  # torch: only when it runs
 
-    report = linkify_source(
-        source,
-        output,
-        activation=activation,
-        preserve_function=preserve_function,
-        seed=seed,
-        in_channels=in_channels,
-        image_size=image_size,
-        num_classes=num_classes,
-        json_path=json_path,
-    )
-    render(report, output, Console(highlight=False))
+    read = () if source.startswith("zoo:") else (Path(source),)
+    with reserve_outputs(output, json_path, inputs=read):
+        report = linkify_source(
+            source,
+            output,
+            activation=activation,
+            preserve_function=preserve_function,
+            seed=seed,
+            in_channels=in_channels,
+            image_size=image_size,
+            num_classes=num_classes,
+            json_path=json_path,
+        )
+    render(report, output, output_console())

@@ -3,16 +3,19 @@ ONNX Runtime execution provider."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from linkedonnx.passes.base import PipelineReport
-from linkedonnx.passes.optimize import op_counts, optimize_file
-from linkedonnx_cli.options import ExternalData, FreezeInputs
-from linkedonnx_cli.render import pipeline_table
+from linkedonnx_cli import verbosity
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
+from linkedonnx_cli.render import output_console, pipeline_table
+
+if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
+    from linkedonnx.passes.base import PipelineReport
 
 
 def render(report: PipelineReport, ops: dict[str, int], output: Path, console: Console) -> None:
@@ -35,7 +38,10 @@ def command(
         bool, typer.Option("--tune", help="Time every lowering form (CPU) and keep the fastest.")
     ] = False,
     batch: Annotated[
-        int | None, typer.Option("--batch", help="Batch size that --tune times (default 1).")
+        int | None,
+        typer.Option(
+            "--batch", help="Batch size that --tune times (default 1).", callback=at_least_one
+        ),
     ] = None,
     form: Annotated[
         str | None,
@@ -47,19 +53,24 @@ def command(
     freeze_inputs: FreezeInputs = False,
     external_data: ExternalData = False,
 ) -> None:
-    """Lower linked activations to the fastest standard ops for TARGET, fold batch norm,
+    """Lower linked activations to the fastest standard ops for --target, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
-    optimized, report = optimize_file(
-        model,
-        output,
-        json_path,
-        target=target,  # type: ignore[arg-type]
-        fp16=fp16,
-        keep_io_float32=not fp16_io,
-        tune=tune,
-        batch=batch,
-        form=form,
-        freeze_inputs=freeze_inputs,
-        external_data=external_data,
-    )
-    render(report, op_counts(optimized), output, Console())
+    from linkedonnx.atomic import reserve_outputs
+    from linkedonnx.passes.optimize import op_counts, optimize_file
+
+    timing = verbosity.progress("optimize --tune: timing lowering forms") if tune else nullcontext()
+    with reserve_outputs(output, json_path, inputs=(model,)), timing:
+        optimized, report = optimize_file(
+            model,
+            output,
+            json_path,
+            target=target,  # type: ignore[arg-type]
+            fp16=fp16,
+            keep_io_float32=not fp16_io,
+            tune=tune,
+            batch=batch,
+            form=form,
+            freeze_inputs=freeze_inputs,
+            external_data=external_data,
+        )
+    render(report, op_counts(optimized), output, output_console())

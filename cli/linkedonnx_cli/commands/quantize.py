@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from linkedonnx_cli import verbosity
 from linkedonnx_cli.data_options import (
     DataDirOption,
     MeanOption,
@@ -16,7 +17,8 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import ExternalData
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
     from linkedonnx.quantize.static import QuantizeReport
@@ -62,7 +64,10 @@ def command(
         str, typer.Option("--data", help="Calibration data: a data set name or an .npz file.")
     ],
     samples: Annotated[
-        int, typer.Option("--samples", help="Calibrate on the first N samples of the split.")
+        int,
+        typer.Option(
+            "--samples", help="Calibrate on the first N samples of the split.", callback=at_least_one
+        ),
     ] = 512,
     method: Annotated[
         str, typer.Option("--method", help="Calibration: minmax, entropy or percentile.")
@@ -77,10 +82,7 @@ def command(
     tune: Annotated[
         bool, typer.Option("--tune", help="Quantize every lowering form, keep the fastest INT8.")
     ] = False,
-    freeze_inputs: Annotated[
-        bool,
-        typer.Option("--freeze-inputs", help="Move weights listed as graph inputs out of them."),
-    ] = False,
+    freeze_inputs: FreezeInputs = False,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
     mean: MeanOption = None,
@@ -91,31 +93,17 @@ def command(
     ] = None,
     external_data: ExternalData = False,
 ) -> None:
-    """Quantize MODEL to INT8 (QDQ, u8 activations, s8 weights) for ONNX Runtime's CPU:
-    lower linked activations, calibrate on DATA, give both halves of each linkage one
-    scale, and record the CPU's 8-bit ISA in the report and the model."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    """Quantize the model to INT8 (QDQ, u8 activations, s8 weights) for ONNX Runtime's
+    CPU: lower linked activations, calibrate on --data, give both halves of each linkage
+    one scale, and record the CPU's 8-bit ISA in the report and the model."""
     from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.atomic import reserve_outputs
     from linkedonnx.quantize.file import quantize_file
 
     options = PreprocessOptions.parse(scale, mean, std, standardize)
-    console = Console()
-    bar = Progress(
-        TextColumn("calibrating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("calibrate", total=None)
-
-    def progress(done: int, total: int) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        bar.update(task, completed=done, total=total or None)
-
-    try:
+    read = (model, *((Path(data),) if data.lower().endswith(".npz") else ()))
+    calibrating = verbosity.progress("quantize: calibrating")
+    with reserve_outputs(output, json_path, inputs=read), calibrating as tell:
         _, report = quantize_file(
             model,
             output,
@@ -129,10 +117,7 @@ def command(
             freeze_inputs=freeze_inputs,
             options=options,
             data_dir=data_dir,
-            progress=progress,
+            progress=tell,
             external_data=external_data,
         )
-    finally:
-        if bar.live.is_started:
-            bar.stop()
-    render(report, output, console)
+    render(report, output, output_console())

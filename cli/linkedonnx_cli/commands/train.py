@@ -3,13 +3,16 @@ when launched with `torchrun --nproc_per_node=N`)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from linkedonnx_cli import verbosity
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # the library's torch side is imported when the command runs
     from linkedonnx.train import TrainResult
@@ -43,7 +46,7 @@ def command(
     ] = None,
     data: Annotated[str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.", callback=at_least_one)] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     optimizer: Annotated[str, typer.Option(help="sgd, adam or rmsprop.")] = "adam",
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.0,
@@ -62,13 +65,16 @@ def command(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     resume: Annotated[
-        bool, typer.Option(help="Continue from OUT/checkpoint.safetensors when it exists.")
+        bool, typer.Option(help="Continue from checkpoint.safetensors in --out when it exists.")
     ] = False,
     standardize: Annotated[
         bool, typer.Option(help="Standardize inputs (default: raw, only scaled to 0..1).")
     ] = False,
     image_size: Annotated[
-        int | None, typer.Option(help="Image side fed to the model (default: the dataset's).")
+        int | None,
+        typer.Option(
+            help="Image side fed to the model (default: the dataset's).", callback=at_least_one
+        ),
     ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
     dead_samples: Annotated[
@@ -99,8 +105,13 @@ def command(
 ) -> None:
     """Train a zoo model (or continue a checkpoint's, --from); per-epoch metrics (loss,
     accuracy, seconds, dead units) as JSON lines."""
+    from linkedonnx.atomic import check_output_folder
     from linkedonnx.train import TrainConfig, train
 
+    if out is not None:
+        check_output_folder(out)
+    else:
+        typer.echo("linkedonnx: no --out given: nothing will be saved", err=True)
     config = TrainConfig(
         model=model or "",
         data=data,
@@ -124,9 +135,9 @@ def command(
         data_dir=data_dir,
         download=download,
         dead_samples=None if all_samples else dead_samples,
-        progress=sys.stderr.isatty(),
+        progress=verbosity.progress_enabled(),
         from_checkpoint=from_checkpoint,
     )
     result = train(config)
     if result.out is not None or result.metrics:
-        render(result, Console())
+        render(result, output_console())

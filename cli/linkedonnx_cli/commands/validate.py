@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.arrays.labelled import PreprocessOptions
-from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.compare import OutputComparison
-from linkedonnx.validate import ValidationReport, validate
 from linkedonnx_cli.data_options import (
     DataDirOption,
     DataOption,
@@ -24,6 +19,14 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
+from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.render import output_console
+
+if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.runtime.accuracy import AccuracyReport
+    from linkedonnx.runtime.compare import OutputComparison
+    from linkedonnx.validate import ValidationReport
 
 
 def comparison_table(rows: list[OutputComparison], first: str) -> Table:
@@ -75,19 +78,6 @@ def render(report: ValidationReport, console: Console) -> None:
     console.print(report.summary())
 
 
-def _check_plot_path(plot: Path, json_path: Path | None, *inputs: Path) -> None:
-    """Refuse a --plot path that names an input or the --json file, a directory or a
-    path in a missing folder."""
-    refuse_overwriting_input(plot, *inputs)
-    if json_path is not None and plot.resolve() == json_path.resolve():
-        raise BadInputError(f"--json and --plot name the same file {plot}")
-    folder = plot.parent if str(plot.parent) else Path(".")
-    if not folder.is_dir():
-        raise BadInputError(f"output folder {folder} does not exist")
-    if plot.is_dir():
-        raise BadInputError(f"output path {plot} is a directory")
-
-
 def command(
     model: Annotated[Path, typer.Argument(help="The ONNX model to check.")],
     reference: Annotated[
@@ -97,7 +87,9 @@ def command(
         ),
     ] = None,
     provider: Annotated[str, typer.Option(help="cpu or cuda (ONNX Runtime EP).")] = "cpu",
-    batch: Annotated[int, typer.Option(help="Value of every dynamic input dimension.")] = 1,
+    batch: Annotated[
+        int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
+    ] = 1,
     atol: Annotated[
         float | None, typer.Option(help="Absolute tolerance (default by dtype).")
     ] = None,
@@ -139,31 +131,53 @@ def command(
     std: StdOption = None,
     standardize: StandardizeOption = None,
 ) -> None:
-    """Feed the same inputs to MODEL in ONNX Runtime and to the reference; compare each
+    """Feed the same inputs to the model in ONNX Runtime and to the reference; compare each
     output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
     accuracy drop. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
-    if json_path is not None:
-        refuse_overwriting_input(json_path, model, *([inputs] if inputs else []))
-        folder = json_path.parent if str(json_path.parent) else Path(".")
-        if not folder.is_dir():
-            raise BadInputError(f"output folder {folder} does not exist")
-        if json_path.is_dir():
-            raise BadInputError(f"output path {json_path} is a directory")
-    if plot is not None:
-        _check_plot_path(plot, json_path, model, *([inputs] if inputs else []))
+    from linkedonnx.arrays.labelled import PreprocessOptions
+    from linkedonnx.atomic import reserve_outputs
+
     if data is not None and inputs is not None:
         raise BadInputError("--inputs and --data exclude each other")
     if data is not None and (per_layer or plot is not None):
         raise BadInputError("--per-layer and --plot compare elements; they do not go with --data")
-    if data is None and inputs is None and not per_layer and plot is None:
-        data = _int8_default_data(model)
-    if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
-        raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
-    if data is not None:
-        _accuracy(model, reference, data, split, max_accuracy_drop, limit, data_dir,
-                  PreprocessOptions.parse(scale, mean, std, standardize), provider, seed,
-                  json_path)  # fmt: skip
-        return
+    read = [model, *([inputs] if inputs else [])]
+    read += [Path(reference)] if reference and not reference.startswith("zoo:") else []
+    read += [Path(data)] if data is not None and data.lower().endswith(".npz") else []
+    with reserve_outputs(json_path, plot, inputs=tuple(read)):
+        if data is None and inputs is None and not per_layer and plot is None:
+            data = _int8_default_data(model)  # reads the model: after the outputs' checks
+        if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
+            raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
+        if data is not None:
+            report = _accuracy(model, reference, data, split, max_accuracy_drop, limit,
+                               data_dir, PreprocessOptions.parse(scale, mean, std, standardize),
+                               provider, seed, json_path)  # fmt: skip
+        else:
+            report = _compare(model, reference, provider, batch, atol, rtol, seed, inputs,
+                              per_layer, plot, json_path)  # fmt: skip
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _compare(
+    model: Path,
+    reference: str | None,
+    provider: str,
+    batch: int,
+    atol: float | None,
+    rtol: float | None,
+    seed: int,
+    inputs: Path | None,
+    per_layer: bool,
+    plot: Path | None,
+    json_path: Path | None,
+) -> ValidationReport:
+    """``validate``: the model's outputs (and, with ``per_layer`` or ``plot``, each layer's)
+    against the reference's; prints the report, writes --json and --plot. Returns it."""
+    from linkedonnx.atomic import write_text_atomic
+    from linkedonnx.validate import validate
+
     report = validate(
         model,
         reference,
@@ -175,8 +189,6 @@ def command(
         inputs=inputs,
         per_layer=per_layer or plot is not None,
     )
-    width = None if sys.stdout.isatty() else 160  # wide enough for every column in logs
-    render(report, Console(highlight=False, soft_wrap=True, width=width))
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
     if plot is not None and report.layers is not None:
@@ -184,8 +196,8 @@ def command(
 
         against = Path(reference).name if reference else "the ONNX reference evaluator"
         plot_layers(report.layers, plot, title=f"{model.name} vs {against}")
-    if not report.passed:
-        raise typer.Exit(1)
+    render(report, output_console())
+    return report
 
 
 def _accuracy(
@@ -200,23 +212,21 @@ def _accuracy(
     provider: str,
     seed: int,
     json_path: Path | None,
-) -> None:
-    """``validate --data``: accuracy of MODEL and the reference on labelled data."""
+) -> AccuracyReport:
+    """``validate --data``: accuracy of the model and the reference on labelled data; prints
+    the report and writes --json. Returns it."""
+    from linkedonnx.atomic import write_text_atomic
     from linkedonnx.runtime.accuracy import validate_accuracy
     from linkedonnx_cli.accuracy_render import render_accuracy
 
-    if data.lower().endswith(".npz") and json_path is not None:
-        refuse_overwriting_input(json_path, Path(data))
     report = validate_accuracy(
         model, reference, data, split=split, max_accuracy_drop=max_accuracy_drop,
         options=options, data_dir=data_dir, limit=limit, provider=provider, seed=seed,
     )  # fmt: skip
-    width = None if sys.stdout.isatty() else 160
-    render_accuracy(report, Console(highlight=False, soft_wrap=True, width=width))
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
-    if not report.passed:
-        raise typer.Exit(1)
+    render_accuracy(report, output_console())
+    return report
 
 
 def _int8_default_data(model: Path) -> str | None:

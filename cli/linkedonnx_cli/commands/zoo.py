@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.atomic import write_text_atomic
 from linkedonnx.zoo.spec import ModelSpec
+from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
     from linkedonnx.zoo.stats import ModelStats
@@ -51,11 +50,14 @@ def command(
     ] = None,
 ) -> None:
     """List every zoo model with its parameter count and FLOPs at 3×32×32."""
+    from linkedonnx.atomic import reserve_outputs, write_text_atomic
+    from linkedonnx.report_json import report_text
     from linkedonnx.zoo.stats import zoo_stats  # torch: only when it runs
 
-    rows = zoo_stats(family)
-    render(rows, Console())
-    if json_path is not None:
-        payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
-        payload["models"] = [row.to_dict() for row in rows]
-        write_text_atomic(json_path, json.dumps(payload, indent=2) + "\n")
+    with reserve_outputs(json_path):
+        rows = zoo_stats(family)
+        if json_path is not None:
+            payload = {"input_shape": list(ModelSpec("default").input_shape(1)), "models": []}
+            payload["models"] = [row.to_dict() for row in rows]
+            write_text_atomic(json_path, report_text(payload))
+    render(rows, output_console())
