@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from linkedonnx import journey as journey_module
 from linkedonnx.journey import JourneyConfig
-from linkedonnx_cli.commands import demo as demo_module
 from tests.cli.invoke import exit_code
 
 
@@ -28,7 +28,8 @@ def test_demo_prints_the_summary_of_the_journey_it_configures(
             progress(stage, status)
         return summary
 
-    monkeypatch.setattr(demo_module, "run_journey", replay)
+    # the command imports run_journey when it runs (lazy imports), so patch it at its home
+    monkeypatch.setattr(journey_module, "run_journey", replay)
     out = tmp_path / "demo"
     code = exit_code(
         "demo", "--out", str(out), "--epochs", "1", "--max-steps", "2", "--runs", "3",
