@@ -18,7 +18,12 @@ from pathlib import Path
 import onnx
 from onnx import external_data_helper
 
-from linkedonnx.atomic import atomic_path, refuse_overwriting_input
+from linkedonnx.atomic import (
+    after_commit,
+    atomic_path,
+    refuse_overwriting_input,
+    remove_if_discarded,
+)
 from linkedonnx.errors import BadInputError, first_line
 
 #: Oldest default-domain opset the passes and functions are written for.
@@ -135,7 +140,10 @@ def save_model(
     With ``external_data``, or when the model exceeds :data:`EXTERNAL_DATA_THRESHOLD`,
     the weights go to ``<path>.<token>.data`` beside it (a name unique to this write),
     renamed into place before the model file; the data file the previous ``path`` used
-    (one this writer named) is removed afterwards. ``model`` is left as it was given.
+    (one this writer named) is removed afterwards. Inside
+    :func:`linkedonnx.atomic.reserve_outputs` the old data file goes only when the
+    reservation commits, and the new one is removed if it is discarded. ``model`` is
+    left as it was given.
     With ``check``, ``onnx.checker``'s full check runs before the file replaces
     ``path``: on the written file when the data is external, else on the proto.
     Returns the written path. Raises BadInputError for an output that is an input or a
@@ -155,10 +163,16 @@ def save_model(
             check_full(model, "the written model")
         with atomic_path(out) as tmp:
             onnx.save_model(model, str(tmp))
-    for previous in old - {location}:
-        with contextlib.suppress(FileNotFoundError):
-            (out.parent / previous).unlink()
+    stale = [out.parent / previous for previous in old - {location}]
+    after_commit(out, lambda: _remove(stale))  # inside reserve_outputs: once out is replaced
     return out
+
+
+def _remove(paths: list[Path]) -> None:
+    """Remove each file of ``paths`` that exists."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def check_full(
@@ -213,6 +227,7 @@ def _save_external(model: onnx.ModelProto, out: Path, check: bool) -> str:
         if (staging / location).exists():
             os.replace(staging / location, data)  # the data first, under its final name
             moved = True
+            remove_if_discarded(out, data)  # inside reserve_outputs: gone if the work fails
         with atomic_path(out) as tmp:
             onnx.save_model(model, str(tmp))
             if check:

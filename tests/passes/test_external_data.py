@@ -170,3 +170,27 @@ def test_quantize_writes_external_data_with_outputs_unchanged(tmp_path: Path) ->
     quantize_file(path, external, data, options=options, external_data=True)
     _check_external(external)
     assert_same_outputs(load_model(single), load_model(external), exact=True)
+
+
+def test_inside_a_reservation_failed_work_keeps_the_old_model_and_its_data(
+    tmp_path: Path,
+) -> None:
+    """Within reserve_outputs (every CLI command) the new data file is removed when the
+    work fails, and the old model's data file stays until the new model is committed."""
+    from linkedonnx.atomic import reserve_outputs
+
+    before, _ = _flat(tmp_path)
+    out = tmp_path / "m.onnx"
+    save_model(before, out, external_data=True)
+    old = _check_external(out)
+    with pytest.raises(KeyboardInterrupt), reserve_outputs(out):
+        save_model(before, out, external_data=True)
+        assert len(_data_files(tmp_path)) == 2  # the new data file, beside the old one
+        raise KeyboardInterrupt  # the work after the write fails
+    assert _data_files(tmp_path) == [old]
+    assert_same_outputs(before, load_model(out), exact=True)
+    with reserve_outputs(out):
+        save_model(before, out, external_data=True)
+        assert old in _data_files(tmp_path)  # the committed model still points to it
+    new = _check_external(out)
+    assert _data_files(tmp_path) == [new] and new != old
