@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _timing import markdown_table, stats, time_cuda, time_host, write_json  # noqa: E402
 
+from linkedonnx.errors import first_line  # noqa: E402
+
 MODELS = ["allcnn/lk-relu", "resnet/lk-relu-nobn", "resnet/relu-bn"]
 BATCHES = [1, 32, 128]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.json"
@@ -122,8 +124,7 @@ def train_step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
 
 def _first_line(exc: BaseException) -> str:
     """``Type: first line of the message`` (at most 200 characters)."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
+    return f"{type(exc).__name__}: {first_line(exc, '')[:200]}"
 
 
 def ort_cuda_status() -> str | None:

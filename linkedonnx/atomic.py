@@ -13,7 +13,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
@@ -111,6 +111,8 @@ class Reservation:
 
     def __init__(self) -> None:
         self._temps: dict[Path, tuple[Path, Path, int]] = {}  # key -> (target, temp, mode)
+        self._written: list[Path] = []  # files already under their final names
+        self._after: list[Callable[[], None]] = []  # run once the targets are in place
 
     @staticmethod
     def _key(target: str | os.PathLike[str]) -> Path:
@@ -155,6 +157,10 @@ class Reservation:
             os.replace(tmp, target)
             done.append(target)
         self._temps.clear()
+        self._written.clear()
+        after, self._after = self._after, []
+        for action in after:
+            action()
         return done
 
     def discard(self) -> None:
@@ -162,19 +168,48 @@ class Reservation:
         for _, tmp, _ in self._temps.values():
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        for written in self._written:
+            with contextlib.suppress(FileNotFoundError):
+                written.unlink()
         self._temps.clear()
+        self._written.clear()
+        self._after.clear()
 
 
 _ACTIVE: ContextVar[tuple[Reservation, ...]] = ContextVar("linkedonnx_reservations", default=())
 
 
+def _holder(target: str | os.PathLike[str]) -> Reservation | None:
+    """The innermost active reservation that holds ``target``, if any."""
+    for reservation in reversed(_ACTIVE.get()):
+        if reservation.path(target) is not None:
+            return reservation
+    return None
+
+
 def _reserved_temp(target: Path) -> Path | None:
     """The temporary file an active reservation holds for ``target``, if any."""
-    for reservation in reversed(_ACTIVE.get()):
-        tmp = reservation.path(target)
-        if tmp is not None:
-            return tmp
-    return None
+    holder = _holder(target)
+    return holder.path(target) if holder is not None else None
+
+
+def remove_if_discarded(target: str | os.PathLike[str], written: str | os.PathLike[str]) -> None:
+    """Tie ``written`` (a file already under its final name, such as the external data
+    file of a model) to the reserved ``target``: it is removed if that reservation is
+    discarded (error, Ctrl-C, SIGTERM). Does nothing when ``target`` is not reserved."""
+    holder = _holder(target)
+    if holder is not None:
+        holder._written.append(Path(written))
+
+
+def after_commit(target: str | os.PathLike[str], action: Callable[[], None]) -> None:
+    """Run ``action`` once the reservation holding ``target`` has renamed its outputs
+    into place (never when it is discarded); at once when ``target`` is not reserved."""
+    holder = _holder(target)
+    if holder is None:
+        action()
+    else:
+        holder._after.append(action)
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:

@@ -21,3 +21,16 @@ class Terminated(BaseException):
 
 class MissingDependencyError(LinkedOnnxError):
     """An optional dependency (onnxruntime-gpu, torchvision, ...) is not installed."""
+
+
+def first_line(error: BaseException | str, default: str | None = None) -> str:
+    """The first line of ``error``'s message (an exception or a message string), stripped.
+
+    An empty message gives ``default``; with no default, the exception's type name (or
+    '' for a string). Never raises."""
+    text = str(error).strip()
+    if text:
+        return text.splitlines()[0].strip()
+    if default is not None:
+        return default
+    return "" if isinstance(error, str) else type(error).__name__

@@ -1,7 +1,10 @@
-"""SOURCE strings: ``zoo:NAME`` (a freshly initialised zoo model, seeded) or the path
-of a checkpoint file (see :mod:`linkedonnx.checkpoint`), resolved to (model, spec).
+"""SOURCE strings: ``zoo:NAME`` (a freshly initialised zoo model, seeded), the path of
+a checkpoint file (see :mod:`linkedonnx.checkpoint`) or, where a command accepts one,
+an ``.onnx`` file.
 
-Torch side: used by ``export`` and by ``validate`` when the reference is a model.
+:func:`~linkedonnx.source_ref.parse_source` is the one parser of SOURCE (export,
+inspect and validate use it; it needs neither torch nor the zoo). :func:`load_source`
+resolves a zoo name or a checkpoint to (model, spec) and imports torch when it runs.
 """
 
 from __future__ import annotations
@@ -9,15 +12,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.errors import BadInputError
+from linkedonnx.source_ref import ZOO_PREFIX, SourceKind, SourceRef, parse_source
 from linkedonnx.zoo.spec import ModelSpec
 
-ZOO_PREFIX = "zoo:"
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = [
+    "ZOO_PREFIX",
+    "Source",
+    "SourceKind",
+    "SourceRef",
+    "build_zoo",
+    "is_zoo",
+    "load_source",
+    "parse_source",
+]
 
 
 @dataclass
@@ -57,6 +71,8 @@ def _spec_overrides(
 def build_zoo(spec: ModelSpec, seed: int = 0) -> nn.Module:
     """Build zoo model ``spec`` with weights initialised from ``seed`` (the global torch
     RNG is left as it was), in eval mode. Raises BadInputError for an unknown name."""
+    import torch
+
     from linkedonnx import zoo
 
     build = getattr(zoo, "build", None)
@@ -85,11 +101,10 @@ def load_source(
     checkpoint, an ONNX file given as SOURCE, or conflicting options.
     """
     overrides = _spec_overrides(in_channels, image_size, num_classes)
-    text = os.fspath(source)
-    if is_zoo(text):
-        name = text[len(ZOO_PREFIX) :]
-        if not name:
-            raise BadInputError("SOURCE 'zoo:' names no model; try 'linkedonnx zoo'")
+    ref = parse_source(source)
+    text = ref.text
+    if ref.kind == "zoo":
+        name = ref.name
         spec = replace(ModelSpec(name), **overrides)
         model = build_zoo(spec, seed)
         return Source(model=model, spec=spec, label=f"zoo:{name} seed={seed}")
@@ -99,7 +114,7 @@ def load_source(
         raise BadInputError(
             f"SOURCE {text!r} is neither zoo:NAME nor an existing checkpoint file{hint}"
         )
-    if path.suffix == ".onnx":
+    if ref.kind == "onnx":
         raise BadInputError(f"SOURCE {text} is an ONNX file; expected zoo:NAME or a checkpoint")
     from linkedonnx.checkpoint import load_model
 

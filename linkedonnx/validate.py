@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, LinkedOnnxError
+from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.onnx_io import load_model
 from linkedonnx.runtime.compare import (
     OutputComparison,
@@ -49,6 +49,7 @@ from linkedonnx.runtime.layers import LayerReport, Trace, compare_layers, onnx_t
 from linkedonnx.runtime.points import capture, find_points
 from linkedonnx.runtime.reference import run_reference
 from linkedonnx.runtime.session import make_session
+from linkedonnx.source_ref import parse_source
 
 REFERENCE_EVALUATOR = "onnx.reference"
 
@@ -153,10 +154,6 @@ class Reference:
     trace: Tracer | None = None
 
 
-def _is_onnx_path(reference: str) -> bool:
-    return reference.lower().endswith(".onnx")
-
-
 def adapt_feeds(
     feeds: dict[str, np.ndarray], inputs: list[InputSignature]
 ) -> dict[str, np.ndarray]:
@@ -214,9 +211,10 @@ def load_reference(
             ),
         )
     text = os.fspath(reference)
-    if _is_onnx_path(text):
+    kind = parse_source(text).kind
+    if kind == "onnx":
         return _onnx_reference(text)
-    if text.startswith("zoo:") or Path(text).is_file():
+    if kind == "zoo" or Path(text).is_file():
         from linkedonnx.reference_torch import torch_reference  # the torch side, on demand
 
         return torch_reference(text, model, inputs, seed)
@@ -232,9 +230,8 @@ def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]
     except LinkedOnnxError:
         raise
     except Exception as exc:
-        text = str(exc).strip().splitlines()
         raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {text[0] if text else ''}"
+            f"{what} failed to run the model: {type(exc).__name__}: {first_line(exc, '')}"
         ) from None
 
 

@@ -118,3 +118,25 @@ def test_a_nested_reservation_leaves_a_target_to_the_outer_one(tmp_path: Path) -
         assert not target.exists() and (tmp_path / "b.txt").read_text() == "B"
     assert target.read_text() == "A"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_tied_file_goes_on_discard_and_actions_wait_for_the_commit(tmp_path: Path) -> None:
+    from linkedonnx.atomic import after_commit, remove_if_discarded, reserve_outputs
+
+    target, side = tmp_path / "m.onnx", tmp_path / "m.onnx.data"
+    done: list[str] = []
+    with pytest.raises(RuntimeError), reserve_outputs(target):
+        side.write_text("weights")
+        remove_if_discarded(target, side)
+        after_commit(target, lambda: done.append("after"))
+        raise RuntimeError("the work failed")
+    assert not side.exists() and done == [] and not target.exists()
+    with reserve_outputs(target) as reservation:
+        reservation.write_text(target, "model")
+        side.write_text("weights")
+        remove_if_discarded(target, side)
+        after_commit(target, lambda: done.append(target.read_text()))
+        assert done == []
+    assert side.read_text() == "weights" and done == ["model"]
+    after_commit(tmp_path / "free.onnx", lambda: done.append("now"))  # not reserved: at once
+    assert done == ["model", "now"]

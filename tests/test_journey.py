@@ -22,23 +22,16 @@ from linkedonnx.journey import (
     run_journey,
 )
 from linkedonnx.onnx_io import load_model
+from tests.conftest import tiny_journey_config
+
+# with pytest-xdist (scripts/test.sh: --dist loadgroup) the shared journey run stays on
+# one worker, so CI runs it once
+pytestmark = pytest.mark.xdist_group("journey")
 
 
 def tiny(out: Path, **kw) -> JourneyConfig:
-    """A journey of a few steps with a short bench."""
-    settings = dict(
-        out=out, epochs=4, max_steps=3, image_size=8, runs=3, warmup=1, parity_samples=16
-    )
-    settings.update(kw)
-    return JourneyConfig(**settings)
-
-
-@pytest.fixture(scope="module")
-def journey(tmp_path_factory: pytest.TempPathFactory) -> tuple[JourneySummary, Path, list]:
-    out = tmp_path_factory.mktemp("journey") / "run"
-    events: list[tuple[str, str]] = []
-    summary = run_journey(tiny(out), progress=lambda s, st: events.append((s, st)))
-    return summary, out, events
+    """A journey of a few steps with a short bench (the settings of the shared run)."""
+    return tiny_journey_config(out, **kw)
 
 
 def test_summary_fields_and_parity(journey: tuple[JourneySummary, Path, list]) -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.source_ref import parse_source
 from linkedonnx.sources import build_zoo, is_zoo, load_source
 from linkedonnx.zoo import ModelSpec
 
@@ -55,3 +56,29 @@ def test_bad_sources(source: str, kwargs: dict, message: str) -> None:
 
 def test_is_zoo() -> None:
     assert is_zoo("zoo:allcnn/lk-relu") and not is_zoo("allcnn/lk-relu")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name", "path"),
+    [
+        ("zoo:allcnn/lk-relu", "zoo", "allcnn/lk-relu", None),
+        ("runs/lk/best.safetensors", "checkpoint", "", "runs/lk/best.safetensors"),
+        ("m.onnx", "onnx", "", "m.onnx"),
+        ("dir/M.ONNX", "onnx", "", "dir/M.ONNX"),
+        ("zoo.onnx", "onnx", "", "zoo.onnx"),
+    ],
+)
+def test_parse_source(text: str, kind: str, name: str, path: str | None) -> None:
+    ref = parse_source(text)
+    assert (ref.kind, ref.name, ref.text) == (kind, name, text)
+    if path is None:
+        with pytest.raises(BadInputError, match="names a zoo model"):
+            _ = ref.path
+    else:
+        assert str(ref.path) == path
+
+
+@pytest.mark.parametrize(("text", "message"), [("zoo:", "names no model"), ("", "empty")])
+def test_parse_source_refuses(text: str, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        parse_source(text)

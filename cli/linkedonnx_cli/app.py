@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from linkedonnx import __version__
-from linkedonnx.errors import LinkedOnnxError, Terminated
+from linkedonnx.errors import LinkedOnnxError, Terminated, first_line
 from linkedonnx_cli import verbosity
 from linkedonnx_cli.commands import COMMANDS
 
@@ -76,8 +76,7 @@ for _name, _function in COMMANDS:
 
 def _fail(message: str, code: int) -> None:
     """Print one line to stderr and exit with ``code``."""
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    typer.echo(f"linkedonnx: error: {first}", err=True)
+    typer.echo(f"linkedonnx: error: {first_line(message, 'unknown error')}", err=True)
     sys.exit(code)
 
 

@@ -10,6 +10,15 @@ import typer
 
 from linkedonnx.errors import BadInputError
 
+#: ``--external-data`` of the commands that write a model (convert, optimize, quantize).
+ExternalData = Annotated[
+    bool,
+    typer.Option(
+        "--external-data",
+        help="Write the weights to a data file beside the model (automatic over 2 GB).",
+    ),
+]
+
 #: ``--freeze-inputs`` (convert, optimize): initializers out of the graph inputs first.
 FreezeInputs = Annotated[
     bool,

@@ -16,7 +16,7 @@ import numpy as np
 from linkedonnx.arrays.cifar import FOLDER, TEST_FILES, TRAIN_FILES, load_cifar10_arrays
 from linkedonnx.arrays.datasets import RawData
 from linkedonnx.data.base import ImageData
-from linkedonnx.errors import BadInputError, MissingDependencyError
+from linkedonnx.errors import BadInputError, MissingDependencyError, first_line
 
 __all__ = ["FOLDER", "TEST_FILES", "TRAIN_FILES", "load_cifar10_data"]
 
@@ -33,7 +33,7 @@ def _torchvision_cifar(root: Path, download: bool) -> tuple[np.ndarray, ...] | N
         train = CIFAR10(str(root), train=True, download=download)
         test = CIFAR10(str(root), train=False, download=download)
     except RuntimeError as exc:
-        raise BadInputError(f"CIFAR-10 in {root}: {str(exc).strip().splitlines()[0]}") from None
+        raise BadInputError(f"CIFAR-10 in {root}: {first_line(exc)}") from None
     return (
         np.ascontiguousarray(train.data.transpose(0, 3, 1, 2)),
         np.asarray(train.targets, dtype=np.int64),

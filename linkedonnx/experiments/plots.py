@@ -61,15 +61,24 @@ def plot_dead_units(
     path: Path,
     title: str,
     groups: dict[str, str] | None = None,
+    per: str = "channel",
 ) -> Path:
     """Write a PNG of the dead-unit share per activation layer (last epoch of each run;
-    ``groups`` as for :func:`plot_accuracy`); return ``path``."""
+    units ``per`` 'channel' or 'element'; ``groups`` as for :func:`plot_accuracy`);
+    return ``path``."""
+    from linkedonnx.experiments.report import layer_counts
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = _styles(list(runs), groups)
     for label, metrics in runs.items():
-        layers = metrics[-1]["dead_units"]["layers"]
-        shares = [dead / units if units else 0.0 for _, units, dead in layers]
+        counts = [layer_counts(la, per) for la in metrics[-1]["dead_units"]["layers"]]
+        shares = [dead / units if units else 0.0 for units, dead in counts]
         ax.plot(range(1, len(shares) + 1), shares, marker="o", markersize=3, **styles[label])
-    ax.set(xlabel="activation layer", ylabel="share of dead units", title=title, ylim=(-0.02, 1.02))
+    ax.set(
+        xlabel="layer (1-based activation index = conv index in the depth net)",
+        ylabel=f"share of dead units (per {per})",
+        title=title,
+        ylim=(-0.02, 1.02),
+    )
     return _finish(plt, fig, ax, path)

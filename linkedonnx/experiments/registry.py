@@ -64,6 +64,32 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
+#: Training recipes: 'default' (the settings above, PyTorch layers, shuffled epochs) and
+#: 'paper' (the depth runs as the authors' Keras code trained them: see
+#: :data:`PAPER_RECIPE` and docs/results/depth-paper/README.md).
+RECIPES = ("default", "paper")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the paper recipe trains: optimizer, batch, epoch order and layer semantics."""
+
+    optimizer: str
+    lr: float
+    batch_size: int
+    shuffle: bool
+    keras_layers: bool
+
+
+#: ``tests/test_article/test_depth.py``: ``adam(lr=0.001)`` (Keras 2's update), batch 32,
+#: ``shuffle=False``; ``tests/test_article/depth.py``: Keras PReLU (per element, from 0)
+#: and ``Conv2D(4, (7, 7), strides=(2, 2), padding='same')`` (TensorFlow's padding).
+PAPER_RECIPE = Recipe("adam-keras", 1e-3, 32, shuffle=False, keras_layers=True)
+
+#: Experiments the paper recipe is written for.
+PAPER_RECIPE_EXPERIMENTS = ("depth",)
+
+
 def get(name: str) -> Experiment:
     """The experiment called ``name``; BadInputError for an unknown one."""
     try:

@@ -27,6 +27,10 @@ class RunSummary:
     seed: int = 0
     dead_linkages: int | None = None  # linked models: linkages with both halves dead
     linkages: int = 0  # linked models: linkages over the linked layers
+    dead_elements: int | None = None  # elements (channel x position) dead at the end
+    elements: int | None = None
+    first_dead_layer: int | None = None  # 1-based layer of the first dead channel
+    first_dead_element_layer: int | None = None  # 1-based layer of the first dead element
 
     @property
     def dead_share(self) -> float:
@@ -44,6 +48,7 @@ class RunSummary:
     ) -> RunSummary:
         """Summarise a run's per-epoch metrics (as ``train`` logs them)."""
         last = metrics[-1]
+        layers = last["dead_units"]["layers"]
         return cls(
             seed=seed,
             activation=activation,
@@ -59,11 +64,79 @@ class RunSummary:
             units=last["dead_units"]["units"],
             dead_linkages=last["dead_units"].get("dead_linkages"),
             linkages=last["dead_units"].get("linkages", 0),
+            dead_elements=last["dead_units"].get("dead_elements"),
+            elements=last["dead_units"].get("elements"),
+            first_dead_layer=first_dead_layer(layers, "channel"),
+            first_dead_element_layer=first_dead_layer(layers, "element"),
         )
 
+    @property
+    def dead_element_share(self) -> float | None:
+        """Share of the activation elements that are dead at the end (None: not counted)."""
+        if self.elements is None or self.dead_elements is None:
+            return None
+        return self.dead_elements / self.elements if self.elements else 0.0
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict including the dead share."""
-        return asdict(self) | {"dead_share": self.dead_share}
+        """JSON-ready dict including the dead shares."""
+        return asdict(self) | {
+            "dead_share": self.dead_share,
+            "dead_element_share": self.dead_element_share,
+        }
+
+
+def layer_counts(layer: list[Any], per: str) -> tuple[int | None, int | None]:
+    """(units, dead) of one logged layer entry ``[name, units, dead, elements,
+    dead_elements]`` (older logs: the first three) counted ``per`` 'channel' or
+    'element' ((None, None) when the log has no element counts)."""
+    if per == "channel":
+        return layer[1], layer[2]
+    if per == "element":
+        return (layer[3], layer[4]) if len(layer) >= 5 else (None, None)
+    raise ValueError(f"per must be 'channel' or 'element', got {per!r}")
+
+
+def first_dead_layer(layers: list[list[Any]], per: str = "channel") -> int | None:
+    """The 1-based index of the first layer with a dead unit ``per`` 'channel' or
+    'element' (the paper numbers the depth net's layers by conv, one activation each);
+    None when no layer has one or the counts were not logged."""
+    for index, layer in enumerate(layers, start=1):
+        dead = layer_counts(layer, per)[1]
+        if dead:
+            return index
+    return None
+
+
+def layers_table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """A Markdown table, one row per layer (1-based) and one column per run: the dead
+    channels / dead elements of that layer after the run's last epoch."""
+    labels = list(runs)
+    per_run = [runs[label][-1]["dead_units"]["layers"] for label in labels]
+    depth = max((len(layers) for layers in per_run), default=0)
+    head = (
+        "| layer | units (ch / el) | "
+        + " | ".join(f"{label}: dead ch / el" for label in labels)
+        + " |\n|---:|---:|"
+        + "---:|" * len(labels)
+        + "\n"
+    )
+    lines = []
+    for i in range(depth):
+        first = next(layers[i] for layers in per_run if i < len(layers))
+        units, elements = layer_counts(first, "channel")[0], layer_counts(first, "element")[0]
+        cells = []
+        for layers in per_run:
+            if i >= len(layers):
+                cells.append("")
+                continue
+            dead_el = layer_counts(layers[i], "element")[1]
+            cells.append(f"{layers[i][2]} / {'' if dead_el is None else dead_el}")
+        lines.append(
+            f"| {i + 1} | {units} / {'' if elements is None else elements} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return head + "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -79,6 +152,8 @@ class SeedsSummary:
     min_dead_share: float
     max_dead_share: float
     runs_above_chance: int  # runs whose best test accuracy beats chance by 5 points
+    first_dead_layers: list[int | None]  # per run, in seed order (None: no dead channel)
+    median_first_dead_layer: float | None  # over the runs with a dead channel
 
     @classmethod
     def from_runs(cls, runs: list[RunSummary], chance: float) -> SeedsSummary:
@@ -97,11 +172,23 @@ class SeedsSummary:
             min_dead_share=min(shares),
             max_dead_share=max(shares),
             runs_above_chance=sum(b > chance + 0.05 for b in bests),
+            first_dead_layers=[r.first_dead_layer for r in runs],
+            median_first_dead_layer=_median_or_none([r.first_dead_layer for r in runs]),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
+
+
+def _median_or_none(values: list[int | None]) -> float | None:
+    """Median of the values that are not None (None when there are none)."""
+    known = [v for v in values if v is not None]
+    return float(statistics.median(known)) if known else None
+
+
+def _layer(value: float | int | None) -> str:
+    return "none" if value is None else f"{value:g}"
 
 
 def summarise_seeds(rows: list[RunSummary], chance: float) -> list[SeedsSummary]:
@@ -113,15 +200,18 @@ def summarise_seeds(rows: list[RunSummary], chance: float) -> list[SeedsSummary]
 def seeds_table(rows: list[RunSummary], chance: float) -> str:
     """A Markdown table with one row per activation over its seeds."""
     head = (
-        "| activation | model | runs (seeds) | best test acc: best / median "
-        "| runs above chance | dead units: median (min-max) |\n"
-        "|---|---|---|---:|---:|---:|\n"
+        "| activation | model | runs (seeds) | best test acc: max / median "
+        "| runs above chance | dead units: median (min-max) "
+        "| first dead layer per run | median first dead layer |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|\n"
     )
     lines = [
         f"| {s.activation} | `{s.model}` | {len(s.seeds)} ({', '.join(map(str, s.seeds))}) "
         f"| {s.best_test_accuracy:.4f} / {s.median_best_test_accuracy:.4f} "
         f"| {s.runs_above_chance}/{len(s.seeds)} "
-        f"| {s.median_dead_share:.0%} ({s.min_dead_share:.0%}-{s.max_dead_share:.0%}) |"
+        f"| {s.median_dead_share:.0%} ({s.min_dead_share:.0%}-{s.max_dead_share:.0%}) "
+        f"| {', '.join(_layer(v) for v in s.first_dead_layers)} "
+        f"| {_layer(s.median_first_dead_layer)} |"
         for s in summarise_seeds(rows, chance)
     ]
     return head + "\n".join(lines) + "\n"
@@ -134,8 +224,8 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
     head = (
         f"| activation |{' seed |' if several else ''} model | parameters | epochs "
         "| best test acc | final test acc | train loss | train s | dead units (end) "
-        "| dead linkages (end) |\n"
-        f"|---|{'---:|' if several else ''}---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| dead linkages (end) | dead elements (end) | first dead layer (ch / el) |\n"
+        f"|---|{'---:|' if several else ''}---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -145,7 +235,9 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
             f"| {r.best_test_accuracy:.4f} | {r.final_test_accuracy:.4f} "
             f"| {r.final_train_loss:.4f} | {r.seconds:.0f} "
             f"| {r.dead_units}/{r.units} ({r.dead_share:.0%}) "
-            f"| {'' if r.dead_linkages is None else f'{r.dead_linkages}/{r.linkages}'} |"
+            f"| {'' if r.dead_linkages is None else f'{r.dead_linkages}/{r.linkages}'} "
+            f"| {_elements(r)} "
+            f"| {_layer(r.first_dead_layer)} / {_layer(r.first_dead_element_layer)} |"
         )
     note = (
         "\n\n\\* last epoch cut short by the time budget or --max-steps."
@@ -153,3 +245,11 @@ def markdown_table(rows: list[RunSummary], chance: float) -> str:
         else ""
     )
     return head + "\n".join(lines) + note + f"\n\nChance level: {chance:.4f}.\n"
+
+
+def _elements(r: RunSummary) -> str:
+    """'dead/elements (share)' of a run, '' when elements were not counted."""
+    share = r.dead_element_share
+    if share is None:
+        return ""
+    return f"{r.dead_elements}/{r.elements} ({share:.0%})"

@@ -19,9 +19,16 @@ from typing import Any
 from linkedonnx.atomic import write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.experiments import plots
-from linkedonnx.experiments.registry import Experiment, get
+from linkedonnx.experiments.registry import (
+    PAPER_RECIPE,
+    PAPER_RECIPE_EXPERIMENTS,
+    RECIPES,
+    Experiment,
+    get,
+)
 from linkedonnx.experiments.report import (
     RunSummary,
+    layers_table,
     markdown_table,
     seeds_table,
     summarise_seeds,
@@ -31,6 +38,7 @@ RESULTS_MD = "results.md"
 RESULTS_JSON = "results.json"
 ACCURACY_PNG = "accuracy.png"
 DEAD_PNG = "dead_units.png"
+DEAD_ELEMENTS_PNG = "dead_elements.png"
 RUNS = "runs"
 
 
@@ -41,7 +49,10 @@ class ExperimentConfig:
     ``budget_seconds`` is the total training time, split evenly over the runs
     (each stops after its share, its last epoch then marked partial). ``seeds`` (None:
     just ``seed``) trains every activation once per seed, as the paper reports the best
-    and the median of several runs.
+    and the median of several runs. ``recipe`` 'paper' trains as the authors' Keras code
+    did (:data:`~linkedonnx.experiments.registry.PAPER_RECIPE`; depth only);
+    ``train_subset`` N trains on a fixed stratified subset of N train images, which is
+    also the data the dead units are counted on.
     """
 
     experiment: str
@@ -61,10 +72,14 @@ class ExperimentConfig:
     max_steps: int | None = None
     data_dir: str | os.PathLike[str] | None = None
     progress: bool = False
+    recipe: str = "default"
+    train_subset: int | None = None
 
     def command_line(self) -> str:
         """The ``linkedonnx experiment`` command that reproduces this run."""
         args = ["linkedonnx", "experiment", self.experiment]
+        if self.recipe != "default":
+            args += ["--recipe", self.recipe]
         if self.activations:
             args += ["--activations", ",".join(self.activations)]
         args += ["--data", self.data, "--epochs", str(self.epochs)]
@@ -74,6 +89,7 @@ class ExperimentConfig:
             ("--batch-size", self.batch_size),
             ("--lr", self.lr),
             ("--max-steps", self.max_steps),
+            ("--train-subset", self.train_subset),
         ):
             if value is not None:
                 args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
@@ -138,6 +154,16 @@ def _check(config: ExperimentConfig, exp: Experiment) -> list[str]:
         raise BadInputError(f"seeds repeat: {','.join(map(str, seeds))}")
     if any(s < 0 for s in seeds):
         raise BadInputError(f"seeds must be non-negative, got {','.join(map(str, seeds))}")
+    if config.recipe not in RECIPES:
+        raise BadInputError(
+            f"unknown recipe {config.recipe!r}; expected one of {', '.join(RECIPES)}"
+        )
+    if config.recipe == "paper" and exp.name not in PAPER_RECIPE_EXPERIMENTS:
+        raise BadInputError(
+            f"--recipe paper is written for {', '.join(PAPER_RECIPE_EXPERIMENTS)}, not {exp.name}"
+        )
+    if config.train_subset is not None and config.train_subset < 1:
+        raise BadInputError(f"--train-subset must be at least 1, got {config.train_subset}")
     if config.budget_seconds is not None and config.budget_seconds <= 0:
         raise BadInputError(f"--budget-seconds must be positive, got {config.budget_seconds}")
     out = Path(config.out)
@@ -160,10 +186,18 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     exp = get(config.experiment)
     activations = _check(config, exp)
     dataset = data_mod.load(config.data, image_size=config.image_size, data_dir=config.data_dir)
+    if config.train_subset is not None:  # checked here, before anything is written
+        from linkedonnx.data.subset import stratified_subset
+
+        stratified_subset(dataset, config.train_subset)
     chance = 1.0 / dataset.num_classes
+    paper = config.recipe == "paper"
+    optimizer = PAPER_RECIPE.optimizer if paper else exp.optimizer
+    lr = config.lr or (PAPER_RECIPE.lr if paper else exp.lr)
+    batch_size = config.batch_size or (PAPER_RECIPE.batch_size if paper else exp.batch_size)
     out = Path(config.out)
     if out.is_dir() and config.overwrite:
-        for name in (RESULTS_MD, RESULTS_JSON, ACCURACY_PNG, DEAD_PNG):
+        for name in (RESULTS_MD, RESULTS_JSON, ACCURACY_PNG, DEAD_PNG, DEAD_ELEMENTS_PNG):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / RUNS, ignore_errors=True)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
@@ -181,9 +215,9 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
                 model=model,
                 data=config.data,
                 epochs=config.epochs,
-                batch_size=config.batch_size or exp.batch_size,
-                lr=config.lr or exp.lr,
-                optimizer=exp.optimizer,
+                batch_size=batch_size,
+                lr=lr,
+                optimizer=optimizer,
                 momentum=exp.momentum,
                 nesterov=exp.nesterov,
                 device=config.device,
@@ -196,6 +230,9 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
                 dead_samples=None,  # the paper's definition: every sample of the data
                 data_dir=config.data_dir,
                 progress=config.progress,
+                shuffle=not paper,
+                keras_layers=paper,
+                train_subset=config.train_subset,
             )
         )
         parameters = sum(p.numel() for p in result.model.parameters())
@@ -205,8 +242,14 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         )
     title = f"{exp.name} on {config.data}"
     settings = (
-        f"{exp.optimizer} lr {config.lr or exp.lr:g}, batch {config.batch_size or exp.batch_size}, "
-        f"up to {config.epochs} epochs"
+        f"recipe {config.recipe}: {optimizer} lr {lr:g}, batch {batch_size}, "
+        + ("epochs in the split's order (no shuffle), Keras layers, " if paper else "")
+        + f"up to {config.epochs} epochs"
+        + (
+            f", a fixed stratified subset of {config.train_subset} train images"
+            if config.train_subset
+            else ""
+        )
         + (f", budget {config.budget_seconds:g} s" if config.budget_seconds else "")
         + f", {dataset.image_size}x{dataset.image_size} inputs"
         + (" standardized" if config.standardize else " raw (scaled to 0..1)")
@@ -227,12 +270,19 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         f"Command:\n\n    {config.command_line()}\n\n"
         + over_seeds
         + markdown_table(summaries, chance)
-        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}).\n"
+        + "\nDead units per layer at the end (layer = 1-based activation index, the conv "
+        "index in the depth net), per channel / per element (channel x position), over "
+        f"all {'subset ' if config.train_subset else ''}training images:\n\n"
+        + layers_table(metrics)
+        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}), "
+        f"[{DEAD_ELEMENTS_PNG}]({DEAD_ELEMENTS_PNG}).\n"
     )
     payload = {
         "experiment": exp.name,
         "data": config.data,
         "settings": settings,
+        "recipe": config.recipe,
+        "train_subset": config.train_subset,
         "command": config.command_line(),
         "chance": chance,
         "seeds": seeds,
@@ -244,6 +294,13 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     files = [
         plots.plot_accuracy(metrics, out / ACCURACY_PNG, f"{title}: test accuracy", chance, groups),
         plots.plot_dead_units(metrics, out / DEAD_PNG, f"{title}: dead units at the end", groups),
+        plots.plot_dead_units(
+            metrics,
+            out / DEAD_ELEMENTS_PNG,
+            f"{title}: dead elements at the end",
+            groups,
+            per="element",
+        ),
     ]
     write_text_atomic(out / RESULTS_JSON, json.dumps(payload, indent=2) + "\n")
     write_text_atomic(out / RESULTS_MD, text)

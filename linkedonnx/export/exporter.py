@@ -26,12 +26,12 @@ from torch import nn
 
 from linkedonnx import __version__
 from linkedonnx.atomic import refuse_overwriting_input
-from linkedonnx.errors import BadInputError, LinkedOnnxError
-from linkedonnx.export.inline import inline_linked_functions
+from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
 from linkedonnx.export.registry_cache import cached_registry
 from linkedonnx.export.shims import with_shims
 from linkedonnx.functions import count_linked_nodes
-from linkedonnx.onnx_io import default_opset, save_model
+from linkedonnx.functions.inline import inline_linked_functions
+from linkedonnx.onnx_io import check_full, default_opset, save_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.zoo.spec import ModelSpec
 
@@ -172,9 +172,8 @@ def _torch_export(
                 report=False,
             )
         except Exception as exc:  # torch.export / onnx translation failures
-            text = str(exc).strip().splitlines()
             raise LinkedOnnxError(
-                f"torch.onnx.export failed: {type(exc).__name__}: {text[0] if text else ''}"
+                f"torch.onnx.export failed: {type(exc).__name__}: {first_line(exc, '')}"
             ) from exc
     assert program is not None
     return program.model_proto
@@ -227,13 +226,7 @@ def export_model(
         proto = inline_linked_functions(proto)
         set_metadata(proto, {"linkedonnx.form": "inlined"})
     if check:
-        try:
-            onnx.checker.check_model(proto, full_check=True)
-        except Exception as exc:
-            text = str(exc).strip().splitlines()
-            raise LinkedOnnxError(
-                f"exported model fails the ONNX checker: {text[0] if text else exc}"
-            ) from exc
+        check_full(proto, "exported model", LinkedOnnxError)
     out = save_model(proto, path) if path is not None else None
     return ExportResult(
         model=proto,

@@ -1,7 +1,8 @@
 """``inspect SOURCE``: dead units per layer of a checkpoint, a zoo model or an ONNX file.
 
-Torch is imported only inside the functions, so that the report module stays usable
-from the ONNX world (:mod:`linkedonnx.runtime.dead_units`).
+Torch is imported only inside the functions, when SOURCE is a checkpoint or zoo model;
+the report type is :mod:`linkedonnx.dead_unit_report` (numpy only, shared with
+:mod:`linkedonnx.train.dead_units` and :mod:`linkedonnx.runtime.dead_units`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import numpy as np
 
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.arrays.preprocess import Preprocess
-from linkedonnx.errors import BadInputError
-from linkedonnx.inspect.report import DeadUnitReport
+from linkedonnx.dead_unit_report import DeadUnitReport
+from linkedonnx.errors import BadInputError, first_line
+from linkedonnx.source_ref import parse_source
 
 if TYPE_CHECKING:
     from linkedonnx.data import ImageData
-
-ZOO_PREFIX = "zoo:"
 
 #: The note a report carries when its counts come from synthetic images.
 SYNTHETIC_NOTE = (
@@ -123,8 +123,9 @@ def _check_takes(module, channels: int, side: int, source: str) -> None:
         with torch.no_grad():
             module.eval()(torch.zeros(1, channels, side, side))
     except (RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInputError(f"{source} does not take {side}×{side} images ({first})") from None
+        raise BadInputError(
+            f"{source} does not take {side}×{side} images ({first_line(exc)})"
+        ) from None
 
 
 def inspect_source(
@@ -171,7 +172,8 @@ def inspect_source(
         raise BadInputError(f"--batches must be at least 1, got {batches}")
     if batch_size < 1:
         raise BadInputError(f"batch size must be at least 1, got {batch_size}")
-    if source.endswith(".onnx"):
+    ref = parse_source(source)
+    if ref.kind == "onnx":
         from linkedonnx.arrays.preprocess import read_preprocess
         from linkedonnx.onnx_io import load_model
         from linkedonnx.runtime.dead_units import count_dead_units_onnx
@@ -198,8 +200,8 @@ def inspect_source(
     from linkedonnx.train.init import initialize
     from linkedonnx.zoo import ModelSpec, build
 
-    if source.startswith(ZOO_PREFIX):
-        name = source[len(ZOO_PREFIX) :]
+    if ref.kind == "zoo":
+        name = ref.name
         if options.scale is not None or options.mean is not None:
             raise BadInputError("--scale, --mean and --std apply to checkpoints and ONNX files")
         data = data or "digits"

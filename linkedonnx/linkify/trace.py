@@ -9,7 +9,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, first_line
 from linkedonnx.nn import LinkedActivation, Swish
 
 
@@ -39,11 +39,9 @@ def trace(module: nn.Module) -> fx.GraphModule:
     try:
         graph = tracer.trace(root)
     except Exception as exc:  # fx raises TraceError, TypeError, RuntimeError, ...
-        lines = str(exc).strip().splitlines()
-        detail = lines[0] if lines else ""
         raise LinkifyError(
             f"cannot linkify {type(module).__name__}: torch.fx cannot trace it "
-            f"({type(exc).__name__}: {detail})"
+            f"({type(exc).__name__}: {first_line(exc, '')})"
         ) from None
     name = type(module).__name__
     gm = fx.GraphModule(tracer.root, graph, name)
@@ -61,10 +59,9 @@ def propagate_shapes(gm: fx.GraphModule, example_input: torch.Tensor) -> None:
         with torch.no_grad():
             ShapeProp(gm).propagate(example_input)
     except Exception as exc:
-        lines = str(exc).strip().splitlines()
         raise LinkifyError(
             f"the example input {tuple(example_input.shape)} does not run through the model "
-            f"({type(exc).__name__}: {lines[0] if lines else ''})"
+            f"({type(exc).__name__}: {first_line(exc, '')})"
         ) from None
     finally:
         gm.train(was_training)

@@ -11,6 +11,7 @@ from linkedonnx.nn.functional import (
     swish,
 )
 from linkedonnx.nn.modules import (
+    ElementPReLU,
     Linked,
     LinkedActivation,
     LinkedPReLU,
@@ -23,6 +24,7 @@ from linkedonnx.nn.modules import (
 __all__ = [
     "MINMAX",
     "MIRROR",
+    "ElementPReLU",
     "Linked",
     "LinkedActivation",
     "LinkedPReLU",

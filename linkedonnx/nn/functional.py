@@ -47,9 +47,13 @@ def lk_relu(z: Tensor, axis: int = 1, policy: str = MIRROR) -> Tensor:
 
 
 def _broadcast_slope(slope: Tensor, z: Tensor, axis: int) -> Tensor:
-    """Reshape a per-channel slope vector so it broadcasts along ``axis`` of ``z``."""
+    """Reshape a per-channel slope vector so it broadcasts along ``axis`` of ``z``; a
+    slope of more than one dimension is per element (Keras' PReLU: the shape of ``z``
+    from ``axis`` on) and is used as it is."""
     if slope.numel() == 1:
         return slope.reshape(())
+    if slope.dim() > 1:
+        return slope
     axis = axis % z.dim()
     shape = [1] * (z.dim() - axis)
     shape[0] = slope.numel()
@@ -57,7 +61,8 @@ def _broadcast_slope(slope: Tensor, z: Tensor, axis: int) -> Tensor:
 
 
 def prelu_right(z: Tensor, slope: Tensor, axis: int = 1) -> Tensor:
-    """PReLU with per-channel ``slope`` along ``axis``; derivative 1 at z = 0."""
+    """PReLU with per-channel ``slope`` along ``axis`` (or per-element, see
+    :func:`_broadcast_slope`); derivative 1 at z = 0."""
     return torch.where(z < 0, z * _broadcast_slope(slope, z, axis), z)
 
 

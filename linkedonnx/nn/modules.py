@@ -47,20 +47,27 @@ class LinkedReLU(LinkedActivation):
 
 
 class LinkedPReLU(LinkedActivation):
-    """LK-PReLU: two independent learnable per-channel slope sets (``num_parameters`` each)."""
+    """LK-PReLU: two independent learnable slope sets, per channel (``num_parameters``
+    each) or, given a shape tuple, per element as Keras' PReLU (the input's shape from
+    ``axis`` on, e.g. (C, H, W))."""
 
     kind = "prelu"
 
-    def __init__(self, num_parameters: int = 1, axis: int = 1, init: float = 0.25) -> None:
+    def __init__(
+        self, num_parameters: int | tuple[int, ...] = 1, axis: int = 1, init: float = 0.25
+    ) -> None:
         super().__init__(axis)
-        self.slope_pos = nn.Parameter(torch.full((num_parameters,), float(init)))
-        self.slope_neg = nn.Parameter(torch.full((num_parameters,), float(init)))
+        shape = (num_parameters,) if isinstance(num_parameters, int) else tuple(num_parameters)
+        self.slope_pos = nn.Parameter(torch.full(shape, float(init)))
+        self.slope_neg = nn.Parameter(torch.full(shape, float(init)))
 
     def forward(self, z: Tensor) -> Tensor:
         return LF.lk_prelu(z, self.slope_pos, self.slope_neg, self.axis)
 
     def extra_repr(self) -> str:
-        return f"num_parameters={self.slope_pos.numel()}, axis={self.axis}"
+        shape = self.slope_pos.shape
+        size = shape[0] if len(shape) == 1 else tuple(shape)
+        return f"num_parameters={size}, axis={self.axis}"
 
 
 class LinkedSELU(LinkedActivation):
@@ -99,6 +106,22 @@ class Linked(LinkedActivation):
 
     def extra_repr(self) -> str:
         return f"fn={getattr(self.fn, '__name__', self.fn)!r}, axis={self.axis}"
+
+
+class ElementPReLU(nn.Module):
+    """Plain PReLU with one learnable slope per element, as Keras' ``PReLU()`` (slopes of
+    ``shape``, the input's shape without the batch axis, starting at ``init``; Keras
+    starts them at 0, so the layer starts as a ReLU). Derivative 1 at z = 0."""
+
+    def __init__(self, shape: tuple[int, ...], init: float = 0.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full(tuple(shape), float(init)))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return LF.prelu_right(z, self.weight, 1)
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.weight.shape)}"
 
 
 class Swish(nn.Module):

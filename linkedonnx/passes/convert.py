@@ -31,7 +31,13 @@ from onnx_ir.passes.common import (
 
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.functions import count_linked_nodes
-from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+from linkedonnx.onnx_io import (
+    MIN_OPSET,
+    check_full,
+    load_model,
+    needs_external_data,
+    save_model,
+)
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
 from linkedonnx.passes.freeze_inputs import FreezeInputsPass
@@ -160,6 +166,7 @@ def convert_file(
     *,
     check_runtime: bool = True,
     freeze_inputs: bool = False,
+    external_data: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Convert the ONNX file ``source`` into ``output`` (written atomically), and write the
     JSON report to ``json_path`` when given (``freeze_inputs``: see :func:`convert`).
@@ -168,7 +175,10 @@ def convert_file(
     input, the input is not a loadable ONNX model (missing, not ONNX, truncated,
     external data missing, opset older than ``MIN_OPSET``) or, with
     ``check_runtime``, ONNX Runtime cannot load it; RuntimeError (a bug of ours) when the
-    result fails ``onnx.checker``'s full check. Returns (model, report).
+    result fails ``onnx.checker``'s full check. The output gets external data with
+    ``external_data`` or when it is too large for one protobuf (see
+    :func:`linkedonnx.onnx_io.save_model`; the check then runs on the written file).
+    Returns (model, report).
     """
     source, output = Path(source), Path(output)
     refuse_overwriting_input(output, source)
@@ -176,21 +186,19 @@ def convert_file(
         refuse_overwriting_input(Path(json_path), source, output)
     model = load_model(source, min_opset=MIN_OPSET)
     if check_runtime:
-        _check_runtime_loads(model)
+        _check_runtime_loads(source if needs_external_data(model) else model)
     converted, report = convert(model, freeze_inputs=freeze_inputs)
-    try:
-        onnx.checker.check_model(converted, full_check=True)
-    except Exception as exc:  # a bug of ours, not the user's input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"the converted model fails the ONNX checker: {first}") from exc
-    save_model(converted, output, inputs=(source,))
+    large = needs_external_data(converted)
+    if not large:  # a failure is a bug of ours, not the user's input
+        check_full(converted, "the converted model")
+    save_model(converted, output, inputs=(source,), external_data=external_data, check=large)
     if json_path is not None:
         data = report_dict(report, converted, source, output)
         write_text_atomic(json_path, report_text(data))
     return converted, report
 
 
-def _check_runtime_loads(model: onnx.ModelProto) -> None:
+def _check_runtime_loads(model: onnx.ModelProto | Path) -> None:
     """Raise BadInputError when ONNX Runtime (CPU) cannot create a session for ``model``."""
     from linkedonnx.runtime.session import make_session
 

@@ -23,7 +23,13 @@ from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.functions import count_linked_nodes
-from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+from linkedonnx.onnx_io import (
+    MIN_OPSET,
+    check_full,
+    load_model,
+    needs_external_data,
+    save_model,
+)
 from linkedonnx.passes.absorb_min_first import AbsorbMinFirstPass
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
@@ -197,6 +203,7 @@ def optimize_file(
     batch: int | None = None,
     form: str | None = None,
     freeze_inputs: bool = False,
+    external_data: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
     report to ``json_path`` when given (see :func:`optimize` for the options).
@@ -206,7 +213,9 @@ def optimize_file(
     truncated, external data missing, opset older than ``MIN_OPSET``), ONNX Runtime
     cannot load it, or an option is bad; RuntimeError (a bug of ours) when the result
     fails the ONNX checker, keeps a linkedonnx node or ONNX Runtime cannot load it.
-    Returns (model, report).
+    The output gets external data with ``external_data`` or when it is too large for one
+    protobuf (see :func:`linkedonnx.onnx_io.save_model`); a large model is then checked
+    and loaded from the written file. Returns (model, report).
     """
     from linkedonnx.runtime.session import make_session
 
@@ -215,7 +224,9 @@ def optimize_file(
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
     model = load_model(source, min_opset=MIN_OPSET)
-    make_session(model, "cpu", threads=1, optimization="disable")
+    make_session(
+        source if needs_external_data(model) else model, "cpu", threads=1, optimization="disable"
+    )
     optimized, report = optimize(
         model,
         target,
@@ -226,8 +237,14 @@ def optimize_file(
         form=form,
         freeze_inputs=freeze_inputs,
     )
-    verify(optimized)
-    save_model(optimized, output, inputs=(source,))
+    large = needs_external_data(optimized)
+    verify(optimized, in_memory=not large)
+    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large)
+    if large:
+        try:
+            make_session(output, "cpu", threads=1)
+        except BadInputError as exc:
+            raise RuntimeError(f"the optimized model does not load: {exc}") from exc
     if json_path is not None:
         data = {
             "input": str(source),
@@ -242,18 +259,19 @@ def optimize_file(
     return optimized, report
 
 
-def verify(model: onnx.ModelProto) -> None:
+def verify(model: onnx.ModelProto, in_memory: bool = True) -> None:
     """Raise RuntimeError unless ``model`` passes the full ONNX check, has no linkedonnx
-    node or function left, and loads in a plain ONNX Runtime CPU session."""
+    node or function left, and loads in a plain ONNX Runtime CPU session. With
+    ``in_memory`` False (a model too large to serialize) only the node check runs here:
+    the caller checks and loads the written file."""
     from linkedonnx.runtime.session import make_session
 
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(f"the optimized model fails the ONNX checker: {first}") from exc
+    if in_memory:
+        check_full(model, "the optimized model")
     if count_linked_nodes(model) or any(f.domain == DOMAIN for f in model.functions):
         raise RuntimeError("the optimized model still holds linkedonnx nodes")
+    if not in_memory:
+        return
     try:
         make_session(model, "cpu", threads=1)
     except BadInputError as exc:

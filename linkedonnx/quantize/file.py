@@ -40,6 +40,7 @@ def quantize_file(
     options: PreprocessOptions | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: ProgressFn | None = None,
+    external_data: bool = False,
 ) -> tuple[onnx.ModelProto, QuantizeReport]:
     """Quantize the ONNX file ``source`` into ``output`` (atomic), calibrated on ``data``
     (a data set name: its train split; or an ``.npz``), and write the JSON report to
@@ -49,9 +50,12 @@ def quantize_file(
     names the input or lies in a missing folder, a model that cannot be loaded or has
     no float input, bad calibration data (unknown name, wrong arrays, no sample) or a
     bad option; RuntimeError (a bug of ours) when the result fails the ONNX checker or
-    does not load in ONNX Runtime. Returns (model, report).
+    does not load in ONNX Runtime. The output gets external data with ``external_data``
+    or when it is too large for one protobuf (:func:`linkedonnx.onnx_io.save_model`; a
+    large model is then checked and loaded from the written file). Returns (model,
+    report).
     """
-    from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+    from linkedonnx.onnx_io import MIN_OPSET, load_model, needs_external_data, save_model
     from linkedonnx.passes.optimize import verify
     from linkedonnx.quantize.calibration import float_inputs
     from linkedonnx.runtime.session import make_session
@@ -78,8 +82,14 @@ def quantize_file(
         freeze_inputs=freeze_inputs,
         progress=progress,
     )
-    verify(quantized)
-    save_model(quantized, output, inputs=(source,))
+    large = needs_external_data(quantized)
+    verify(quantized, in_memory=not large)
+    save_model(quantized, output, inputs=(source,), external_data=external_data, check=large)
+    if large:
+        try:
+            make_session(output, "cpu", threads=1)
+        except BadInputError as exc:
+            raise RuntimeError(f"the quantized model does not load: {exc}") from exc
     if json_path is not None:
         payload: dict[str, Any] = {
             "input": str(source),

@@ -5,7 +5,7 @@ The activation outputs are found in the graph: calls of the linked functions in 
 plain single activations Relu, PRelu, Selu, LeakyRelu, Elu, Swish and Mul(x, Sigmoid(x))
 (units along axis 1). Those outputs are exposed as extra graph outputs, the model runs
 on the given batches, and a unit is dead when it is zero at every position of every
-sample (see :mod:`linkedonnx.inspect.report`).
+sample (see :mod:`linkedonnx.dead_unit_report`).
 
 A linked activation exported flat (Relu, Neg, Relu, Concat) shows up as plain halves;
 run the ``convert`` recognition passes first to count it as one linked layer.
@@ -20,14 +20,15 @@ import numpy as np
 import onnx
 
 from linkedonnx import DOMAIN
-from linkedonnx.errors import BadInputError
-from linkedonnx.functions import KIND_OF_OP
-from linkedonnx.inspect.report import (
+from linkedonnx.dead_unit_report import (
     AliveTracker,
     DeadUnitReport,
     alive_channels,
+    alive_elements,
     peak_magnitude,
 )
+from linkedonnx.errors import BadInputError
+from linkedonnx.functions import KIND_OF_OP
 from linkedonnx.runtime.session import make_session
 
 PLAIN_OPS = {
@@ -142,7 +143,11 @@ def count_dead_units_onnx(
         values = session.run(names, {feed_name: np.ascontiguousarray(batch, dtype=np.float32)})
         for site, value in zip(sites, values, strict=True):
             tracker.update(
-                site.name, site.kind, alive_channels(value, site.axis), peak_magnitude(value)
+                site.name,
+                site.kind,
+                alive_channels(value, site.axis),
+                peak_magnitude(value),
+                alive_elements(value),
             )
         samples += int(batch.shape[0])
     return DeadUnitReport(source=source, samples=samples, layers=tracker.layers())

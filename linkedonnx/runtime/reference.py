@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx.reference import ReferenceEvaluator
 
-from linkedonnx.errors import LinkedOnnxError
+from linkedonnx.errors import LinkedOnnxError, first_line
 
 
 def run_reference(
@@ -25,9 +25,8 @@ def run_reference(
         evaluator = ReferenceEvaluator(model)
         outputs = evaluator.run(names, feeds)
     except Exception as exc:
-        text = str(exc).strip().splitlines()
         raise LinkedOnnxError(
             "the ONNX reference evaluator cannot run this model "
-            f"({type(exc).__name__}: {text[0] if text else ''}); give --reference instead"
+            f"({type(exc).__name__}: {first_line(exc, '')}); give --reference instead"
         ) from None
     return [np.asarray(o) for o in outputs]

@@ -8,7 +8,7 @@ from typing import Literal
 import onnx
 import onnxruntime as ort
 
-from linkedonnx.errors import BadInputError, MissingDependencyError
+from linkedonnx.errors import BadInputError, MissingDependencyError, first_line
 
 Provider = Literal["cpu", "cuda"]
 PROVIDERS: dict[str, str] = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -94,7 +94,4 @@ def make_session(
     try:
         return ort.InferenceSession(source, sess_options=opts, providers=providers)
     except Exception as exc:
-        text = str(exc).strip().splitlines()
-        raise BadInputError(
-            f"ONNX Runtime cannot load the model: {text[0] if text else type(exc).__name__}"
-        ) from None
+        raise BadInputError(f"ONNX Runtime cannot load the model: {first_line(exc)}") from None

@@ -10,7 +10,7 @@ from typing import Any
 from linkedonnx.errors import BadInputError
 from linkedonnx.train.init import INITS
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+OPTIMIZERS = ("sgd", "adam", "adam-keras", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -25,6 +25,12 @@ class TrainConfig:
     count sees.
     ``init`` is 'keras' (Glorot-uniform, zero bias: the paper's setting) or 'torch'
     (PyTorch's defaults), see :mod:`linkedonnx.train.init`.
+    ``shuffle`` False trains every epoch in the split's order (the authors' Keras
+    ``fit(shuffle=False)``); ``train_subset`` N trains on a fixed stratified subset of N
+    train images (:mod:`linkedonnx.data.subset`); ``keras_layers`` builds the model with
+    Keras' layer semantics (:mod:`linkedonnx.zoo.keras_form`: per-element PReLU slopes
+    from 0, TensorFlow's 'same' padding for strided convs). Optimizer 'adam-keras' is
+    Keras 2's Adam (:mod:`linkedonnx.train.keras_adam`).
     ``from_checkpoint`` starts from a checkpoint's model and weights (linkified or not)
     instead of a freshly initialised ``model``: exactly one of the two is given.
     """
@@ -54,6 +60,9 @@ class TrainConfig:
     dead_samples: int | None = 2048
     checkpoint_every: int = 1
     progress: bool = False
+    shuffle: bool = True
+    train_subset: int | None = None
+    keras_layers: bool = False
     from_checkpoint: str | os.PathLike[str] | None = None
 
     def validate(self) -> TrainConfig:
@@ -94,6 +103,10 @@ class TrainConfig:
                 f"unknown init {self.init!r}; expected one of {', '.join(INITS)}",
             ),
             (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+            (
+                self.train_subset is None or self.train_subset >= 1,
+                f"--train-subset must be at least 1, got {self.train_subset}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -14,12 +14,13 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from linkedonnx.inspect.report import AliveTracker, DeadUnitReport
-from linkedonnx.nn import LinkedActivation, Swish
+from linkedonnx.dead_unit_report import AliveTracker, DeadUnitReport
+from linkedonnx.nn import ElementPReLU, LinkedActivation, Swish
 
 PLAIN_ACTIVATIONS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu",
     nn.PReLU: "prelu",
+    ElementPReLU: "prelu",
     nn.SELU: "selu",
     nn.SiLU: "swish",
     Swish: "swish",
@@ -57,7 +58,14 @@ def track_dead_units(model: nn.Module) -> Iterator[AliveTracker]:
             out = output.detach()
             alive = (out != 0).any(dim=dims) if dims else out != 0
             peak = float(out.abs().max()) if out.numel() else 0.0
-            tracker.update(key, kind, alive.cpu().numpy().astype(bool), peak)
+            elements = (out != 0).reshape(out.shape[0], -1).any(dim=0)
+            tracker.update(
+                key,
+                kind,
+                alive.cpu().numpy().astype(bool),
+                peak,
+                elements.cpu().numpy().astype(bool),
+            )
 
         return hook
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, first_line
 
 _OPTIM = "optimizer."
 _RNG = "rng.torch"
@@ -59,5 +59,5 @@ def unpack_state(
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise BadInputError(
             f"checkpoint's optimizer state does not fit this run ({type(exc).__name__}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"
+            f"{first_line(exc, '')})"
         ) from None

@@ -67,14 +67,18 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
         )
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr)
+    if config.optimizer == "adam-keras":
+        from linkedonnx.train.keras_adam import KerasAdam
+
+        return KerasAdam(params, lr=config.lr)
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=config.lr)
     raise BadInputError(f"unknown optimizer {config.optimizer!r}")
 
 
 def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Module]:
-    """The zoo model for ``config.model`` at the data's geometry, initialised from the
-    seed by ``config.init``."""
+    """The zoo model for ``config.model`` at the data's geometry (in Keras' layer form
+    with ``config.keras_layers``), initialised from the seed by ``config.init``."""
     from linkedonnx.zoo import build
 
     spec = ModelSpec(
@@ -84,7 +88,12 @@ def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Mod
         num_classes=data.num_classes,
     )
     torch.manual_seed(config.seed)
-    return spec, initialize(build(spec), config.init)
+    model = build(spec)
+    if config.keras_layers:
+        from linkedonnx.zoo.keras_form import to_keras_form
+
+        model = to_keras_form(model, spec.input_shape(1)[1:])
+    return spec, initialize(model, config.init)
 
 
 def load_start(
@@ -160,6 +169,10 @@ class _Run:
             data_dir=config.data_dir,
             download=config.download and ctx.is_main,
         )
+        if config.train_subset is not None:
+            from linkedonnx.data.subset import stratified_subset
+
+            self.data = stratified_subset(self.data, config.train_subset)
         self.linkify: LinkifyOptions | None = None
         if config.from_checkpoint is not None:
             self.spec, self.model, self.linkify = load_start(config, self.data)
@@ -247,9 +260,12 @@ class _Run:
         cut short by max_steps or the time budget."""
         cfg, ctx = self.config, self.ctx
         images, labels = self.data.split(train=True)
-        batches = global_batches(
-            epoch_permutation(len(labels), cfg.seed, self.epoch), cfg.batch_size
+        order = (
+            epoch_permutation(len(labels), cfg.seed, self.epoch)
+            if cfg.shuffle
+            else torch.arange(len(labels))
         )
+        batches = global_batches(order, cfg.batch_size)
         self.model.train()
         task = (
             progress.add_task(f"epoch {self.epoch + 1}", total=len(batches)) if progress else None
@@ -331,7 +347,12 @@ class _Run:
                     "share": report.share,
                     "linkages": report.linkages,
                     "dead_linkages": report.dead_linkages,
-                    "layers": [[la.name, la.units, la.dead] for la in report.layers],
+                    "elements": report.elements,
+                    "dead_elements": report.dead_elements,
+                    "layers": [
+                        [la.name, la.units, la.dead, la.elements, la.dead_elements]
+                        for la in report.layers
+                    ],
                 },
             }
             self.metrics.append(line)

@@ -2,44 +2,64 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from linkedonnx import journey as journey_module
+from linkedonnx.journey import JourneyConfig
 from tests.cli.invoke import exit_code
 
 
-def test_demo_tiny_prints_summary_and_writes_artifacts(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+@pytest.mark.xdist_group("journey")  # the worker that holds the shared run
+def test_demo_prints_the_summary_of_the_journey_it_configures(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, journey
 ) -> None:
+    """The command builds the config from its options, shows progress and prints the
+    summary table; the journey itself is the shared tiny run (tests/conftest.py), replayed
+    here so that CI trains, exports and benches it once."""
+    summary, _, events = journey
+    seen: list[JourneyConfig] = []
+
+    def replay(config: JourneyConfig, progress) -> object:
+        config.validate()
+        seen.append(config)
+        for stage, status in events:
+            progress(stage, status)
+        return summary
+
+    # the command imports run_journey when it runs (lazy imports), so patch it at its home
+    monkeypatch.setattr(journey_module, "run_journey", replay)
     out = tmp_path / "demo"
     code = exit_code(
         "demo", "--out", str(out), "--epochs", "1", "--max-steps", "2", "--runs", "3",
-        "--threads", "1",
+        "--threads", "1", "--model", "params/lk-relu",
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
+    (config,) = seen
+    assert (config.out, config.epochs, config.max_steps, config.runs, config.threads) == (
+        out, 1, 2, 3, 1,
+    )  # fmt: skip
     for needle in ("test accuracy", "max parity error vs checkpoint", "speed-up", "batch 32"):
         assert needle in printed
     assert "INT8 test accuracy" in printed and "INT8 vs optimized float32, batch 32" in printed
     assert "INT8 speed-up vs plain export, batch 32" in printed
     assert "pass" in printed and "FAIL" not in printed
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["parity_passed"] is True and summary["steps"] == 2 and summary["threads"] == 1
-    assert summary["int8"]["int8_accuracy"] >= 0.0
-    for name in (
-        "model.functions.onnx",
-        "model.plain.onnx",
-        "model.optimized.onnx",
-        "model.int8.onnx",
-    ):
-        assert (out / name).stat().st_size > 0
-    # a second run into the same folder is refused, then allowed with --overwrite
+    assert f"{summary.speedup(32):.2f}x" in printed
+
+
+def test_demo_refuses_an_existing_folder_without_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
     assert exit_code("demo", "--out", str(out), "--epochs", "1", "--max-steps", "1") == 2
     err = capsys.readouterr().err
     assert err.startswith("linkedonnx: error:") and "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
 @pytest.mark.parametrize(

@@ -238,3 +238,22 @@ def test_sigterm_stops_any_command_like_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "linkedonnx: error: interrupted"
     assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+@pytest.mark.parametrize("kind", ["missing folder", "unwritable"])
+@pytest.mark.parametrize("command", ["convert", "optimize", "quantize"])
+def test_external_data_outputs_are_refused_before_the_work(
+    command: str,
+    kind: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With --external-data the weights go to a data file beside the output: its folder
+    is the output's, checked (reserved) before the work starts."""
+    bad = _bad_path(kind, tmp_path, lambda: request.getfixturevalue("unwritable"))
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"the work never reads it")
+    args = [*_args(command, bad, model, tmp_path / "good.json"), "--external-data"]
+    _refused_before_work(command, args, bad, tmp_path, monkeypatch, capsys)

@@ -148,3 +148,51 @@ def test_bad_seeds_write_nothing(tmp_path: Path, seeds: list[int], message: str)
     with pytest.raises(BadInputError, match=message):
         run_experiment(config)
     assert not (tmp_path / "never").exists()
+
+
+def test_paper_recipe_depth_run_reports_both_columns_and_first_dead_layer(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "paper"
+    config = ExperimentConfig(
+        "depth",
+        out,
+        activations=["relu", "lk-prelu"],
+        data="digits",
+        image_size=8,
+        epochs=1,
+        max_steps=2,
+        device="cpu",
+        seeds=[0, 1],
+        recipe="paper",
+        train_subset=120,
+    )
+    result = run_experiment(config)
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["recipe"] == "paper" and payload["train_subset"] == 120
+    run = payload["runs"][0]
+    for key in ("first_dead_layer", "first_dead_element_layer", "dead_elements", "elements"):
+        assert key in run
+    line = result.metrics["relu seed 0"][-1]
+    assert line["dead_units"]["samples"] == 120  # dead units over the whole subset
+    layers = line["dead_units"]["layers"]
+    assert len(layers) == 51 and run["elements"] == sum(la[3] for la in layers)
+    dead = [i for i, la in enumerate(layers, start=1) if la[2]]
+    assert run["first_dead_layer"] == (dead[0] if dead else None)
+    config_json = json.loads((out / "runs" / "relu" / "seed-0" / "config.json").read_text())
+    assert config_json["optimizer"] == "adam-keras" and config_json["batch_size"] == 32
+    assert config_json["shuffle"] is False and config_json["keras_layers"] is True
+    table = (out / "results.md").read_text()
+    assert "first dead layer per run" in table and "dead ch / el" in table
+    assert "--recipe paper" in table and "--train-subset 120" in table
+    assert (out / "dead_elements.png").read_bytes().startswith(PNG)
+
+
+def test_paper_recipe_is_for_the_depth_experiment(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="--recipe paper"):
+        run_experiment(_tiny(tmp_path / "never", recipe="paper"))
+    with pytest.raises(BadInputError, match="unknown recipe"):
+        run_experiment(_tiny(tmp_path / "never", recipe="fast"))
+    with pytest.raises(BadInputError, match="--train-subset"):
+        run_experiment(_tiny(tmp_path / "never", train_subset=10**9))
+    assert not (tmp_path / "never").exists()

@@ -102,7 +102,7 @@ def test_plain_models_have_no_linkages() -> None:
 def test_dead_linkages_of_a_mask() -> None:
     import numpy as np
 
-    from linkedonnx.inspect.report import dead_linkages
+    from linkedonnx.dead_unit_report import dead_linkages
 
     # halves [alive, dead, dead | dead, alive, dead]: only the third linkage is dead
     assert dead_linkages(np.array([1, 0, 0, 0, 1, 0], bool)) == 1

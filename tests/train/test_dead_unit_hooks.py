@@ -68,3 +68,17 @@ def test_hooks_removed_and_mode_restored() -> None:
     count_dead_units(net, [torch.rand(2, 1, 2, 2)])
     assert net.training
     assert all(not m._forward_hooks for _, m, _, _ in activation_layers(net))
+
+
+def test_dead_elements_count_each_channel_and_position() -> None:
+    net = _net()
+    x = torch.rand(4, 1, 2, 2) + 0.1
+    x[:, 0, 0, 0] = -1.0  # position (0, 0) negative on every sample
+    act = {la.name: la for la in count_dead_units(net, [x]).layers}["act"]
+    # 6 channels x 4 positions; channel 0 first half (z = x): dead at (0,0) only; its
+    # mirror: dead at the 3 other positions; channel 1 (z = -x) the reverse (3 + 1);
+    # channel 2 (z = 0.5): first half alive, mirror dead everywhere (4)
+    assert (act.elements, act.dead_elements) == (24, 1 + 3 + 3 + 1 + 4)
+    assert act.dead == 1  # per channel only the constant channel's mirror half
+    report = count_dead_units(net, [x])
+    assert report.elements == sum(la.elements for la in report.layers)

@@ -144,3 +144,19 @@ def test_cuda_amp_trains() -> None:
 def test_cpu_bf16_amp_trains() -> None:
     result = train(_config(amp=True, epochs=2))
     assert result.final["test_accuracy"] > 0.5
+
+
+def test_no_shuffle_trains_in_the_split_order_on_the_subset() -> None:
+    from linkedonnx import data as data_mod
+    from linkedonnx.data.subset import stratified_subset
+
+    seen: list[torch.Tensor] = []
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(
+        lambda m, inputs: seen.append(inputs[0].detach().clone()) if not seen else None
+    )
+    try:
+        train(_config(epochs=1, max_steps=1, shuffle=False, train_subset=40, dead_samples=0))
+    finally:
+        handle.remove()
+    data = stratified_subset(data_mod.load("synthetic"), 40)
+    torch.testing.assert_close(seen[0], data.prepare(data.train_images[:32]))

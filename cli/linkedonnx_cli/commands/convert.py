@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from linkedonnx_cli.options import FreezeInputs
+from linkedonnx_cli.options import ExternalData, FreezeInputs
 from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
@@ -29,6 +29,7 @@ def command(
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,
     freeze_inputs: FreezeInputs = False,
+    external_data: ExternalData = False,
 ) -> None:
     """Recognize linked activations (every flat spelling) and fuse weight-shared branches,
     writing linkedonnx function nodes; print what each rule did."""
@@ -37,5 +38,7 @@ def command(
     from linkedonnx.passes.convert import convert_file
 
     with reserve_outputs(output, json_path, inputs=(model,)):
-        converted, report = convert_file(model, output, json_path, freeze_inputs=freeze_inputs)
+        converted, report = convert_file(
+            model, output, json_path, freeze_inputs=freeze_inputs, external_data=external_data
+        )
     render(report, count_linked_nodes(converted), output, output_console())

@@ -25,6 +25,7 @@ def render(result: ExperimentResult, console: Console) -> None:
     for col in (
         *columns,
         *("params", "epochs", "best acc", "final acc", "s", "dead units", "dead linkages"),
+        "first dead layer",
     ):
         table.add_column(col, justify="left" if col == "activation" else "right")
     for s in result.summaries:
@@ -38,6 +39,7 @@ def render(result: ExperimentResult, console: Console) -> None:
             f"{s.seconds:.0f}",
             f"{s.dead_units}/{s.units} ({s.dead_share:.0%})",
             "" if s.dead_linkages is None else f"{s.dead_linkages}/{s.linkages}",
+            "none" if s.first_dead_layer is None else str(s.first_dead_layer),
         )
     console.print(table)
     for path in result.files:
@@ -78,6 +80,17 @@ def command(
     lr: Annotated[float | None, typer.Option(help="Override the paper's learning rate.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop each run after N steps.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder holding CIFAR-10.")] = None,
+    recipe: Annotated[
+        str,
+        typer.Option(
+            help="default, or paper: the depth runs as the authors' Keras code trained them "
+            "(Keras-2 Adam, batch 32, no shuffle, per-element PReLU slopes from 0, TF padding)."
+        ),
+    ] = "default",
+    train_subset: Annotated[
+        int | None,
+        typer.Option(help="Train on a fixed stratified subset of N train images."),
+    ] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""
     from linkedonnx.atomic import check_output_folder
@@ -104,5 +117,7 @@ def command(
         max_steps=max_steps,
         data_dir=data_dir,
         progress=verbosity.progress_enabled(),
+        recipe=recipe,
+        train_subset=train_subset,
     )
     render(run_experiment(config), output_console())

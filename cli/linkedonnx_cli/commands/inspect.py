@@ -98,15 +98,16 @@ def command(
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.errors import BadInputError
     from linkedonnx.inspect import inspect_source
+    from linkedonnx.source_ref import parse_source
 
-    read = () if source.startswith("zoo:") else (Path(source),)
-    kind = "a zoo: model" if not read else "an .onnx file" if source.endswith(".onnx") else None
-    if kind != "a zoo: model":
+    ref = parse_source(source)
+    read = () if ref.kind == "zoo" else (ref.path,)
+    kind = {"zoo": "a zoo: model", "onnx": "an .onnx file", "checkpoint": "a checkpoint"}[ref.kind]
+    if ref.kind != "zoo":
         for flag, value in (("--seed", seed), ("--init", init)):
             if value is not None:
-                what = kind or "a checkpoint"
-                raise BadInputError(f"{flag} initialises a zoo: model; {what} has its weights")
-    if provider is not None and kind != "an .onnx file":
+                raise BadInputError(f"{flag} initialises a zoo: model; {kind} has its weights")
+    if provider is not None and ref.kind != "onnx":
         raise BadInputError(
             f"--provider picks ONNX Runtime's device for an .onnx source, not {source}"
         )

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from linkedonnx_cli import verbosity
-from linkedonnx_cli.options import FreezeInputs, at_least_one
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
 from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
@@ -51,6 +51,7 @@ def command(
         Path | None, typer.Option("--json", help="Also write the pass report as JSON.")
     ] = None,
     freeze_inputs: FreezeInputs = False,
+    external_data: ExternalData = False,
 ) -> None:
     """Lower linked activations to the fastest standard ops for --target, fold batch norm,
     clean up (and convert to float16); print what each pass did."""
@@ -70,5 +71,6 @@ def command(
             batch=batch,
             form=form,
             freeze_inputs=freeze_inputs,
+            external_data=external_data,
         )
     render(report, op_counts(optimized), output, output_console())

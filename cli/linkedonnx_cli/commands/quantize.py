@@ -17,7 +17,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import FreezeInputs, at_least_one
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
+    external_data: ExternalData = False,
 ) -> None:
     """Quantize the model to INT8 (QDQ, u8 activations, s8 weights) for ONNX Runtime's
     CPU: lower linked activations, calibrate on --data, give both halves of each linkage
@@ -117,5 +118,6 @@ def command(
             options=options,
             data_dir=data_dir,
             progress=tell,
+            external_data=external_data,
         )
     render(report, output, output_console())

@@ -1,4 +1,6 @@
-"""Inline the linkedonnx functions of a model: standard ONNX ops only (no torch here)."""
+"""Inline the linkedonnx functions of a model: standard ONNX ops only. ONNX side (no
+torch): the exporter's --inline and the export benchmark use it through
+:mod:`linkedonnx.export`, and anything torch-free can import it from here."""
 
 from __future__ import annotations
 

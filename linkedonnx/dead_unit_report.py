@@ -1,4 +1,5 @@
-"""Dead-unit reports shared by the torch and the ONNX Runtime counters (no torch here).
+"""Dead-unit reports shared by the torch and the ONNX Runtime counters: pure numpy, in
+neither world, so that train/, runtime/ and inspect/ all import it and none imports another.
 
 A unit is a channel along the activation's unit axis (1 for NCHW and dense outputs;
 a linked layer's ``axis``, so each half's channels count as units). It is dead when
@@ -6,6 +7,9 @@ its activation is zero at every position of every sample seen (the paper's defin
 In a linked layer (kind ``lk-*``) a *linkage* is channel c of the first half with
 channel c of the second (the two activations of one pre-activation); it is dead only
 when both are: a dead half beside a live mirror still passes the gradient.
+Per element (channel and position, as Keras counts a conv layer's units: its PReLU has
+one slope per element) a unit is dead when that one activation value is zero on every
+sample; a dead channel has all its elements dead, a live channel may have dead elements.
 Each layer also records its *peak*, the largest |activation| seen: a vanishing signal
 (a peak far below the learning rate) is where optimizer steps start killing units.
 """
@@ -24,6 +28,13 @@ def peak_magnitude(activation: np.ndarray) -> float:
     return float(np.abs(values).max()) if values.size else 0.0
 
 
+def alive_elements(activation: np.ndarray) -> np.ndarray:
+    """Return a flat bool vector over the elements of one sample (all axes but the first,
+    the batch): True where any sample of ``activation`` is non-zero there."""
+    values = np.asarray(activation)
+    return (values != 0).reshape(values.shape[0], -1).any(axis=0)
+
+
 def alive_channels(activation: np.ndarray, axis: int) -> np.ndarray:
     """Return a bool vector over ``axis``: True where any element of that channel is non-zero."""
     moved = np.moveaxis(np.asarray(activation), axis, 0)
@@ -40,6 +51,8 @@ class LayerUnits:
     dead: int
     dead_linkages: int | None = None  # linked layers only: linkages with both halves dead
     peak: float | None = None  # largest |activation| seen (None: not recorded)
+    elements: int | None = None  # units per element (channel x position; None: not recorded)
+    dead_elements: int | None = None  # elements zero on every sample
 
     @property
     def share(self) -> float:
@@ -102,6 +115,18 @@ class DeadUnitReport:
         counts = [la.dead_linkages for la in self.layers if la.dead_linkages is not None]
         return sum(counts) if counts else None
 
+    @property
+    def elements(self) -> int | None:
+        """Elements (channel x position) over all layers; None when not recorded."""
+        counts = [la.elements for la in self.layers]
+        return sum(counts) if counts and None not in counts else None  # type: ignore[arg-type]
+
+    @property
+    def dead_elements(self) -> int | None:
+        """Dead elements over all layers; None when not recorded."""
+        counts = [la.dead_elements for la in self.layers]
+        return sum(counts) if counts and None not in counts else None  # type: ignore[arg-type]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: source, samples, totals and one entry per layer."""
         return {
@@ -113,6 +138,8 @@ class DeadUnitReport:
             "share": self.share,
             "linkages": self.linkages,
             "dead_linkages": self.dead_linkages,
+            "elements": self.elements,
+            "dead_elements": self.dead_elements,
             "layers": [asdict(layer) | {"share": layer.share} for layer in self.layers],
             "notes": list(self.notes),
         }
@@ -131,10 +158,24 @@ class AliveTracker:
         self.alive: dict[str, np.ndarray] = {}
         self.kinds: dict[str, str] = {}
         self.peaks: dict[str, float] = {}
+        self.elements: dict[str, np.ndarray] = {}
 
-    def update(self, name: str, kind: str, alive: np.ndarray, peak: float | None = None) -> None:
-        """OR ``alive`` (bool per unit) into layer ``name``'s mask; keep the largest
-        ``peak`` (|activation|) seen."""
+    def update(
+        self,
+        name: str,
+        kind: str,
+        alive: np.ndarray,
+        peak: float | None = None,
+        elements: np.ndarray | None = None,
+    ) -> None:
+        """OR ``alive`` (bool per unit) into layer ``name``'s mask, and ``elements``
+        (bool per element, :func:`alive_elements`) into its element mask when given;
+        keep the largest ``peak`` (|activation|) seen."""
+        if elements is not None:
+            if name in self.elements:
+                self.elements[name] |= elements
+            else:
+                self.elements[name] = elements.copy()
         if name in self.alive:
             self.alive[name] |= alive
         else:
@@ -153,6 +194,14 @@ class AliveTracker:
                 int((~mask).sum()),
                 dead_linkages(mask) if is_linked_kind(self.kinds[name]) else None,
                 self.peaks.get(name),
+                *self._element_counts(name),
             )
             for name, mask in self.alive.items()
         ]
+
+    def _element_counts(self, name: str) -> tuple[int | None, int | None]:
+        """(elements, dead elements) of layer ``name``; (None, None) when not recorded."""
+        mask = self.elements.get(name)
+        if mask is None:
+            return None, None
+        return int(mask.size), int((~mask).sum())
