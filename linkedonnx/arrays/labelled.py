@@ -255,13 +255,14 @@ def model_data(
     data: str | os.PathLike[str] | None = None,
     *,
     split: str = "test",
-    options: PreprocessOptions = PreprocessOptions(),
+    options: PreprocessOptions | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     limit: int | None = None,
     what: str = "the model",
 ) -> tuple[str, Labelled]:
     """Labelled batches for an ONNX ModelProto: ``data`` (None: the data set its
-    preprocessing records) prepared as the model records, or as ``options`` say.
+    preprocessing records) prepared as the model records, or as ``options`` say (None:
+    no options given).
     Returns (input name, Labelled). Raises BadInputError when no data set is given or
     recorded, the preprocessing is missing, or the data does not fit the model."""
     recorded = read_preprocess(model)
@@ -271,5 +272,7 @@ def model_data(
         data = recorded.dataset
     name, side = _image_input(model)
     raw = load_data(data, data_dir, name, recorded.image_size if recorded else side)
-    preprocess = resolve_preprocess(recorded, raw, options, model_side=side, what=what)
+    preprocess = resolve_preprocess(
+        recorded, raw, options or PreprocessOptions(), model_side=side, what=what
+    )
     return name, labelled(raw, preprocess, split, limit)
