@@ -47,6 +47,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+from _results_md import replace_marked_section, results_md_target  # noqa: E402
 from _timing import machine, markdown_table, stats, write_json  # noqa: E402
 
 CONTENDERS = ["eager", "compile", "ort-plain", "ort-linkedonnx", "ext-eager", "ext-ort"]
@@ -459,14 +460,7 @@ def results_section(data: dict, command: str) -> str:
 def update_results_md(path: Path, section: str) -> None:
     """Replace the text between the bench_inference markers of ``path`` with ``section``
     (atomically: temp file, then rename). Raises ValueError if the markers are missing."""
-    text = path.read_text()
-    start, end = text.find(MD_BEGIN), text.find(MD_END)
-    if start < 0 or end < start:
-        raise ValueError(f"{path} has no {MD_BEGIN} ... {MD_END} section")
-    new = text[:start] + section + text[end + len(MD_END) :]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+    replace_marked_section(path, section, MD_BEGIN, MD_END)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -511,10 +505,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown contenders {sorted(unknown)}; choose from {CONTENDERS}")
     if args.quick:
         args.rounds, args.seconds, args.min_runs, args.warmup = 2, 0.2, 2, 2
-    elif args.results_md is None:
-        args.results_md = DEFAULT_RESULTS_MD
-    if args.no_results_md:
-        args.results_md = None
+    args.results_md = results_md_target(
+        args.results_md, quick=args.quick, off=args.no_results_md, default=DEFAULT_RESULTS_MD
+    )
     return args
 
 

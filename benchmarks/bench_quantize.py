@@ -41,6 +41,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+from _results_md import replace_marked_section, results_md_target  # noqa: E402
 from _timing import machine, markdown_table, write_json  # noqa: E402
 
 CONTENDERS = ["plain-f32", "ours-f32", "stock-plain", "stock-ours", "ours-int8"]
@@ -255,15 +256,7 @@ def results_section(data: dict[str, Any], command: str) -> str:
 
 def update_results_md(path: Path, section: str) -> None:
     """Replace the marked section of ``path`` with ``section`` (appended when absent)."""
-    text = path.read_text() if path.exists() else ""
-    start, end = text.find(MD_BEGIN), text.find(MD_END)
-    if start < 0 or end < start:
-        new = text.rstrip("\n") + "\n\n## INT8 (bench_quantize)\n\n" + section + "\n"
-    else:
-        new = text[:start] + section + text[end + len(MD_END) :]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+    replace_marked_section(path, section, MD_BEGIN, MD_END, heading="## INT8 (bench_quantize)")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -291,10 +284,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.max_steps, args.epochs, args.runs, args.warmup = 2, 1, 3, 1
         args.image_size, args.samples = 8, 32
-    elif args.results_md is None:
-        args.results_md = DEFAULT_RESULTS_MD
-    if args.no_results_md:
-        args.results_md = None
+    args.results_md = results_md_target(
+        args.results_md, quick=args.quick, off=args.no_results_md, default=DEFAULT_RESULTS_MD
+    )
     return args
 
 

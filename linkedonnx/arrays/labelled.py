@@ -11,7 +11,6 @@ already-prepared float inputs unchanged).
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from linkedonnx.arrays.datasets import DEFAULT_IMAGE_SIZE, SPLITS, RawData, load_raw, names
+from linkedonnx.arrays.npz import read_npz_arrays
 from linkedonnx.arrays.preprocess import (
     Preprocess,
     apply,
@@ -113,18 +113,7 @@ def read_npz(path: str | os.PathLike[str], input_name: str | None = None) -> Raw
     only array besides ``labels``) and ``labels``; both as the test split (the train
     split is empty). Raises BadInputError for a missing or unreadable file, pickled
     arrays, missing or extra arrays, or labels that do not pair with the images."""
-    from linkedonnx.onnx_io import check_readable_file
-
-    p = check_readable_file(path, "data")
-    try:
-        with np.load(Path(p), allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise BadInputError(f"{p} is a single .npy array; expected a .npz archive")
-            arrays = {key: archive[key] for key in archive.files}
-    except BadInputError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise BadInputError(f"{p} is not a readable .npz file ({type(exc).__name__})") from None
+    p, arrays = read_npz_arrays(path, "data")
     if LABELS not in arrays:
         raise BadInputError(f"{p} has no '{LABELS}' array (arrays: {sorted(arrays)})")
     others = sorted(k for k in arrays if k != LABELS)
@@ -266,13 +255,14 @@ def model_data(
     data: str | os.PathLike[str] | None = None,
     *,
     split: str = "test",
-    options: PreprocessOptions = PreprocessOptions(),
+    options: PreprocessOptions | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     limit: int | None = None,
     what: str = "the model",
 ) -> tuple[str, Labelled]:
     """Labelled batches for an ONNX ModelProto: ``data`` (None: the data set its
-    preprocessing records) prepared as the model records, or as ``options`` say.
+    preprocessing records) prepared as the model records, or as ``options`` say (None:
+    no options given).
     Returns (input name, Labelled). Raises BadInputError when no data set is given or
     recorded, the preprocessing is missing, or the data does not fit the model."""
     recorded = read_preprocess(model)
@@ -282,5 +272,7 @@ def model_data(
         data = recorded.dataset
     name, side = _image_input(model)
     raw = load_data(data, data_dir, name, recorded.image_size if recorded else side)
-    preprocess = resolve_preprocess(recorded, raw, options, model_side=side, what=what)
+    preprocess = resolve_preprocess(
+        recorded, raw, options or PreprocessOptions(), model_side=side, what=what
+    )
     return name, labelled(raw, preprocess, split, limit)

@@ -109,7 +109,7 @@ def calibration_batches(
             model,
             data,
             split=split,
-            options=options or PreprocessOptions(),
+            options=options,
             data_dir=data_dir,
             limit=samples,
         )

@@ -175,7 +175,7 @@ def validate_accuracy(
         model,
         data,
         split=split,
-        options=options or PreprocessOptions(),
+        options=options,
         data_dir=data_dir,
         limit=limit,
         what=what,

@@ -336,9 +336,7 @@ def _data_inputs(
         return None, "seeded"
     sig = signature(model)[0]
     count = sig.dims[0] if sig.dims and isinstance(sig.dims[0], int) else batch
-    name, labelled = model_data(
-        model, data, options=options or PreprocessOptions(), limit=count, data_dir=data_dir
-    )
+    name, labelled = model_data(model, data, options=options, limit=count, data_dir=data_dir)
     pre = labelled.preprocess
     how = f"/{pre.scale:g}" + (" standardized" if pre.standardized else "")
     return {name: labelled.first(count).astype(sig.dtype)}, f"{labelled.source} ({how})"

@@ -14,18 +14,16 @@ keep_initializers_as_inputs) is part of the signature: it is fed its own value, 
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from linkedonnx.arrays.npz import read_npz_arrays
 from linkedonnx.errors import BadInputError
-from linkedonnx.onnx_io import check_readable_file
 
 Dim = int | str | None
 
@@ -265,16 +263,7 @@ def load_inputs(
     is accepted for a model with one real input. Checked with :func:`check_feeds`.
     Raises BadInputError for a missing/empty/unreadable file, a pickled object array, an
     unknown name, or arrays that do not fit the signature."""
-    p = check_readable_file(path, "inputs")
-    try:
-        with np.load(Path(p), allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise BadInputError(f"{p} is a single .npy array; expected a .npz archive")
-            feeds = {key: data[key] for key in data.files}
-    except BadInputError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise BadInputError(f"{p} is not a readable .npz file ({type(exc).__name__})") from None
+    p, feeds = read_npz_arrays(path, "inputs")
     real = [sig for sig in inputs if not sig.overridable]
     if len(real) == 1 and list(feeds) == ["arr_0"]:
         feeds = {real[0].name: feeds["arr_0"]}

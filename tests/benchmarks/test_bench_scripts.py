@@ -128,6 +128,24 @@ def test_inference_results_md_without_markers_is_refused(tmp_path: Path) -> None
     assert md.read_text() == "# no markers\n"
 
 
+def test_results_md_target_and_marked_section(tmp_path: Path) -> None:
+    results = _script("_results_md")
+    given, default = tmp_path / "given.md", tmp_path / "default.md"
+    target = results.results_md_target
+    assert target(None, quick=False, off=False, default=default) == default
+    assert target(None, quick=True, off=False, default=default) is None
+    assert target(given, quick=True, off=False, default=default) == given
+    assert target(given, quick=False, off=True, default=default) is None
+    md = tmp_path / "RESULTS.md"  # absent: with a heading, the section starts the file
+    section = "<!-- b -->\nnew\n<!-- e -->"
+    results.replace_marked_section(md, section, "<!-- b -->", "<!-- e -->", heading="## H")
+    assert md.read_text() == "\n\n## H\n\n" + section + "\n"
+    md.write_text("# R\n<!-- b -->\nold\n<!-- e -->\ntail\n")
+    results.replace_marked_section(md, section, "<!-- b -->", "<!-- e -->", heading="## H")
+    assert md.read_text() == "# R\n" + section + "\ntail\n"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 def test_quantize_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bench = _script("bench_quantize")
     out, md = tmp_path / "quantize.json", tmp_path / "RESULTS.md"

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.examples.run_example import run_example
 
 
 def test_journey_example_tiny(tmp_path: Path) -> None:
     out = tmp_path / "journey"
-    env = dict(os.environ, LINKEDONNX_EXAMPLE_TINY="1")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "journey.py"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    text = result.stdout
+    text = run_example("journey.py", out)
     assert "trained 3 steps" in text
     assert "LinkedRelu" in text
     error = float(re.search(r"max \|optimized - checkpoint\| = (\S+)", text).group(1))

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.examples.run_example import run_example
 
 
 def test_linkify_resnet_example_tiny(tmp_path: Path) -> None:
     out = tmp_path / "linkify"
-    env = dict(os.environ, LINKEDONNX_EXAMPLE_TINY="1")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "linkify_resnet.py"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    text = result.stdout
+    text = run_example("linkify_resnet.py", out)
     assert "12 activations linked (lk-relu), 5 left" in text
     assert "linked layer4.1.relu (call 2 of 2): its output reaches only fc" in text
     assert float(re.search(r"max \|linkified - plain\| = (\S+)", text).group(1)) <= 1e-5
