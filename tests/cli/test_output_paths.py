@@ -173,6 +173,10 @@ def test_bad_json_path_leaves_no_model_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "m.onnx"]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_removes_the_temporary_files(tmp_path: Path, signum: int) -> None:
     model = relu_model(tmp_path / "m.onnx")
@@ -194,6 +198,10 @@ def test_a_signal_removes_the_temporary_files(tmp_path: Path, signum: int) -> No
         text=True,
         env=env,
         cwd=tmp_path,
+        # a shell's background job (nohup ... &) starts with SIGINT ignored, and a
+        # process that inherits an ignored SIGINT rightly keeps ignoring it: give the
+        # command the disposition a user's terminal gives it
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".r.json.*.tmp")) and time.monotonic() < deadline:
