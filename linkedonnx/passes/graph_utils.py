@@ -3,7 +3,8 @@ values of onnx_ir values, exact zero tests, broadcasting checks (no torch here).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import onnx_ir as ir
@@ -33,6 +34,25 @@ def is_overridable(value: ir.Value | None) -> bool:
     write weights so): it holds a value, but a caller may feed another at run time, so
     :func:`const_array` does not treat it as constant."""
     return value is not None and value.is_graph_input() and value.const_value is not None
+
+
+@contextmanager
+def overridable_initializers_hidden(graph: ir.Graph) -> Iterator[list[ir.Value]]:
+    """While open, ``graph``'s overridable initializers (:func:`is_overridable`) are
+    plain graph inputs with no stored value, so a library pass that reads every
+    initializer as a constant (onnxscript's rewriter reads ``const_value`` and does not
+    tell graph inputs apart) cannot fold them in; yields them. On exit each gets its
+    value back and is an initializer again."""
+    hidden = [(value, value.const_value) for value in graph.inputs if is_overridable(value)]
+    for value, _ in hidden:
+        graph.initializers.pop(value.name)
+        value.const_value = None
+    try:
+        yield [value for value, _ in hidden]
+    finally:
+        for value, tensor in hidden:
+            value.const_value = tensor
+            graph.register_initializer(value)
 
 
 def overridable_reason(value: ir.Value | None, what: str) -> str | None:

@@ -130,12 +130,12 @@ def session_inputs(session: Any, batch: int = 1, seed: int = 0) -> dict[str, np.
 
 def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Seeded data of ``dtype``: standard normal floats, integers in [0, 10), bools."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype)  # np.asarray: a shape () draw is a numpy scalar, not an array
     if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal(shape).astype(dtype)
+        return np.asarray(rng.standard_normal(shape), dtype=dtype)
     if dtype == np.bool_:
-        return rng.integers(0, 2, shape).astype(np.bool_)
-    return rng.integers(0, 10, shape).astype(dtype)
+        return np.asarray(rng.integers(0, 2, shape), dtype=np.bool_)
+    return np.asarray(rng.integers(0, 10, shape), dtype=dtype)
 
 
 def seeded_inputs(
@@ -204,7 +204,8 @@ def perturbed_initializers(
         rng = np.random.default_rng([seed, 1_000_003, i])
         noise = rng.standard_normal(default.shape) * scale
         noise = np.where(noise == 0, scale, noise)
-        result[sig.name] = (default.astype(np.float64) + noise).astype(default.dtype)
+        # np.asarray: 0-d arithmetic gives a numpy scalar, which ONNX Runtime refuses
+        result[sig.name] = np.asarray(default.astype(np.float64) + noise, dtype=default.dtype)
     return result
 
 

@@ -34,11 +34,13 @@ def test_convert_optimize_validate_succeed_with_empty_stderr(tmp_path: Path) -> 
         result = _run(*args, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", (args, result.stderr)
-    kept = json.loads((tmp_path / "o.json").read_text())["warnings"]
-    assert any("initializer" in w for w in kept)  # kept in the report, not printed
-    # the warnings are there, only kept: --verbose shows them
+    # third-party records would be kept in the report, not printed (what keeps and what
+    # --verbose prints: test_numpy_runtime_warnings_are_kept_unless_verbose); optimize
+    # used to keep onnx_ir's "skipped deduplication" notices here, which are gone since
+    # the clean-up hides the overridable initializers from onnxscript
+    assert isinstance(json.loads((tmp_path / "o.json").read_text())["warnings"], list)
     loud = _run("--verbose", "optimize", "c.onnx", "-o", "o2.onnx", cwd=tmp_path)
-    assert loud.returncode == 0 and "initializer" in loud.stderr
+    assert loud.returncode == 0, loud.stderr
 
 
 def test_help_lists_every_exit_code_and_joins_sentences() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnx_ir as ir
+import pytest
 
 from linkedonnx.passes.cleanup import CleanupPass
 from tests.passes.graphs import GraphBuilder, random_feeds, run
@@ -49,3 +50,67 @@ def test_sorts_nodes_topologically_and_reports_nothing_for_a_clean_model() -> No
     onnx.checker.check_model(out, full_check=True)
     assert [n.op_type for n in out.graph.node] == ["Neg", "Relu"]
     assert dict(p.counts) == {}
+
+
+def _binary_with_input_weight(op: str, value: float, shape: list[int]) -> onnx.ModelProto:
+    """y = x <op> w, w an initializer holding ``value`` that is also a graph input (as
+    older exporters write weights): with the stored w the node is a no-op."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.full(shape, value, np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", "w"], ["y"])],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, shape),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [w],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize("shape", [[], [3]])
+@pytest.mark.parametrize(("op", "value"), [("Mul", 1.0), ("Add", 0.0), ("Sub", 0.0), ("Div", 1.0)])
+def test_a_weight_that_is_a_graph_input_is_no_constant_to_the_library_rules(
+    op: str, value: float, shape: list[int]
+) -> None:
+    # onnxscript's no-op rules read the stored value of any initializer: x * w with w = 1
+    # became Identity, and a caller's w = 3 was then ignored
+    model = _binary_with_input_weight(op, value, shape)
+    out, _ = clean(model)
+    assert [n.op_type for n in out.graph.node] == [op]
+    assert [i.name for i in out.graph.input] == ["x", "w"]
+    assert [t.name for t in out.graph.initializer] == ["w"]
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    for w in (np.full(shape, value, np.float32), np.full(shape, 3.0, np.float32)):
+        feeds = {"x": x, "w": w}
+        np.testing.assert_array_equal(run(out, feeds)[0], run(model, feeds)[0])
+
+
+@pytest.mark.parametrize("factor", [np.nextafter(np.float32(1), np.float32(2)), 1.000001, 0.99999])
+def test_a_factor_near_one_is_kept_bit_for_bit(factor: float) -> None:
+    # onnxscript's pattern constants match within rel_tol 1e-5: x * 1.000001 became x
+    b = GraphBuilder(2)
+    x = b.input((2, 3), "x")
+    y = b.binary("Mul", x, b.const(np.float32(factor)))
+    model = b.model([y])
+    out, _ = clean(model)
+    assert [n.op_type for n in out.graph.node] == ["Mul"]
+    feeds = {"x": np.array([[3.0e38, 1.0, -7.5], [1e-3, 2.5, 1e30]], np.float32)}
+    np.testing.assert_array_equal(run(out, feeds)[0], run(model, feeds)[0])
+
+
+def test_only_the_tolerant_no_op_rules_are_left_out() -> None:
+    # names onnxscript keeps private: a version that moves them fails here, not silently
+    import onnxscript.rewriter
+
+    from linkedonnx.passes.cleanup import EXACT_REWRITE_RULES, TOLERANT_NO_OP_RULES
+
+    defaults = onnxscript.rewriter._DEFAULT_REWRITE_RULES
+    assert len(TOLERANT_NO_OP_RULES) == 6  # Mul 1 (both orders), Add 0 (both), Sub 0, Div 1
+    assert all(r in defaults for r in TOLERANT_NO_OP_RULES)
+    assert len(EXACT_REWRITE_RULES) == len(defaults) - 6

@@ -162,3 +162,28 @@ def test_session_signature_reads_ort_inputs_and_dynamic_dims() -> None:
     assert sig.dims[0] == "batch" and sig.dims[1] == 3 and not isinstance(sig.dims[2], int)
     feeds = session_inputs(make_session(model, threads=1), batch=2, seed=5)
     np.testing.assert_array_equal(feeds["x"], seeded_inputs(signature(model), 2, 5)["x"])
+
+
+def test_scalar_inputs_and_initializers_come_as_arrays_onnx_runtime_takes() -> None:
+    # a shape () draw or 0-d sum is a numpy scalar, which ONNX Runtime refuses to feed
+    import onnxruntime as ort
+
+    w = helper.make_tensor("w", TensorProto.FLOAT, [], [1.0])
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "w"], ["y"])],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, []),
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, []),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        initializer=[w],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    sig = signature(model)
+    feeds = seeded_inputs(sig) | perturbed_initializers(sig)
+    assert all(type(v) is np.ndarray and v.shape == () for v in feeds.values())
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, feeds)
+    assert y == feeds["x"] * feeds["w"] and feeds["w"] != 1.0
