@@ -1,6 +1,8 @@
 """Property test: random small graphs mixing every linked spelling, look-alikes,
 duplicated branches and unrelated ops keep their outputs through ``convert`` and then
-``optimize(target='cpu')`` (ONNX Runtime, float32, atol = rtol = 1e-5).
+``optimize(target='cpu')`` (ONNX Runtime, float32, atol = rtol = 1e-5); and, with every
+initializer also a graph input (older exporters), the results follow new values fed
+for them.
 
 Each example is built by :class:`graphs.GraphBuilder` from a list of drawn blocks; the
 model is checked with ``onnx.checker`` (full) after convert, and convert must produce
@@ -23,6 +25,8 @@ from hypothesis import strategies as st
 
 from linkedonnx.passes.convert import convert
 from linkedonnx.passes.optimize import optimize
+from linkedonnx.runtime.inputs import perturbed_initializers, signature
+from tests.passes.lowering_graphs import weights_as_inputs
 
 SPELLING_NAMES = sorted(SPELLINGS)
 UNARY = ["Relu", "Sigmoid", "Neg", "Tanh", "Selu"]
@@ -35,7 +39,13 @@ filler_block = st.one_of(
     st.tuples(st.just("conv"), st.integers(2, 4), st.sampled_from([1, 3])),
     st.tuples(st.just("branches"), st.sampled_from(BRANCH_MODES), st.booleans()),
     st.tuples(st.just("unary"), st.sampled_from(UNARY), st.just(0)),
-    st.tuples(st.just("affine"), st.floats(-2, 2, width=32), st.floats(-1, 1, width=32)),
+    # affine: y = x * a + c, a and c sometimes exactly the neutral 1 and 0 (a no-op that a
+    # clean-up may drop only when they are true constants)
+    st.tuples(
+        st.just("affine"),
+        st.just(1.0) | st.floats(-2, 2, width=32),
+        st.just(0.0) | st.floats(-1, 1, width=32),
+    ),
     st.tuples(st.just("transpose"), st.permutations([1, 2, 3]), st.just(0)),
 )
 #: One step: an optional unrelated block (or duplicated branches), then a spelling (a
@@ -135,3 +145,28 @@ def test_convert_then_optimize_preserves_outputs(
     optimized, _ = optimize(converted, target="cpu")
     assert not count_linked(optimized)
     assert_close(model, optimized, feeds, "convert + optimize")
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    steps=st.lists(step, min_size=1, max_size=4),
+    shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+)
+def test_with_weights_as_inputs_the_results_follow_new_weights(
+    steps: list[list[tuple]], shape: tuple[int, ...], seed: int
+) -> None:
+    # every constant of the graph (weights, a spelling's 0 or -1, the affine 1 and 0) is
+    # an initializer a caller may override: no pass may bake one in
+    model, _ = build([b for s in steps for b in s], shape, None, seed)
+    model = weights_as_inputs(model)
+    feeds = random_feeds(model, seed) | perturbed_initializers(signature(model), seed)
+    converted, _ = convert(model)
+    optimized, _ = optimize(converted, target="cpu")
+    assert_close(model, converted, feeds, "convert, new weights")
+    assert_close(model, optimized, feeds, "convert + optimize, new weights")
