@@ -121,15 +121,25 @@ def assert_close(before: onnx.ModelProto, after: onnx.ModelProto, feeds: dict, w
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5, err_msg=f"{what}, output {i}")
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+def examples(n: int) -> settings:
+    """Hypothesis settings of these tests: ``n`` examples, no deadline, no database."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+#: The drawn graph: its steps and its NCHW input shape.
+steps_drawn = st.lists(step, min_size=1, max_size=4)
+shape_drawn = st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
+
+
+@examples(200)
 @given(
-    steps=st.lists(step, min_size=1, max_size=4),
-    shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    steps=steps_drawn,
+    shape=shape_drawn,
     dense=st.none() | st.tuples(st.integers(2, 4), st.sampled_from(SPELLING_NAMES)),
     seed=st.integers(0, 2**16),
 )
@@ -147,15 +157,10 @@ def test_convert_then_optimize_preserves_outputs(
     assert_close(model, optimized, feeds, "convert + optimize")
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@examples(100)
 @given(
-    steps=st.lists(step, min_size=1, max_size=4),
-    shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    steps=steps_drawn,
+    shape=shape_drawn,
     seed=st.integers(0, 2**16),
 )
 def test_with_weights_as_inputs_the_results_follow_new_weights(
