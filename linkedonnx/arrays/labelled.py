@@ -237,8 +237,9 @@ def labelled(
     return Labelled(images, labels, f"{source} {split}", preprocess)
 
 
-def _image_input(model: Any) -> tuple[str, int | None]:
-    """(name, fixed side or None) of the model's only input, which must be NCHW."""
+def _image_input(model: Any) -> tuple[str, int | None, int | None]:
+    """(name, fixed side or None, fixed channels or None) of the model's only input,
+    which must be NCHW."""
     from linkedonnx.runtime.inputs import data_inputs
 
     inputs = data_inputs(model)
@@ -247,7 +248,8 @@ def _image_input(model: Any) -> tuple[str, int | None]:
         raise BadInputError(f"labelled data feeds one NCHW image input; the model has {described}")
     dims = inputs[0].dims
     side = dims[3] if isinstance(dims[3], int) and dims[2] == dims[3] else None
-    return inputs[0].name, side
+    channels = dims[1] if isinstance(dims[1], int) else None
+    return inputs[0].name, side, channels
 
 
 def model_data(
@@ -270,8 +272,10 @@ def model_data(
         if recorded is None or recorded.dataset is None:
             raise BadInputError(f"{what} records no data set; give --data NAME or a .npz file")
         data = recorded.dataset
-    name, side = _image_input(model)
-    raw = load_data(data, data_dir, name, recorded.image_size if recorded else side)
+    name, side, channels = _image_input(model)
+    raw = load_data(
+        data, data_dir, name, recorded.image_size if recorded else side, in_channels=channels
+    )
     preprocess = resolve_preprocess(
         recorded, raw, options or PreprocessOptions(), model_side=side, what=what
     )

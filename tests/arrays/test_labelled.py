@@ -65,6 +65,13 @@ def test_model_without_record_needs_options() -> None:
     assert fixed.images.shape[-1] == 12  # the model's own side
 
 
+def test_synthetic_data_takes_the_models_channels_and_side() -> None:
+    # synthetic images used to have one channel whatever the model took
+    options = PreprocessOptions(standardize=False)
+    _, data = model_data(_model(side=8, channels=3), "synthetic", options=options)
+    assert data.images.shape[1:] == (3, 8, 8) and data.preprocess.channels == 3
+
+
 def test_npz_data(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (7, 1, 16, 16), dtype=np.uint8)
