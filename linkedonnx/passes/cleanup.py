@@ -11,9 +11,9 @@ Two guards keep the library's rules from changing what the model computes:
   (:func:`~linkedonnx.passes.graph_utils.overridable_initializers_hidden`): its rules
   read any initializer's stored value as a constant (``x * w`` with a stored w of 1
   became Identity, and a caller's w was then ignored);
-- its no-op rules (``x * 1``, ``x + 0``, ``x - 0``, ``x / 1`` -> Identity) are left out:
-  their pattern constants match within a relative tolerance of 1e-5, so ``x * 1.000001``
-  became ``x``.
+- its no-op rules (``x * 1``, ``x + 0``, ``x - 0``, ``x / 1`` -> Identity) are replaced
+  by exact ones (:mod:`linkedonnx.passes.exact_no_op`): theirs match constants within a
+  relative tolerance of 1e-5, so ``x * 1.000001`` became ``x``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from onnxscript.rewriter.rules.common import dropout_inference_rule, dropout_zer
 from onnxscript.rewriter.rules.common._no_op import rules as _no_op_rules
 
 from linkedonnx.passes.base import CountingPass
+from linkedonnx.passes.exact_no_op import exact_no_op_rules
 from linkedonnx.passes.graph_utils import overridable_initializers_hidden
 
 #: Initializers up to this many elements are compared for deduplication (weights too).
@@ -50,9 +51,11 @@ TOLERANT_NO_OP_RULES = tuple(
     r for r in _no_op_rules.rules if r not in (dropout_zero_rule, dropout_inference_rule)
 )
 
-#: The rewrite rules the clean-up runs: onnxscript's defaults less the tolerant ones.
-EXACT_REWRITE_RULES = tuple(
-    r for r in onnxscript.rewriter._DEFAULT_REWRITE_RULES if r not in TOLERANT_NO_OP_RULES
+#: The rewrite rules the clean-up runs: onnxscript's defaults with the tolerant no-op
+#: rules replaced by exact ones.
+EXACT_REWRITE_RULES = (
+    *exact_no_op_rules.rules,
+    *(r for r in onnxscript.rewriter._DEFAULT_REWRITE_RULES if r not in TOLERANT_NO_OP_RULES),
 )
 
 #: Rounds of folding and rewriting (onnxscript's ``optimize_ir`` default).
