@@ -129,8 +129,9 @@ def session_inputs(session: Any, batch: int = 1, seed: int = 0) -> dict[str, np.
 
 
 def random_array(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Seeded data of ``dtype``: standard normal floats, integers in [0, 10), bools."""
-    dtype = np.dtype(dtype)  # np.asarray: a shape () draw is a numpy scalar, not an array
+    """Seeded data of ``dtype``: standard normal floats, integers in [0, 10), bools;
+    always an ndarray (np.asarray: a shape () draw is a numpy scalar)."""
+    dtype = np.dtype(dtype)
     if np.issubdtype(dtype, np.floating):
         return np.asarray(rng.standard_normal(shape), dtype=dtype)
     if dtype == np.bool_:

@@ -34,13 +34,40 @@ def test_convert_optimize_validate_succeed_with_empty_stderr(tmp_path: Path) -> 
         result = _run(*args, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", (args, result.stderr)
-    # third-party records would be kept in the report, not printed (what keeps and what
-    # --verbose prints: test_numpy_runtime_warnings_are_kept_unless_verbose); optimize
-    # used to keep onnx_ir's "skipped deduplication" notices here, which are gone since
-    # the clean-up hides the overridable initializers from onnxscript
-    assert isinstance(json.loads((tmp_path / "o.json").read_text())["warnings"], list)
-    loud = _run("--verbose", "optimize", "c.onnx", "-o", "o2.onnx", cwd=tmp_path)
-    assert loud.returncode == 0, loud.stderr
+    # optimize used to keep onnx_ir's "skipped deduplication" notices for these weights;
+    # the clean-up now hides them from onnxscript, so there is nothing to keep
+    assert json.loads((tmp_path / "o.json").read_text())["warnings"] == []
+
+
+_NOISY = """
+import logging, sys
+from linkedonnx.passes import cleanup
+from linkedonnx_cli.app import main
+library_cleanup = cleanup.library_cleanup
+def noisy(model):
+    logging.getLogger("onnxscript.optimizer").warning("a library notice")
+    library_cleanup(model)
+cleanup.library_cleanup = noisy
+main(sys.argv[1:])
+"""
+
+
+def test_a_library_warning_during_optimize_is_kept_unless_verbose(tmp_path: Path) -> None:
+    # a record a library logs mid-command (here onnxscript's logger, as the clean-up runs)
+    conv_crelu_conv(tmp_path / "m.onnx", weights_as_inputs=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    command = ("optimize", "m.onnx", "-o", "o.onnx", "--json", "o.json")
+    runs = {}
+    for flags in ((), ("--verbose",)):
+        runs[flags] = subprocess.run(
+            [sys.executable, "-c", _NOISY, *flags, *command],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert runs[flags].returncode == 0, runs[flags].stderr
+        kept = json.loads((tmp_path / "o.json").read_text())["warnings"]
+        assert ("onnxscript.optimizer: a library notice" in kept) == (not flags)
+    assert runs[()].stderr == ""
+    assert "a library notice" in runs[("--verbose",)].stderr
 
 
 def test_help_lists_every_exit_code_and_joins_sentences() -> None:
