@@ -7,6 +7,8 @@ process. Only rank 0 writes files.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 from dataclasses import dataclass
 
@@ -62,13 +64,24 @@ def setup(device: str) -> DistContext:
     if world > 1 and not dist.is_initialized():
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
+        # torch._dynamo, imported lazily by the first optimizer and by DDP, keeps ten
+        # references to the default process group when it is first imported while one
+        # exists (torch 2.13): destroy_process_group then cannot free the group, gloo's
+        # worker and TCP threads run on until the process exits, and a rank leaving with
+        # them alive sometimes aborts ("terminate called without an active exception").
+        # Imported before the group exists, it holds none.
+        importlib.import_module("torch._dynamo")
+
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return DistContext(rank=rank, world_size=world, device=dev)
 
 
 def teardown(ctx: DistContext) -> None:
-    """Destroy the process group created by :func:`setup`."""
+    """Destroy the process group created by :func:`setup`. Call it once nothing holds
+    the group any more (drop DistributedDataParallel wrappers first): only then does
+    the group stop its threads (gloo's workers and TCP loop) before the process ends."""
     if ctx.distributed and dist.is_initialized():
+        gc.collect()  # wrappers caught in reference cycles let go of the group too
         dist.destroy_process_group()
 
 

@@ -201,6 +201,11 @@ class _Run:
             wrapped = torch.compile(wrapped)
         return wrapped
 
+    def release(self) -> None:
+        """Drop the data-parallel wrapper: DistributedDataParallel holds the process
+        group, which can only stop its threads once nothing holds it."""
+        self.forward = self.model
+
     # -- resume ----------------------------------------------------------------------
     def restore(self, path: Path) -> None:
         """Continue from checkpoint ``path`` (BadInputError when corrupt or mismatched)."""
@@ -392,12 +397,21 @@ def train(config: TrainConfig) -> TrainResult:
     overwrite/resume; and for a corrupt checkpoint on resume.
     """
     config.validate()
-    out = config.out_path
     ctx = dist_mod.setup(config.device)
     try:
-        if out is not None and ctx.is_main:
-            outputs.check_output_folder(out, config.overwrite, config.resume)
-        run = _Run(config, ctx)
+        return _train(config, ctx)
+    finally:
+        dist_mod.teardown(ctx)
+
+
+def _train(config: TrainConfig, ctx: dist_mod.DistContext) -> TrainResult:
+    """The body of :func:`train` in a set-up process; its run (and the run's
+    data-parallel wrapper) is released before it returns or raises."""
+    out = config.out_path
+    if out is not None and ctx.is_main:
+        outputs.check_output_folder(out, config.overwrite, config.resume)
+    run = _Run(config, ctx)
+    try:
         resume_from = out / outputs.CHECKPOINT if out is not None else None
         if config.resume and resume_from is not None and resume_from.exists():
             run.restore(resume_from)
@@ -419,4 +433,4 @@ def train(config: TrainConfig) -> TrainResult:
             run.spec, run.model, run.metrics, run.steps, out if ctx.is_main else None
         )
     finally:
-        dist_mod.teardown(ctx)
+        run.release()

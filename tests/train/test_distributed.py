@@ -45,15 +45,31 @@ def test_shards_cover_each_global_batch_once() -> None:
     assert not torch.equal(order, epoch_permutation(100, seed=3, epoch=2))
 
 
+def _rank_logs(log_dir: Path, lines: int = 40) -> str:
+    """Each rank's own stdout/stderr (torchrun's --log-dir with --redirects), last lines."""
+    parts = []
+    for path in sorted(log_dir.rglob("*.log")):
+        text = path.read_text(errors="replace").splitlines()
+        parts.append(f"--- {path.relative_to(log_dir)} (last {lines} lines)")
+        parts.extend(text[-lines:])
+    return "\n".join(parts) or f"(no rank logs under {log_dir})"
+
+
 def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    logs = tmp_path / "logs"
+    # faulthandler prints every thread's Python stack when a rank dies of a signal
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
     cmd = [
         sys.executable,
         "-m",
         "torch.distributed.run",
         "--standalone",
         "--nproc_per_node=2",
+        "--log-dir",
+        str(logs),
+        "--redirects",
+        "3",
         "-m",
         "linkedonnx_cli",
         *ARGS,
@@ -61,7 +77,7 @@ def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
         str(out),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, f"{done.stderr[-3000:]}\n{_rank_logs(logs)}"
     single = train(
         TrainConfig(
             model="width/lk-relu",
@@ -82,3 +98,43 @@ def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
     assert len(lines) == 1  # rank 0 alone writes
     assert abs(lines[0]["loss"] - single.metrics[0]["loss"]) < 1e-5
     assert lines[0]["train_accuracy"] == single.metrics[0]["train_accuracy"]
+
+
+_THREADS_AFTER_TRAIN = """
+import json, os, sys
+from pathlib import Path
+from linkedonnx.train import TrainConfig, train
+train(TrainConfig(model="width/lk-relu", data="synthetic", epochs=1, batch_size=32,
+                  lr=0.05, optimizer="sgd", device="cpu", max_steps=2, progress=False))
+names = sorted(p.read_text().strip() for p in Path("/proc/self/task").glob("*/comm"))
+Path(sys.argv[1], "threads-" + os.environ["RANK"] + ".json").write_text(json.dumps(names))
+"""
+
+
+def test_training_under_torchrun_leaves_no_gloo_thread_running(tmp_path: Path) -> None:
+    """The cause of the torchrun test's chance failures: with DistributedDataParallel,
+    destroy_process_group left gloo's worker and TCP loop threads alive (its Reducer
+    keeps the process group), and a rank leaving with them alive sometimes aborted at
+    exit. After train() returns, every rank must be back to no gloo thread at all."""
+    script = tmp_path / "threads_after_train.py"
+    script.write_text(_THREADS_AFTER_TRAIN)
+    logs = tmp_path / "logs"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "--log-dir",
+        str(logs),
+        "--redirects",
+        "3",
+        str(script),
+        str(tmp_path),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, f"{done.stderr[-3000:]}\n{_rank_logs(logs)}"
+    for rank in (0, 1):
+        names = json.loads((tmp_path / f"threads-{rank}.json").read_text())
+        assert not [n for n in names if "gloo" in n], (rank, names)
