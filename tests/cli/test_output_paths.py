@@ -4,6 +4,7 @@ unwritable folder with exit 2 and one line, before its work starts, writing noth
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -173,6 +174,19 @@ def test_bad_json_path_leaves_no_model_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "m.onnx"]
 
 
+@contextlib.contextmanager
+def _killed_at_exit(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """Kill ``proc`` (a child of this test, signalled by its own pid only) if it is
+    still running when the block ends, e.g. after a failed assertion, so that no
+    long command outlives its test and loads the neighbouring tests."""
+    try:
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -203,13 +217,14 @@ def test_a_signal_removes_the_temporary_files(tmp_path: Path, signum: int) -> No
         # command the disposition a user's terminal gives it
         preexec_fn=_default_sigint,
     )
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".r.json.*.tmp")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".r.json.*.tmp")), "the JSON output was not reserved"
-    time.sleep(0.5)
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    with _killed_at_exit(proc):
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".r.json.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmp_path.glob(".r.json.*.tmp")), "the JSON output was not reserved"
+        time.sleep(0.5)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["linkedonnx: error: interrupted"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
@@ -237,12 +252,13 @@ def test_sigterm_stops_any_command_like_ctrl_c(tmp_path: Path) -> None:
         [sys.executable, "-m", "linkedonnx_cli", *args, "--out", str(tmp_path / "run")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "run" / "config.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert (tmp_path / "run" / "config.json").exists(), "training did not start"
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    with _killed_at_exit(proc):
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "run" / "config.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "run" / "config.json").exists(), "training did not start"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "linkedonnx: error: interrupted"
     assert not list((tmp_path / "run").glob("*.tmp"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,10 +56,15 @@ def _rank_logs(log_dir: Path, lines: int = 40) -> str:
     return "\n".join(parts) or f"(no rank logs under {log_dir})"
 
 
-def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
-    out = tmp_path / "ddp"
-    logs = tmp_path / "logs"
-    # faulthandler prints every thread's Python stack when a rank dies of a signal
+def _torchrun(target: list[str], logs: Path, timeout: float = 180) -> None:
+    """Run ``torchrun --standalone --nproc_per_node=2 TARGET`` and assert it succeeds;
+    a failure shows the launcher's stderr and each rank's own last lines.
+
+    The launcher gets a session of its own, which is killed whole on a time-out, so no
+    rank outlives the test (torchrun itself waits for its ranks). --standalone binds its store
+    to a free port (localhost:0) and gloo its pairs to ephemeral ports: nothing fixed
+    that a neighbouring test could hold. faulthandler prints every thread's Python
+    stack when a rank dies of a signal."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
     cmd = [
         sys.executable,
@@ -70,14 +76,25 @@ def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
         str(logs),
         "--redirects",
         "3",
-        "-m",
-        "linkedonnx_cli",
-        *ARGS,
-        "--out",
-        str(out),
+        *target,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
-    assert done.returncode == 0, f"{done.stderr[-3000:]}\n{_rank_logs(logs)}"
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # the launcher is not reaped yet, so its session id names its own processes
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, f"{err[-3000:]}\n{_rank_logs(logs)}"
+
+
+def test_torchrun_two_processes_equal_single_process(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    _torchrun(["-m", "linkedonnx_cli", *ARGS, "--out", str(out)], tmp_path / "logs")
     single = train(
         TrainConfig(
             model="width/lk-relu",
@@ -112,29 +129,14 @@ Path(sys.argv[1], "threads-" + os.environ["RANK"] + ".json").write_text(json.dum
 
 
 def test_training_under_torchrun_leaves_no_gloo_thread_running(tmp_path: Path) -> None:
-    """The cause of the torchrun test's chance failures: with DistributedDataParallel,
-    destroy_process_group left gloo's worker and TCP loop threads alive (its Reducer
-    keeps the process group), and a rank leaving with them alive sometimes aborted at
-    exit. After train() returns, every rank must be back to no gloo thread at all."""
+    """The cause of the torchrun test's chance failures: torch._dynamo, first imported
+    by the optimizer while the process group existed, kept references to the group, so
+    destroy_process_group left gloo's worker and TCP loop threads running, and a rank
+    leaving with them alive sometimes aborted at exit (SIGABRT). After train() returns,
+    every rank must be back to no gloo thread at all."""
     script = tmp_path / "threads_after_train.py"
     script.write_text(_THREADS_AFTER_TRAIN)
-    logs = tmp_path / "logs"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "--log-dir",
-        str(logs),
-        "--redirects",
-        "3",
-        str(script),
-        str(tmp_path),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
-    assert done.returncode == 0, f"{done.stderr[-3000:]}\n{_rank_logs(logs)}"
+    _torchrun([str(script), str(tmp_path)], tmp_path / "logs")
     for rank in (0, 1):
         names = json.loads((tmp_path / f"threads-{rank}.json").read_text())
         assert not [n for n in names if "gloo" in n], (rank, names)
