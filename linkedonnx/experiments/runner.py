@@ -1,7 +1,8 @@
 """Run one of the paper's comparisons: train each activation's model, then write the
 results table (Markdown + JSON) and the plots into the output folder.
 
-Output folder layout: ``results.md``, ``results.json``, ``accuracy.png``,
+Output folder layout: ``results.md``, ``results.json``, ``accuracy.png`` (and
+``accuracy_time.png``, accuracy against wall time, for experiments with time ratios),
 ``dead_units.png`` and ``runs/<activation>/`` (each run's metrics.jsonl and checkpoints;
 with several seeds, ``runs/<activation>/seed-<k>/``).
 """
@@ -39,6 +40,7 @@ from linkedonnx.experiments.timing import RunTime, time_ratios
 RESULTS_MD = "results.md"
 RESULTS_JSON = "results.json"
 ACCURACY_PNG = "accuracy.png"
+ACCURACY_TIME_PNG = "accuracy_time.png"
 DEAD_PNG = "dead_units.png"
 DEAD_ELEMENTS_PNG = "dead_elements.png"
 RUNS = "runs"
@@ -200,7 +202,14 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
     batch_size = config.batch_size or (recipe.batch_size if recipe else exp.batch_size)
     out = Path(config.out)
     if out.is_dir() and config.overwrite:
-        for name in (RESULTS_MD, RESULTS_JSON, ACCURACY_PNG, DEAD_PNG, DEAD_ELEMENTS_PNG):
+        for name in (
+            RESULTS_MD,
+            RESULTS_JSON,
+            ACCURACY_PNG,
+            ACCURACY_TIME_PNG,
+            DEAD_PNG,
+            DEAD_ELEMENTS_PNG,
+        ):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / RUNS, ignore_errors=True)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
@@ -296,8 +305,9 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         "index in the depth net), per channel / per element (channel x position), over "
         f"all {'subset ' if config.train_subset else ''}training images:\n\n"
         + layers_table(metrics)
-        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}), "
-        f"[{DEAD_ELEMENTS_PNG}]({DEAD_ELEMENTS_PNG}).\n"
+        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), "
+        + (f"[{ACCURACY_TIME_PNG}]({ACCURACY_TIME_PNG}), " if ratios is not None else "")
+        + f"[{DEAD_PNG}]({DEAD_PNG}), [{DEAD_ELEMENTS_PNG}]({DEAD_ELEMENTS_PNG}).\n"
     )
     payload = {
         "experiment": exp.name,
@@ -329,6 +339,17 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
             per="element",
         ),
     ]
+    if ratios is not None:
+        files.append(
+            plots.plot_accuracy(
+                metrics,
+                out / ACCURACY_TIME_PNG,
+                f"{title}: test accuracy against wall time",
+                chance,
+                groups,
+                against="wall",
+            )
+        )
     write_text_atomic(out / RESULTS_JSON, json.dumps(payload, indent=2) + "\n")
     write_text_atomic(out / RESULTS_MD, text)
     files += [out / RESULTS_JSON, out / RESULTS_MD]

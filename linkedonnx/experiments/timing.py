@@ -39,14 +39,28 @@ class RunTime:
         ValueError for a run without epochs or an epoch without its three stamps."""
         if not metrics:
             raise ValueError("a run without epochs has no wall time")
-        wall = train = 0.0
-        for line in metrics:
-            stamps = line.get("timestamps") or {}
-            if not {"start", "trained", "evaluated"} <= set(stamps):
-                raise ValueError(f"epoch {line.get('epoch')} has no start/trained/evaluated stamps")
-            wall += stamps["evaluated"] - stamps["start"]
-            train += stamps["trained"] - stamps["start"]
-        return cls(wall, train, int(metrics[-1]["steps"]))
+        train = sum(_stamps(line)["trained"] - _stamps(line)["start"] for line in metrics)
+        return cls(elapsed(metrics)[-1], train, int(metrics[-1]["steps"]))
+
+
+def _stamps(line: dict[str, Any]) -> dict[str, float]:
+    """An epoch's start / trained / evaluated stamps (ValueError when one is missing)."""
+    stamps = line.get("timestamps") or {}
+    if not {"start", "trained", "evaluated"} <= set(stamps):
+        raise ValueError(f"epoch {line.get('epoch')} has no start/trained/evaluated stamps")
+    return stamps
+
+
+def elapsed(metrics: list[dict[str, Any]]) -> list[float]:
+    """The whole-run wall seconds at the end of each epoch's test evaluation (training
+    and evaluation of the epochs so far), for plotting accuracy against time. Raises
+    ValueError for an epoch without its stamps."""
+    total, out = 0.0, []
+    for line in metrics:
+        stamps = _stamps(line)
+        total += stamps["evaluated"] - stamps["start"]
+        out.append(total)
+    return out
 
 
 @dataclass(frozen=True)

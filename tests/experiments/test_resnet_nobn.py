@@ -38,6 +38,8 @@ def test_paper_recipe_command_reports_eight_rows_with_both_ratios(tmp_path: Path
     rows = [line for line in table.splitlines() if line.startswith("| ") and "x |" in line]
     assert len(rows) == 8 and all(line.count("x |") == 2 for line in rows)
     assert "wall-time ratio" in table and "per-step ratio" in table
+    assert (out / "accuracy_time.png").read_bytes().startswith(b"\x89PNG")
+    assert "[accuracy_time.png](accuracy_time.png)" in table
     # the recipe reached every run: Keras Adam with decay, shuffled, augmented, Keras layers
     recipe = PAPER_RECIPES["resnet-nobn"]
     config = json.loads((out / "runs" / "selu-bn" / "config.json").read_text())

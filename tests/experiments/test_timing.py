@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkedonnx.experiments.timing import RunTime, time_ratios
+from linkedonnx.experiments.timing import RunTime, elapsed, time_ratios
 
 
 def _epoch(epoch: int, steps: int, start: float, train: float, evaluate: float) -> dict:
@@ -36,6 +36,7 @@ def test_run_time_sums_epochs_without_the_gaps_between_them() -> None:
     assert time.wall_seconds == pytest.approx(10.0)  # 2 x (4 + 1), not the 7 s gaps
     assert time.train_seconds == pytest.approx(8.0)
     assert time.steps == 20 and time.seconds_per_step == pytest.approx(0.4)
+    assert elapsed(_run(train=4.0, evaluate=1.0)) == pytest.approx([5.0, 10.0])  # plot's x
 
 
 def test_ratios_divide_medians_by_the_reference_row() -> None:
