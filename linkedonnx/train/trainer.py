@@ -282,10 +282,12 @@ class _Run:
         start = time.perf_counter()
         for batch in batches[self.step_in_epoch :]:
             idx = shard(batch, ctx.rank, ctx.world_size)
-            x = self.data.prepare(images[idx])
-            if cfg.augment:
-                x = flip_and_shift(x, batch_generator(cfg.seed, self.epoch, self.step_in_epoch))
-            x = x.to(ctx.device)
+            if cfg.augment:  # drawn for the global batch: each rank gets its share of it
+                draws = batch_generator(cfg.seed, self.epoch, self.step_in_epoch)
+                whole = flip_and_shift(self.data.prepare(images[batch]), draws)
+                x = shard(whole, ctx.rank, ctx.world_size).to(ctx.device)
+            else:
+                x = self.data.prepare(images[idx]).to(ctx.device)
             y = labels[idx].to(ctx.device)
             self.optimizer.zero_grad(set_to_none=True)
             with _autocast(ctx.device, cfg.amp):
