@@ -1,5 +1,6 @@
-"""Experiment plots (matplotlib, Agg backend): test accuracy per epoch per activation,
-and the share of dead units per layer at the end of each run. Runs of one activation
+"""Experiment plots (matplotlib, Agg backend): test accuracy per epoch (or against the
+run's wall time) per activation, and the share of dead units per layer at the end of
+each run. Runs of one activation
 with different seeds (``groups``) share a colour and one legend entry."""
 
 from __future__ import annotations
@@ -37,22 +38,30 @@ def plot_accuracy(
     title: str,
     chance: float,
     groups: dict[str, str] | None = None,
+    against: str = "epoch",
 ) -> Path:
-    """Write a PNG of test accuracy against epoch, one line per run (``groups`` maps a
-    run label to its activation, for colours); return ``path``."""
+    """Write a PNG of test accuracy against ``against`` 'epoch' or 'wall' (the run's
+    wall time, :func:`~linkedonnx.experiments.timing.elapsed`), one line per run
+    (``groups`` maps a run label to its activation, for colours); return ``path``.
+    Raises ValueError for another ``against``."""
+    from linkedonnx.experiments.timing import elapsed
+
+    if against not in ("epoch", "wall"):
+        raise ValueError(f"against must be 'epoch' or 'wall', got {against!r}")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = _styles(list(runs), groups)
     for label, metrics in runs.items():
         ax.plot(
-            [m["epoch"] for m in metrics],
+            [m["epoch"] for m in metrics] if against == "epoch" else elapsed(metrics),
             [m["test_accuracy"] for m in metrics],
             marker="o",
             markersize=3,
             **styles[label],
         )
     ax.axhline(chance, color="grey", linestyle=":", label="chance")
-    ax.set(xlabel="epoch", ylabel="test accuracy", title=title, ylim=(0, 1))
+    xlabel = "epoch" if against == "epoch" else "wall time of the run (s): training + test"
+    ax.set(xlabel=xlabel, ylabel="test accuracy", title=title, ylim=(0, 1))
     return _finish(plt, fig, ax, path)
 
 

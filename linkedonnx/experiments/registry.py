@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from linkedonnx.errors import BadInputError
 
 _PAIRS = ("relu", "lk-relu", "prelu", "lk-prelu", "selu", "lk-selu", "swish", "lk-swish")
+#: The paper's no-BN ResNet table (LK-ReLU, SELU, LK-SELU) plus ReLU, each without BN (the
+#: experiment's '-nobn' suffix) and with it ('-bn'); the first is the time reference.
+_NOBN_ROWS = tuple(row for a in ("lk-relu", "selu", "lk-selu", "relu") for row in (a, f"{a}-bn"))
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One comparison: zoo ``family``, default ``activations`` and training settings."""
+    """One comparison: zoo ``family``, default ``activations`` and training settings;
+    ``time_reference`` names the activation the report's time ratios divide by."""
 
     name: str
     family: str
@@ -27,6 +31,8 @@ class Experiment:
     momentum: float = 0.0
     nesterov: bool = False
     suffix: str = ""
+    #: the activation whose runs the wall-time ratios divide by (None: no ratio table)
+    time_reference: str | None = None
 
     def model_name(self, activation: str) -> str:
         """The zoo name of this experiment's model with ``activation`` (e.g. 'lk-relu')."""
@@ -54,40 +60,58 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "resnet-nobn",
             "resnet",
-            ("lk-relu", "relu-bn", "lk-relu-bn", "selu", "lk-selu"),
+            _NOBN_ROWS,
             "adam",
             1e-3,
             128,
             suffix="-nobn",
+            time_reference="lk-relu",
         ),
     )
 }
 
 
 #: Training recipes: 'default' (the settings above, PyTorch layers, shuffled epochs) and
-#: 'paper' (the depth runs as the authors' Keras code trained them: see
-#: :data:`PAPER_RECIPE` and docs/results/depth-paper/README.md).
+#: 'paper' (the runs as the authors' Keras code trained them: see :data:`PAPER_RECIPES`,
+#: docs/results/depth-paper/README.md and docs/results/resnet-nobn/README.md).
 RECIPES = ("default", "paper")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How the paper recipe trains: optimizer, batch, epoch order and layer semantics."""
+    """How the paper recipe trains: optimizer (with Keras' ``lr_decay``), batch, epoch
+    order, layer semantics and whether batches get the authors' flips and shifts."""
 
     optimizer: str
     lr: float
     batch_size: int
     shuffle: bool
     keras_layers: bool
+    lr_decay: float = 0.0
+    augment: bool = False
 
 
-#: ``tests/test_article/test_depth.py``: ``adam(lr=0.001)`` (Keras 2's update), batch 32,
-#: ``shuffle=False``; ``tests/test_article/depth.py``: Keras PReLU (per element, from 0)
-#: and ``Conv2D(4, (7, 7), strides=(2, 2), padding='same')`` (TensorFlow's padding).
-PAPER_RECIPE = Recipe("adam-keras", 1e-3, 32, shuffle=False, keras_layers=True)
+#: The authors' recipe per experiment (blauigris/linked_neurons, ``tests/test_article``):
+#:
+#: - depth (``test_depth.py``, ``depth.py``): ``adam(lr=0.001)`` (Keras 2's update),
+#:   batch 32, ``shuffle=False``; Keras PReLU (per element, from 0) and
+#:   ``Conv2D(4, (7, 7), strides=(2, 2), padding='same')`` (TensorFlow's padding);
+#: - resnet-nobn (``test_nobatchnorm.py``, ``resnet50.py``): ``Adam(lr=1e-3,
+#:   decay=1e-6)``, batch 128, ``fit_generator`` over ``ImageDataGenerator.flow`` (shuffled,
+#:   flips and 10% shifts), Keras BatchNormalization (momentum 0.99, eps 1e-3), Flatten +
+#:   Dense head.
+PAPER_RECIPES: dict[str, Recipe] = {
+    "depth": Recipe("adam-keras", 1e-3, 32, shuffle=False, keras_layers=True),
+    "resnet-nobn": Recipe(
+        "adam-keras", 1e-3, 128, shuffle=True, keras_layers=True, lr_decay=1e-6, augment=True
+    ),
+}
+
+#: The depth recipe (kept under its first name).
+PAPER_RECIPE = PAPER_RECIPES["depth"]
 
 #: Experiments the paper recipe is written for.
-PAPER_RECIPE_EXPERIMENTS = ("depth",)
+PAPER_RECIPE_EXPERIMENTS = tuple(PAPER_RECIPES)
 
 
 def get(name: str) -> Experiment:

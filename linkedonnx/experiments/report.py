@@ -8,6 +8,8 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from linkedonnx.experiments.timing import TimeRatio
+
 
 @dataclass
 class RunSummary:
@@ -253,3 +255,36 @@ def _elements(r: RunSummary) -> str:
     if share is None:
         return ""
     return f"{r.dead_elements}/{r.elements} ({share:.0%})"
+
+
+def time_table(rows: list[RunSummary], chance: float, ratios: list[TimeRatio]) -> str:
+    """A Markdown table, one row per activation as in the paper's no-BN ResNet table:
+    max / median best test accuracy over the seeds, the whole-run wall time and its
+    ratio to the reference (the paper's measure), the seconds per step and their ratio,
+    and the first layer with a dead channel of each run (no-BN rows only)."""
+    from linkedonnx.zoo.naming import parse_name
+
+    by_activation = {r.activation: r for r in ratios}
+    head = (
+        "| activation | model | BN | runs | best test acc: max / median "
+        "| whole run s | wall-time ratio | s / step | per-step ratio "
+        "| first dead layer per run |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for s in summarise_seeds(rows, chance):
+        t = by_activation[s.activation]
+        bn = parse_name(s.model).batch_norm
+        dead = "" if bn else ", ".join(_layer(v) for v in s.first_dead_layers)
+        lines.append(
+            f"| {s.activation} | `{s.model}` | {'yes' if bn else 'no'} | {t.runs} "
+            f"| {s.best_test_accuracy:.4f} / {s.median_best_test_accuracy:.4f} "
+            f"| {t.wall_seconds:.1f} | {_times(t.wall_ratio)} "
+            f"| {t.seconds_per_step:.3f} | {_times(t.step_ratio)} | {dead} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def _times(ratio: float | None) -> str:
+    """'1.23x', or '' when there is no ratio."""
+    return "" if ratio is None else f"{ratio:.2f}x"

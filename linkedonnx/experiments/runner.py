@@ -1,7 +1,8 @@
 """Run one of the paper's comparisons: train each activation's model, then write the
 results table (Markdown + JSON) and the plots into the output folder.
 
-Output folder layout: ``results.md``, ``results.json``, ``accuracy.png``,
+Output folder layout: ``results.md``, ``results.json``, ``accuracy.png`` (and
+``accuracy_time.png``, accuracy against wall time, for experiments with time ratios),
 ``dead_units.png`` and ``runs/<activation>/`` (each run's metrics.jsonl and checkpoints;
 with several seeds, ``runs/<activation>/seed-<k>/``).
 """
@@ -12,7 +13,7 @@ import json
 import os
 import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from linkedonnx.atomic import write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.experiments import plots
 from linkedonnx.experiments.registry import (
-    PAPER_RECIPE,
     PAPER_RECIPE_EXPERIMENTS,
+    PAPER_RECIPES,
     RECIPES,
     Experiment,
     get,
@@ -32,11 +33,14 @@ from linkedonnx.experiments.report import (
     markdown_table,
     seeds_table,
     summarise_seeds,
+    time_table,
 )
+from linkedonnx.experiments.timing import RunTime, time_ratios
 
 RESULTS_MD = "results.md"
 RESULTS_JSON = "results.json"
 ACCURACY_PNG = "accuracy.png"
+ACCURACY_TIME_PNG = "accuracy_time.png"
 DEAD_PNG = "dead_units.png"
 DEAD_ELEMENTS_PNG = "dead_elements.png"
 RUNS = "runs"
@@ -50,7 +54,7 @@ class ExperimentConfig:
     (each stops after its share, its last epoch then marked partial). ``seeds`` (None:
     just ``seed``) trains every activation once per seed, as the paper reports the best
     and the median of several runs. ``recipe`` 'paper' trains as the authors' Keras code
-    did (:data:`~linkedonnx.experiments.registry.PAPER_RECIPE`; depth only);
+    did (:data:`~linkedonnx.experiments.registry.PAPER_RECIPES`: depth and resnet-nobn);
     ``train_subset`` N trains on a fixed stratified subset of N train images, which is
     also the data the dead units are counted on.
     """
@@ -192,19 +196,27 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         stratified_subset(dataset, config.train_subset)
     chance = 1.0 / dataset.num_classes
     paper = config.recipe == "paper"
-    optimizer = PAPER_RECIPE.optimizer if paper else exp.optimizer
-    lr = config.lr or (PAPER_RECIPE.lr if paper else exp.lr)
-    batch_size = config.batch_size or (PAPER_RECIPE.batch_size if paper else exp.batch_size)
+    recipe = PAPER_RECIPES[exp.name] if paper else None
+    optimizer = recipe.optimizer if recipe else exp.optimizer
+    lr = config.lr or (recipe.lr if recipe else exp.lr)
+    batch_size = config.batch_size or (recipe.batch_size if recipe else exp.batch_size)
     out = Path(config.out)
     if out.is_dir() and config.overwrite:
-        for name in (RESULTS_MD, RESULTS_JSON, ACCURACY_PNG, DEAD_PNG, DEAD_ELEMENTS_PNG):
+        for name in (
+            RESULTS_MD,
+            RESULTS_JSON,
+            ACCURACY_PNG,
+            ACCURACY_TIME_PNG,
+            DEAD_PNG,
+            DEAD_ELEMENTS_PNG,
+        ):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / RUNS, ignore_errors=True)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     seeds = config.run_seeds()
     runs = [(a, s) for a in activations for s in seeds]
     share = None if config.budget_seconds is None else config.budget_seconds / len(runs)
-    summaries, metrics = [], {}
+    summaries, metrics, times = [], {}, {a: [] for a in activations}
     for activation, seed in runs:
         model = exp.model_name(activation)
         run_dir = out / RUNS / activation
@@ -230,11 +242,14 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
                 dead_samples=None,  # the paper's definition: every sample of the data
                 data_dir=config.data_dir,
                 progress=config.progress,
-                shuffle=not paper,
-                keras_layers=paper,
+                shuffle=recipe.shuffle if recipe else True,
+                keras_layers=recipe.keras_layers if recipe else False,
+                lr_decay=recipe.lr_decay if recipe else 0.0,
+                augment=recipe.augment if recipe else False,
                 train_subset=config.train_subset,
             )
         )
+        times[activation].append(RunTime.from_metrics(result.metrics))
         parameters = sum(p.numel() for p in result.model.parameters())
         metrics[run_label(activation, seed, len(seeds))] = result.metrics
         summaries.append(
@@ -242,8 +257,12 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         )
     title = f"{exp.name} on {config.data}"
     settings = (
-        f"recipe {config.recipe}: {optimizer} lr {lr:g}, batch {batch_size}, "
-        + ("epochs in the split's order (no shuffle), Keras layers, " if paper else "")
+        f"recipe {config.recipe}: {optimizer} lr {lr:g}"
+        + (f" decay {recipe.lr_decay:g}" if recipe and recipe.lr_decay else "")
+        + f", batch {batch_size}, "
+        + ("epochs in the split's order (no shuffle), " if recipe and not recipe.shuffle else "")
+        + ("flips and 10% shifts, " if recipe and recipe.augment else "")
+        + ("Keras layers, " if recipe and recipe.keras_layers else "")
         + f"up to {config.epochs} epochs"
         + (
             f", a fixed stratified subset of {config.train_subset} train images"
@@ -255,6 +274,17 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         + (" standardized" if config.standardize else " raw (scaled to 0..1)")
         + ", Glorot-uniform init (keras), "
         + (f"seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}")
+    )
+    ratios = time_ratios(times, exp.time_reference) if exp.time_reference is not None else None
+    timing = (
+        f"Per row (over the seeds): best test accuracy, the wall time of a whole run "
+        f"(training + test evaluation of every epoch, median over the seeds) and its ratio "
+        f"to `{exp.time_reference}` (the paper's measure), the training seconds per step "
+        f"and their ratio, and the first layer with a dead channel in each no-BN run:\n\n"
+        + time_table(summaries, chance, ratios)
+        + "\n"
+        if ratios is not None
+        else ""
     )
     over_seeds = (
         "Over the seeds (best test accuracy of the best run / median over the runs; "
@@ -268,14 +298,16 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         f"# Experiment `{exp.name}` on `{config.data}`\n\n"
         f"Settings: {settings}.\n\n"
         f"Command:\n\n    {config.command_line()}\n\n"
+        + timing
         + over_seeds
         + markdown_table(summaries, chance)
         + "\nDead units per layer at the end (layer = 1-based activation index, the conv "
         "index in the depth net), per channel / per element (channel x position), over "
         f"all {'subset ' if config.train_subset else ''}training images:\n\n"
         + layers_table(metrics)
-        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DEAD_PNG}]({DEAD_PNG}), "
-        f"[{DEAD_ELEMENTS_PNG}]({DEAD_ELEMENTS_PNG}).\n"
+        + f"\nPlots: [{ACCURACY_PNG}]({ACCURACY_PNG}), "
+        + (f"[{ACCURACY_TIME_PNG}]({ACCURACY_TIME_PNG}), " if ratios is not None else "")
+        + f"[{DEAD_PNG}]({DEAD_PNG}), [{DEAD_ELEMENTS_PNG}]({DEAD_ELEMENTS_PNG}).\n"
     )
     payload = {
         "experiment": exp.name,
@@ -288,6 +320,11 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         "seeds": seeds,
         "runs": [s.to_dict() for s in summaries],
         "over_seeds": [s.to_dict() for s in summarise_seeds(summaries, chance)],
+        "time_reference": exp.time_reference,
+        "time_ratios": None if ratios is None else [r.to_dict() for r in ratios],
+        "run_times": {
+            run_label(a, s, len(seeds)): asdict(times[a][seeds.index(s)]) for a, s in runs
+        },
         "metrics": metrics,
     }
     groups = {run_label(a, s, len(seeds)): a for a, s in runs}
@@ -302,6 +339,17 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
             per="element",
         ),
     ]
+    if ratios is not None:
+        files.append(
+            plots.plot_accuracy(
+                metrics,
+                out / ACCURACY_TIME_PNG,
+                f"{title}: test accuracy against wall time",
+                chance,
+                groups,
+                against="wall",
+            )
+        )
     write_text_atomic(out / RESULTS_JSON, json.dumps(payload, indent=2) + "\n")
     write_text_atomic(out / RESULTS_MD, text)
     files += [out / RESULTS_JSON, out / RESULTS_MD]

@@ -30,7 +30,10 @@ class TrainConfig:
     train images (:mod:`linkedonnx.data.subset`); ``keras_layers`` builds the model with
     Keras' layer semantics (:mod:`linkedonnx.zoo.keras_form`: per-element PReLU slopes
     from 0, TensorFlow's 'same' padding for strided convs). Optimizer 'adam-keras' is
-    Keras 2's Adam (:mod:`linkedonnx.train.keras_adam`).
+    Keras 2's Adam (:mod:`linkedonnx.train.keras_adam`); ``lr_decay`` is its Keras
+    ``decay`` (lr / (1 + decay * iterations); 'adam-keras' only). ``augment`` flips and
+    shifts every training batch as the authors' ResNet runs did
+    (:mod:`linkedonnx.train.augment`).
     ``from_checkpoint`` starts from a checkpoint's model and weights (linkified or not)
     instead of a freshly initialised ``model``: exactly one of the two is given.
     """
@@ -63,6 +66,8 @@ class TrainConfig:
     shuffle: bool = True
     train_subset: int | None = None
     keras_layers: bool = False
+    lr_decay: float = 0.0
+    augment: bool = False
     from_checkpoint: str | os.PathLike[str] | None = None
 
     def validate(self) -> TrainConfig:
@@ -103,6 +108,11 @@ class TrainConfig:
                 f"unknown init {self.init!r}; expected one of {', '.join(INITS)}",
             ),
             (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+            (self.lr_decay >= 0, f"lr decay must be >= 0, got {self.lr_decay}"),
+            (
+                self.lr_decay == 0 or self.optimizer == "adam-keras",
+                f"lr decay is Keras Adam's (optimizer adam-keras), not {self.optimizer}'s",
+            ),
             (
                 self.train_subset is None or self.train_subset >= 1,
                 f"--train-subset must be at least 1, got {self.train_subset}",

@@ -29,6 +29,7 @@ from linkedonnx.errors import BadInputError
 from linkedonnx.linkify.options import LinkifyOptions
 from linkedonnx.train import distributed as dist_mod
 from linkedonnx.train import outputs
+from linkedonnx.train.augment import batch_generator, flip_and_shift
 from linkedonnx.train.config import TrainConfig
 from linkedonnx.train.dead_units import count_dead_units
 from linkedonnx.train.init import initialize
@@ -70,7 +71,7 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     if config.optimizer == "adam-keras":
         from linkedonnx.train.keras_adam import KerasAdam
 
-        return KerasAdam(params, lr=config.lr)
+        return KerasAdam(params, lr=config.lr, decay=config.lr_decay)
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=config.lr)
     raise BadInputError(f"unknown optimizer {config.optimizer!r}")
@@ -78,7 +79,8 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
 
 def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Module]:
     """The zoo model for ``config.model`` at the data's geometry (in Keras' layer form
-    with ``config.keras_layers``), initialised from the seed by ``config.init``."""
+    with ``config.keras_layers``, :func:`~linkedonnx.zoo.keras_form.to_keras_form`),
+    initialised from the seed by ``config.init``."""
     from linkedonnx.zoo import build
 
     spec = ModelSpec(
@@ -91,8 +93,10 @@ def build_model(config: TrainConfig, data: ImageData) -> tuple[ModelSpec, nn.Mod
     model = build(spec)
     if config.keras_layers:
         from linkedonnx.zoo.keras_form import to_keras_form
+        from linkedonnx.zoo.naming import parse_name
 
-        model = to_keras_form(model, spec.input_shape(1)[1:])
+        family = parse_name(spec.name).family
+        model = to_keras_form(model, spec.input_shape(1)[1:], family=family)
     return spec, initialize(model, config.init)
 
 
@@ -188,6 +192,7 @@ class _Run:
         self.steps = 0
         self.partial = {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
         self.best = -1.0
+        self.timestamps: dict[str, float] = {}  # wall clock of the epoch in progress
         self.forward = self._wrap(self.model)
 
     def _wrap(self, model: nn.Module) -> nn.Module:
@@ -278,10 +283,16 @@ class _Run:
         if progress:
             progress.update(task, completed=self.step_in_epoch)
         stopped = False
+        self.timestamps = {"start": time.time()}
         start = time.perf_counter()
         for batch in batches[self.step_in_epoch :]:
             idx = shard(batch, ctx.rank, ctx.world_size)
-            x = self.data.prepare(images[idx]).to(ctx.device)
+            if cfg.augment:  # drawn for the global batch: each rank gets its share of it
+                draws = batch_generator(cfg.seed, self.epoch, self.step_in_epoch)
+                whole = flip_and_shift(self.data.prepare(images[batch]), draws)
+                x = shard(whole, ctx.rank, ctx.world_size).to(ctx.device)
+            else:
+                x = self.data.prepare(images[idx]).to(ctx.device)
             y = labels[idx].to(ctx.device)
             self.optimizer.zero_grad(set_to_none=True)
             with _autocast(ctx.device, cfg.amp):
@@ -315,6 +326,7 @@ class _Run:
                 stopped = self.step_in_epoch < len(batches)
                 break
         self.partial["seconds"] += time.perf_counter() - start
+        self.timestamps["trained"] = time.time()
         if progress:
             progress.remove_task(task)
         return stopped
@@ -328,6 +340,7 @@ class _Run:
             test_loss, test_acc = evaluate(
                 self.model, self.data, ctx.device, max(cfg.batch_size, 256), cfg.amp
             )
+            self.timestamps["evaluated"] = time.time()
             report = count_dead_units(
                 self.model,
                 dead_unit_batches(
@@ -345,6 +358,9 @@ class _Run:
                 "test_accuracy": test_acc,
                 "seconds": self.partial["seconds"],
                 "partial": partial,
+                # wall clock (time.time()) at the epoch's start, after its training steps
+                # and after its test evaluation (before the dead-unit count and checkpoint)
+                "timestamps": dict(self.timestamps),
                 "dead_units": {
                     "samples": report.samples,
                     "units": report.units,

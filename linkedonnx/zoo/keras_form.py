@@ -10,7 +10,13 @@ uses:
 - ``Conv2D(..., strides=2, padding='same')`` pads as TensorFlow does: the total padding
   max((ceil(n/s) - 1)·s + k - n, 0) is split with the extra pixel at the bottom/right
   (for 7x7 stride 2 on an even side: 2 before, 3 after), where the zoo pads 3 on both
-  sides (the same output size, a one-pixel shift of the sampling grid).
+  sides (the same output size, a one-pixel shift of the sampling grid);
+- ``BatchNormalization()`` keeps its moving averages with momentum 0.99 and adds eps
+  1e-3 to the variance; PyTorch's ``BatchNorm2d`` defaults are momentum 0.1 (in its
+  convention: 1 - 0.99 = 0.01 is Keras') and eps 1e-5;
+- the authors' ResNet (``tests/test_article/resnet50.py``) ends with ``Flatten()`` and
+  ``Dense``, where the zoo's ResNet pools globally before its dense layer
+  (:data:`FLATTEN_HEAD_FAMILIES`).
 
 :func:`to_keras_form` rewrites a built model in place; parameter names are kept (a
 PReLU's slope is still ``weight``, a conv's ``weight``/``bias``), their shapes change
@@ -26,6 +32,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from linkedonnx.nn import ElementPReLU, LinkedPReLU
+
+#: Keras ``BatchNormalization`` defaults, in PyTorch's convention (momentum = 1 - 0.99).
+KERAS_BN_MOMENTUM = 0.01
+KERAS_BN_EPS = 1e-3
+
+#: Families whose authors' nets flatten the last feature map into the dense layer where
+#: the zoo's pool it globally (the zoo module names the two ``pool`` and ``fc``).
+FLATTEN_HEAD_FAMILIES = ("resnet",)
 
 
 class TFSameConv2d(nn.Conv2d):
@@ -99,12 +113,42 @@ def _input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, t
     return shapes
 
 
-def to_keras_form(model: nn.Module, input_shape: tuple[int, ...]) -> nn.Module:
+def _flatten_head(model: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """Replace the global pool before the dense layer ``fc`` by nothing, and ``fc`` by a
+    dense layer over the whole flattened feature map (Keras' ``Flatten(); Dense``).
+    Raises ValueError when ``model`` has no ``pool`` / ``fc`` pair of that kind."""
+    pool, fc = getattr(model, "pool", None), getattr(model, "fc", None)
+    if not isinstance(pool, nn.AdaptiveAvgPool2d) or not isinstance(fc, nn.Linear):
+        raise ValueError("the model has no global pool 'pool' before a dense layer 'fc'")
+    seen: list[torch.Size] = []
+    handle = pool.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[0].shape))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape)))
+    finally:
+        model.train(was_training)
+        handle.remove()
+    model.pool = nn.Identity()
+    model.fc = nn.Linear(math.prod(seen[0][1:]), fc.out_features)
+
+
+def to_keras_form(
+    model: nn.Module, input_shape: tuple[int, ...], family: str | None = None
+) -> nn.Module:
     """Rewrite ``model`` (input ``input_shape`` = (C, H, W)) in place with Keras'
     layer semantics: each ``nn.PReLU`` becomes an :class:`ElementPReLU`, each
     :class:`LinkedPReLU` gets per-element slope sets, all slopes 0; each strided conv
-    with symmetric k//2 padding pads as TensorFlow's 'same'. Returns ``model``.
-    Raises ValueError for a PReLU or LinkedPReLU the forward pass never reaches."""
+    with symmetric k//2 padding pads as TensorFlow's 'same'; each ``BatchNorm2d`` takes
+    Keras' momentum and eps; a model of a family in :data:`FLATTEN_HEAD_FAMILIES` gets
+    its authors' Flatten + Dense head. Returns ``model``. Raises ValueError for a PReLU
+    or LinkedPReLU the forward pass never reaches."""
+    if family in FLATTEN_HEAD_FAMILIES:
+        _flatten_head(model, input_shape)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum, module.eps = KERAS_BN_MOMENTUM, KERAS_BN_EPS
     for module in list(model.modules()):
         for child_name, child in list(module.named_children()):
             if _same_strided(child):

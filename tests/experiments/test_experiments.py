@@ -56,6 +56,7 @@ def test_tiny_experiment_writes_table_and_plots(tmp_path: Path) -> None:
     for name in ("accuracy.png", "dead_units.png"):
         data = (out / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 2000
+    assert not (out / "accuracy_time.png").exists()  # width has no time reference
     table = (out / "results.md").read_text()
     assert "| lk-relu | `width/lk-relu` |" in table
     assert config.command_line() in table

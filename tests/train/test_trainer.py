@@ -31,7 +31,7 @@ def _config(**kw) -> TrainConfig:
 
 
 def _strip(metrics: list[dict]) -> list[dict]:
-    return [{k: v for k, v in m.items() if k != "seconds"} for m in metrics]
+    return [{k: v for k, v in m.items() if k not in ("seconds", "timestamps")} for m in metrics]
 
 
 def test_same_seed_same_metrics_and_weights(tmp_path: Path) -> None:
@@ -160,3 +160,35 @@ def test_no_shuffle_trains_in_the_split_order_on_the_subset() -> None:
         handle.remove()
     data = stratified_subset(data_mod.load("synthetic"), 40)
     torch.testing.assert_close(seen[0], data.prepare(data.train_images[:32]))
+
+
+def test_augmented_keras_adam_run_resumes_exactly_and_stamps_its_epochs(tmp_path: Path) -> None:
+    """The paper's ResNet recipe pieces (flips and shifts, Keras Adam with decay): the
+    draws are fixed by (seed, epoch, step), so a resumed run equals an uninterrupted one;
+    each epoch logs its wall-clock stamps in order."""
+    recipe = {"optimizer": "adam-keras", "lr": 1e-3, "lr_decay": 1e-2, "augment": True}
+    full = train(_config(out=tmp_path / "full", epochs=3, **recipe))
+    out = tmp_path / "cut"
+    train(_config(out=out, epochs=3, max_steps=6, **recipe))
+    resumed = train(_config(out=out, epochs=3, resume=True, **recipe))
+    assert _strip(resumed.metrics) == _strip(full.metrics)
+    plain = train(_config(epochs=3, **(recipe | {"augment": False})))
+    assert _strip(plain.metrics) != _strip(full.metrics)  # the batches were augmented
+    for line in full.metrics:
+        stamps = line["timestamps"]
+        assert stamps["start"] <= stamps["trained"] <= stamps["evaluated"]
+    config = json.loads((tmp_path / "full" / CONFIG).read_text())
+    assert config["augment"] is True and config["lr_decay"] == 1e-2
+
+
+def test_lr_decay_is_keras_adams_only() -> None:
+    from linkedonnx.train.trainer import make_optimizer
+
+    optimizer = make_optimizer(
+        _config(optimizer="adam-keras", lr_decay=1e-6), [torch.nn.Parameter(torch.zeros(2))]
+    )
+    assert optimizer.param_groups[0]["decay"] == 1e-6
+    with pytest.raises(BadInputError, match="adam-keras"):
+        train(_config(optimizer="adam", lr_decay=1e-6))
+    with pytest.raises(BadInputError, match="decay"):
+        train(_config(optimizer="adam-keras", lr_decay=-1.0))

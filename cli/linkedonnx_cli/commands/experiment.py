@@ -83,8 +83,10 @@ def command(
     recipe: Annotated[
         str,
         typer.Option(
-            help="default, or paper: the depth runs as the authors' Keras code trained them "
-            "(Keras-2 Adam, batch 32, no shuffle, per-element PReLU slopes from 0, TF padding)."
+            help="default, or paper: depth or resnet-nobn as the authors' Keras code trained "
+            "them (Keras-2 Adam; depth: batch 32, no shuffle, per-element PReLU slopes from 0, "
+            "TF padding; resnet-nobn: decay 1e-6, batch 128, flips and 10% shifts, Keras BN, "
+            "Flatten + Dense head)."
         ),
     ] = "default",
     train_subset: Annotated[
