@@ -28,6 +28,7 @@ from linkedonnx_cli.commands import (
     bench,
     convert,
     demo,
+    deploy,
     experiment,
     export,
     inspect,
@@ -53,3 +54,6 @@ COMMANDS = [
     ("zoo", zoo.command),
     ("experiment", experiment.command),
 ]
+
+#: Command groups (name, typer app), listed after the commands: ``deploy triton``.
+GROUPS = [("deploy", deploy.app)]
