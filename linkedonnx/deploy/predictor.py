@@ -53,8 +53,14 @@ class Predictor:
         inputs = data_inputs(proto)
         if len(inputs) != 1 or len(inputs[0].dims) != 4:
             described = ", ".join(s.describe() for s in inputs) or "no input"
-            raise BadInputError(f"the Predictor feeds one NCHW image input; the model has {described}")
-        source = model if needs_external_data(proto) and not isinstance(model, onnx.ModelProto) else proto
+            raise BadInputError(
+                f"the Predictor feeds one NCHW image input; the model has {described}"
+            )
+        source = (
+            model
+            if needs_external_data(proto) and not isinstance(model, onnx.ModelProto)
+            else proto
+        )
         self.session = make_session(source, provider, threads=threads)
         self.input = inputs[0]
         self.output_name = self.session.get_outputs()[0].name
@@ -67,7 +73,9 @@ class Predictor:
         """The model's image input name."""
         return self.input.name
 
-    def prepare(self, images: np.ndarray, *, prepared: bool = False, layout: str = "NHWC") -> np.ndarray:
+    def prepare(
+        self, images: np.ndarray, *, prepared: bool = False, layout: str = "NHWC"
+    ) -> np.ndarray:
         """``images`` (one image [H, W, C] / [C, H, W] or a batch [N, ...] in ``layout``)
         as float32 model input [N, C, H, W]: raw images get the recorded preprocessing,
         ``prepared`` ones are only checked and cast. Raises BadInputError for a wrong

@@ -151,7 +151,9 @@ def triton_config(
         for value in values:
             dtype, dims = _value_type(value)
             if dtype not in TRITON_TYPES:
-                raise BadInputError(f"{kind} {value.name!r} has type {dtype}, which Triton cannot take")
+                raise BadInputError(
+                    f"{kind} {value.name!r} has type {dtype}, which Triton cannot take"
+                )
             if max_batch_size > 0:
                 if not dims or dims[0] is not None:
                     first = "no axis" if not dims else f"a fixed first axis of {dims[0]}"
@@ -161,7 +163,9 @@ def triton_config(
                     )
                 dims = dims[1:]
             tensors[kind].append(
-                TensorConfig(value.name, TRITON_TYPES[dtype], tuple(-1 if d is None else d for d in dims))
+                TensorConfig(
+                    value.name, TRITON_TYPES[dtype], tuple(-1 if d is None else d for d in dims)
+                )
             )
     parameters = {}
     preprocess = read_preprocess(model)

@@ -54,7 +54,9 @@ def digits_classifier(path: Path) -> Path:
     features = session.run(None, {"x": apply(raw.train_images, pre)})[0].astype(np.float64)
     design = np.hstack([features, np.ones((len(features), 1))])
     targets = np.eye(10)[raw.train_labels]
-    solution = np.linalg.solve(design.T @ design + 1.0 * np.eye(design.shape[1]), design.T @ targets)
+    solution = np.linalg.solve(
+        design.T @ design + 1.0 * np.eye(design.shape[1]), design.T @ targets
+    )
     head = [
         numpy_helper.from_array(solution[:-1].astype(np.float32), "W2"),
         numpy_helper.from_array(solution[-1].astype(np.float32), "B2"),

@@ -63,14 +63,19 @@ def test_outputs_layouts_single_images_batches_and_threads(model: Path, raw_test
     )
     chunks = np.array_split(images, 8)
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda c: predictor.predict(c, layout="NCHW", batch_size=5), chunks))
+        results = list(
+            pool.map(lambda c: predictor.predict(c, layout="NCHW", batch_size=5), chunks)
+        )
     np.testing.assert_array_equal(np.concatenate(results), logits.argmax(axis=1))
 
 
 @pytest.mark.parametrize(
     ("call", "words"),
     [
-        (lambda p, x: p.predict(x), "in layout NHWC; the model takes 1"),  # NCHW pixels read as NHWC
+        (
+            lambda p, x: p.predict(x),
+            "in layout NHWC; the model takes 1",
+        ),  # NCHW pixels read as NHWC
         (lambda p, x: p.predict(x[:, 0], layout="NCHW"), "have 4 channel(s) in layout NCHW"),
         (lambda p, x: p.predict(x[0, 0, 0], layout="NCHW"), "expected one image"),
         (lambda p, x: p.predict(x.astype(bool), layout="NCHW"), "dtype bool"),

@@ -46,14 +46,19 @@ def test_repository_entry_field_by_field(tmp_path: Path, capsys) -> None:
     out_dims = written.graph.output[0].type.tensor_type.shape.dim
     assert out_dims[0].dim_param  # the batch axis, removed from dims
     assert list(config.output[0].dims) == [d.dim_value or -1 for d in out_dims[1:]] == [10]
-    assert [(g.count, g.kind) for g in config.instance_group] == [(2, mc.ModelInstanceGroup.KIND_CPU)]
+    assert [(g.count, g.kind) for g in config.instance_group] == [
+        (2, mc.ModelInstanceGroup.KIND_CPU)
+    ]
     assert list(config.dynamic_batching.preferred_batch_size) == [4, 8]
     assert config.dynamic_batching.max_queue_delay_microseconds == 500
     recorded = read_preprocess(onnx.load(source))
     assert recorded is not None
     assert json.loads(config.parameters["linkedonnx.preprocess"].string_value) == recorded.to_dict()
     assert not written.functions and all(n.domain in ("", "ai.onnx") for n in written.graph.node)
-    assert exit_code("validate", str(repo / "dg" / "1" / "model.onnx"), "--reference", str(source)) == 0
+    assert (
+        exit_code("validate", str(repo / "dg" / "1" / "model.onnx"), "--reference", str(source))
+        == 0
+    )
     assert exit_code("validate", str(repo / "dg" / "1" / "model.onnx"), "--data", "digits") == 0
 
 
@@ -80,7 +85,11 @@ def test_refusals_and_overwrite(tmp_path: Path, capsys) -> None:
     assert _config(repo / "fixed" / "config.pbtxt").instance_group[0].kind == (
         mc.ModelInstanceGroup.KIND_CPU
     )
-    assert sorted(p.name for p in (repo / "fixed").rglob("*")) == ["1", "config.pbtxt", "model.onnx"]
+    assert sorted(p.name for p in (repo / "fixed").rglob("*")) == [
+        "1",
+        "config.pbtxt",
+        "model.onnx",
+    ]
 
 
 @pytest.mark.parametrize(
