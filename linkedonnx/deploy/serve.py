@@ -16,12 +16,12 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 from ray import serve
 from starlette.requests import Request
 from starlette.responses import Response
@@ -85,7 +85,6 @@ class OipModel:
     """One replica: the Predictor, the model's OIP metadata, and the HTTP handler."""
 
     def __init__(self, model: bytes, options: ServeOptions) -> None:
-        import onnx
 
         from linkedonnx.deploy.predictor import Predictor
 
@@ -252,6 +251,69 @@ def stop_ray(name: str, local: bool) -> None:
             ray.shutdown()
 
 
+def check_model(model: onnx.ModelProto, options: ServeOptions) -> None:
+    """Raise BadInputError when ``model`` cannot be served with ``options``: it does not
+    load in a Predictor, or its batch axis is fixed."""
+    from linkedonnx.deploy.predictor import Predictor
+
+    probe = Predictor(model, options.provider, options.threads)
+    if probe.fixed_batch is not None:
+        raise BadInputError(
+            f"the model's batch axis is fixed at {probe.fixed_batch}; serve batches requests, "
+            "so export it with a dynamic batch"
+        )
+
+
+def connect(
+    *,
+    host: str,
+    port: int,
+    address: str | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    cpus: int | None = None,
+) -> None:
+    """Start Ray (a local one with ``cpus`` CPUs logging to ``log_dir`` when ``address``
+    is None, else join that cluster) and Serve's HTTP proxy on ``host``:``port``. The
+    process keeps its own SIGTERM/SIGINT handlers (Ray's would crash it)."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    init: dict = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address is None:
+        folder = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="lo-ray-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        init.update(address="local", num_cpus=cpus or os.cpu_count() or 1,
+                    include_dashboard=False, _temp_dir=str(folder.resolve()))  # fmt: skip
+    else:
+        init.update(address=address)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    ray.init(**init)
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
+    serve.start(
+        http_options={"host": host, "port": port},
+        logging_config={"log_level": "WARNING", "enable_access_log": False},
+    )
+
+
+def deploy(model: onnx.ModelProto, options: ServeOptions) -> None:
+    """Run ``model`` as the Serve application ``options.name`` (route prefix /) and
+    return once it runs (every replica warmed up). Raises BadInputError when it fails
+    or does not run within :data:`SCHEDULE_TIMEOUT_S`."""
+    app = serve.deployment(
+        name=options.name,
+        num_replicas=options.replicas,
+        ray_actor_options={"num_cpus": options.threads},
+        max_ongoing_requests=max(64, 4 * options.max_batch_size),
+        graceful_shutdown_timeout_s=2,
+        graceful_shutdown_wait_loop_s=0.5,
+    )(OipModel).bind(model.SerializeToString(), options)
+    serve._run(app, _blocking=False, name=options.name, route_prefix="/")
+    _wait_running(options.name)
+
+
 def start(
     model_path: str | os.PathLike[str],
     options: ServeOptions,
@@ -261,60 +323,23 @@ def start(
     address: str | None = None,
     log_dir: str | os.PathLike[str] | None = None,
     cpus: int | None = None,
-    tell: Callable[[str], None] | None = None,
 ) -> Server:
     """Serve the ONNX model at ``model_path`` and return once every replica has warmed
     up. ``port`` 0 picks a free port; ``address`` joins a Ray cluster (None: start a
     local Ray with ``cpus`` CPUs, default all, logging to ``log_dir``). Raises
     BadInputError for a bad model or option, a port in use, or a deployment that is
     not running within :data:`SCHEDULE_TIMEOUT_S` (nothing is left running then)."""
-    import ray
-
-    from linkedonnx.deploy.predictor import Predictor
     from linkedonnx.onnx_io import load_model
 
     options.check()
     port = free_port(host) if port == 0 else port
     check_port(host, port)
     model = load_model(model_path)
-    probe = Predictor(model, options.provider, options.threads)  # a bad model fails here
-    if probe.fixed_batch is not None:
-        raise BadInputError(
-            f"the model's batch axis is fixed at {probe.fixed_batch}; serve batches requests, "
-            "so export it with a dynamic batch"
-        )
-    del probe
+    check_model(model, options)
     local = address is None
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    init: dict = {"logging_level": logging.ERROR, "log_to_driver": False}
-    if local:
-        folder = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="lo-ray-"))
-        folder.mkdir(parents=True, exist_ok=True)
-        init.update(address="local", num_cpus=cpus or os.cpu_count() or 1,
-                    include_dashboard=False, _temp_dir=str(folder.resolve()))  # fmt: skip
-    else:
-        init.update(address=address)
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        ray.init(**init)
-        for sig, handler in handlers.items():  # Ray's fatal-signal handler would crash the driver
-            if handler is not None:
-                signal.signal(sig, handler)
-        logging.getLogger("ray.serve").setLevel(logging.WARNING)
-        serve.start(
-            http_options={"host": host, "port": port},
-            logging_config={"log_level": "WARNING", "enable_access_log": False},
-        )
-        app = serve.deployment(
-            name=options.name,
-            num_replicas=options.replicas,
-            ray_actor_options={"num_cpus": options.threads},
-            max_ongoing_requests=max(64, 4 * options.max_batch_size),
-            graceful_shutdown_timeout_s=2,
-            graceful_shutdown_wait_loop_s=0.5,
-        )(OipModel).bind(model.SerializeToString(), options)
-        serve._run(app, _blocking=False, name=options.name, route_prefix="/")
-        _wait_running(options.name, tell)
+        connect(host=host, port=port, address=address, log_dir=log_dir, cpus=cpus)
+        deploy(model, options)
     except BaseException as exc:
         stop_ray(options.name, local)
         if isinstance(exc, Exception) and not isinstance(exc, BadInputError):
@@ -323,7 +348,7 @@ def start(
     return Server(f"http://{host}:{port}", options.name, local)
 
 
-def _wait_running(name: str, tell: Callable[[str], None] | None) -> None:
+def _wait_running(name: str) -> None:
     """Wait until application ``name`` runs; raise BadInputError when it fails or is
     not running within :data:`SCHEDULE_TIMEOUT_S`."""
     deadline = time.monotonic() + SCHEDULE_TIMEOUT_S
