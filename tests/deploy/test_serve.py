@@ -57,6 +57,20 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _replicas(pid: int) -> set[int]:
+    """The Serve replica processes below ``pid`` (Ray titles them ray::ServeReplica:...)."""
+    return {p for p in _descendants(pid) if "ServeReplica" in _cmdline(p) and _alive(p)}
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -82,7 +96,7 @@ def server(model: Path):
     logs = Path(tempfile.mkdtemp(prefix="lo-ray-"))  # short: Ray's socket paths must fit
     args = [
         sys.executable, "-m", "linkedonnx_cli", "serve", str(model), "--port", "0",
-        "--name", NAME, "--threads", "1", "--max-batch-size", "4",
+        "--name", NAME, "--replicas", "2", "--threads", "1", "--max-batch-size", "4",
         "--max-request-mb", str(MAX_MB), "--log-dir", str(logs),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -99,7 +113,7 @@ def server(model: Path):
             proc.poll(),
             proc.stderr.read() if proc.poll() is not None else "",
         )
-        assert lines[0].rstrip().endswith("(1 replicas, max batch 4)")
+        assert lines[0].rstrip().endswith("(2 replicas, max batch 4)")
         url = lines[0].split(" at http://")[1].split()[0]
         yield proc, url, logs
     finally:
@@ -204,6 +218,69 @@ def test_errors_are_json_and_leave_the_server_answering(server, model: Path) -> 
     tensor.set_data_from_numpy(x)
     np.testing.assert_allclose(
         client.infer(NAME, [tensor]).as_numpy("logits"), _reference(model, x), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_a_killed_replica_is_restarted_and_requests_recover(server, model: Path) -> None:
+    """Kill one of the two replicas under load: every request gets an answer or a
+    retryable 5xx, none hangs past the client's timeout, Ray starts a new replica,
+    and afterwards at least 95% succeed."""
+    from tritonclient.utils import InferenceServerException
+
+    proc, url, _ = server
+    before = _replicas(proc.pid)
+    assert len(before) == 2, [_cmdline(p) for p in _descendants(proc.pid)]
+    x = np.full((1, 1, 16, 16), 0.5, np.float32)
+    expected = _reference(model, x)
+    results: list[tuple[float, float, int]] = []  # (sent, seconds, status)
+    stop = threading.Event()
+
+    def worker() -> None:
+        client = httpclient.InferenceServerClient(url=url, network_timeout=15)
+        tensor = httpclient.InferInput("x", list(x.shape), "FP32")
+        tensor.set_data_from_numpy(x)
+        while not stop.is_set():
+            sent = time.monotonic()
+            try:
+                out = client.infer(NAME, [tensor]).as_numpy("logits")
+                status = 200 if np.allclose(out, expected, rtol=1e-5, atol=1e-5) else -1
+            except InferenceServerException as exc:
+                status = int(exc.status() or 0)
+            results.append((sent, time.monotonic() - sent, status))
+
+    workers = [threading.Thread(target=worker) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(1.0)
+        victim = sorted(before)[0]
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        deadline = killed + 40
+        while time.monotonic() < deadline:
+            now = _replicas(proc.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.2)
+        recovered = time.monotonic()
+        assert victim not in _replicas(proc.pid) and len(_replicas(proc.pid)) == 2
+        client = httpclient.InferenceServerClient(url=url)
+        while not client.is_server_ready() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(30)
+    statuses = [s for _, _, s in results]
+    assert all(s == 200 or 500 <= s < 600 for s in statuses), sorted(set(statuses))
+    assert max(seconds for _, seconds, _ in results) < 15  # none hangs past its timeout
+    after = [s for sent, _, s in results if sent > recovered]
+    assert len(after) >= 5 and after.count(200) >= 0.95 * len(after)
+    print(
+        f"replica kill: {len(statuses)} requests, {statuses.count(200)} ok, "
+        f"{len(statuses) - statuses.count(200)} 5xx; new replica after {recovered - killed:.1f} s; "
+        f"after recovery {after.count(200)}/{len(after)} ok"
     )
 
 
