@@ -305,7 +305,10 @@ def deploy(model: onnx.ModelProto, options: ServeOptions) -> None:
     app = serve.deployment(
         name=options.name,
         num_replicas=options.replicas,
-        ray_actor_options={"num_cpus": options.threads},
+        ray_actor_options={
+            "num_cpus": options.threads,
+            "num_gpus": 1 if options.provider == "cuda" else 0,
+        },
         max_ongoing_requests=max(64, 4 * options.max_batch_size),
         graceful_shutdown_timeout_s=2,
         graceful_shutdown_wait_loop_s=0.5,
