@@ -298,6 +298,16 @@ def connect(
     )
 
 
+def check_fits(options: ServeOptions, cpus: float) -> None:
+    """Raise BadInputError when one replica asks for more CPUs (``options.threads``) than
+    the local Ray will have (``cpus``): such a deployment could never be scheduled."""
+    if options.threads > cpus:
+        raise BadInputError(
+            f"each replica asks Ray for {options.threads} CPUs (--threads) but the local Ray "
+            f"has {cpus:g}; lower --threads"
+        )
+
+
 def deploy(model: onnx.ModelProto, options: ServeOptions) -> None:
     """Run ``model`` as the Serve application ``options.name`` (route prefix /) and
     return once it runs (every replica warmed up). Raises BadInputError when it fails
@@ -340,6 +350,8 @@ def start(
     model = load_model(model_path)
     check_model(model, options)
     local = address is None
+    if local:
+        check_fits(options, cpus or os.cpu_count() or 1)
     try:
         connect(host=host, port=port, address=address, log_dir=log_dir, cpus=cpus)
         deploy(model, options)

@@ -344,3 +344,17 @@ def test_the_replica_answers_503_while_warming_and_504_past_the_timeout(model: P
     assert _call(replica, "GET", "/v2/health/ready")[0] == 503
     assert _call(replica, "POST", infer, _request())[0] == 503
     assert _call(replica, "GET", "/v2/health/live")[0] == 200
+
+
+def test_a_replica_larger_than_the_local_ray_is_refused_before_ray_starts(
+    capsys, model: Path
+) -> None:
+    from linkedonnx.deploy.serve import ServeOptions, check_fits
+    from linkedonnx.errors import BadInputError
+
+    check_fits(ServeOptions(NAME, threads=2), 2)
+    with pytest.raises(BadInputError, match="asks Ray for 3 CPUs"):
+        check_fits(ServeOptions(NAME, threads=3), 2)
+    threads = str((os.cpu_count() or 1) + 1)
+    code, _, err = run_cli(capsys, "serve", str(model), "--port", "0", "--threads", threads)
+    assert code == 2 and f"asks Ray for {threads} CPUs" in err
