@@ -10,8 +10,11 @@ class LinkedOnnxError(Exception):
     exit_code: int = 2
 
 
-class BadInputError(LinkedOnnxError):
-    """The input (file, name, option) is missing, malformed or inconsistent."""
+class BadInputError(LinkedOnnxError, ValueError):
+    """The input (file, name, option, array) is missing, malformed or inconsistent.
+
+    Also a ValueError, so library callers (e.g. of :class:`linkedonnx.deploy.Predictor`)
+    can catch it the way Python code catches a bad argument."""
 
 
 class Terminated(BaseException):

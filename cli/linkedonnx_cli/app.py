@@ -14,7 +14,7 @@ from typer.exceptions import TyperException
 from linkedonnx import __version__
 from linkedonnx.errors import LinkedOnnxError, Terminated, first_line
 from linkedonnx_cli import verbosity
-from linkedonnx_cli.commands import COMMANDS
+from linkedonnx_cli.commands import COMMANDS, GROUPS
 
 #: The exit codes every command uses (also in README.md, "The command line").
 EXIT_CODES = {
@@ -72,6 +72,10 @@ def help_of(function: object) -> str:
 
 for _name, _function in COMMANDS:
     app.command(_name, help=help_of(_function))(_function)
+for _name, _group in GROUPS:
+    for _info in _group.registered_commands:
+        _info.help = help_of(_info.callback)
+    app.add_typer(_group, name=_name)
 
 
 def _fail(message: str, code: int) -> None:

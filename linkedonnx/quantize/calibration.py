@@ -121,6 +121,8 @@ def calibration_batches(
             for images, _ in prepared.batches(batch_size)
             if not isinstance(fixed, int) or len(images) == fixed
         ]
+    except BadInputError:  # a ValueError too: keep its own message
+        raise
     except (TypeError, ValueError) as exc:  # images numpy cannot turn into float32
         raise BadInputError(f"{data}: the images are not numeric ({exc})") from None
     if not batches:

@@ -114,7 +114,7 @@ class AccuracyReport:
         )
 
 
-def _padded(x: np.ndarray, batch: int) -> np.ndarray:
+def padded(x: np.ndarray, batch: int) -> np.ndarray:
     """``x`` filled up to ``batch`` rows by repeating its last row (fixed-batch models)."""
     if len(x) == batch:
         return x
@@ -133,7 +133,7 @@ def predict_both(
     reference) outputs for the real rows, concatenated."""
     ours, theirs = [], []
     for x in batches:
-        feeds = {input_name: _padded(x, fixed_batch) if fixed_batch else x}
+        feeds = {input_name: padded(x, fixed_batch) if fixed_batch else x}
         ours.append(np.asarray(run_model(feeds)[0])[: len(x)])
         theirs.append(np.asarray(run_reference(feeds)[0])[: len(x)])
     return np.concatenate(ours), np.concatenate(theirs)

@@ -161,3 +161,28 @@ def test_quantize_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "| ours-int8 |" in printed and "ISA flags" in printed
     text = md.read_text()
     assert bench.MD_BEGIN in text and "| stock-ours |" in text and data["cpu"] in text
+
+
+def test_serve_script_table_and_targets() -> None:
+    """bench_serve's table and its two targets at concurrency 32, on made-up rows."""
+    serve = _script("bench_serve")
+
+    def row(model: str, batch: int, concurrency: int, rate: float) -> dict:
+        return {"model": model, "max_batch_size": batch, "concurrency": concurrency,
+                "images_per_s": rate, "p50_ms": 1.0, "p99_ms": 2.0, "failed": 0}  # fmt: skip
+
+    data = {
+        "max_batch_size": 16,
+        "bare": {"f32": {"images_per_s": 100.0, "batch": 32}},
+        "served": [row("f32", 16, 1, 20.0), row("f32", 16, 32, 45.0), row("f32", 1, 32, 30.0)],
+    }
+    met = {t["what"]: (t["value"], t["met"]) for t in serve.targets(data)}
+    assert met == {
+        "f32 batched vs bare loop, c=32": (0.45, True),
+        "f32 batched vs unbatched server, c=32": (1.5, True),
+    }
+    data["served"][1]["images_per_s"] = 39.0
+    assert [t["met"] for t in serve.targets(data)] == [False, False]
+    table = serve.table(data)
+    assert "| f32 | 16 | 32 | 39.0 | 1.0 | 2.0 | 0 | 39% |" in table
+    assert "| f32 bare ORT loop (batch 32) |" in table

@@ -91,6 +91,7 @@ ACRONYMS = {"ONNX", "JSON", "CPU", "CUDA", "CIFAR", "FLOP", "FLOPs", "MFLOPs", "
 ACRONYMS |= {"NCHW", "OPTIONS", "PNG", "AMP", "EP", "NAME", "LINKEDONNX_DEBUG", "IQR"}
 ACRONYMS |= {"COMMAND", "ARGS", "SIGTERM"}  # the usage line; a signal name
 ACRONYMS |= {"INT8", "QDQ", "ISA"}  # quantize: the format and the CPU instruction set
+ACRONYMS |= {"REST", "API", "FP32", "UINT8", "NHWC"}  # serve: the protocol and tensor types
 
 
 def test_help_texts_name_options_by_their_flags(capsys) -> None:

@@ -28,12 +28,14 @@ from linkedonnx_cli.commands import (
     bench,
     convert,
     demo,
+    deploy,
     experiment,
     export,
     inspect,
     linkify,
     optimize,
     quantize,
+    serve,
     train,
     validate,
     zoo,
@@ -49,7 +51,11 @@ COMMANDS = [
     ("quantize", quantize.command),
     ("validate", validate.command),
     ("bench", bench.command),
+    ("serve", serve.command),
     ("inspect", inspect.command),
     ("zoo", zoo.command),
     ("experiment", experiment.command),
 ]
+
+#: Command groups (name, typer app), listed after the commands: ``deploy triton``.
+GROUPS = [("deploy", deploy.app)]

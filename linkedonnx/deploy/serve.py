@@ -1,0 +1,387 @@
+"""``linkedonnx serve``: an ONNX classifier on Ray Serve, speaking the Open Inference
+Protocol REST API (health, model metadata, infer with JSON or binary tensors) so that
+an unmodified ``tritonclient.http`` client works. Each replica holds one
+:class:`~linkedonnx.deploy.predictor.Predictor` and batches concurrent requests with
+``@serve.batch``. Imports ray: only the serve command loads this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from ray import serve
+from starlette.requests import Request
+from starlette.responses import Response
+
+from linkedonnx.deploy.oip import (
+    HEADER_LENGTH,
+    ProtocolError,
+    TensorSpec,
+    check_inputs,
+    encode_response,
+    parse_request,
+)
+from linkedonnx.errors import BadInputError, first_line
+
+#: Seconds a deployment may take to come up before ``serve`` gives up (exit 2).
+SCHEDULE_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the model is served: its ``name``, ``replicas``, ORT ``threads`` (and Ray
+    CPUs) per replica, ``max_batch_size`` requests per batch, ``batch_wait_ms`` to
+    fill one, the per-request ``timeout_s`` (504 past it), ``max_request_mb`` (413
+    above it) and the ORT ``provider``."""
+
+    name: str
+    replicas: int = 1
+    threads: int = 1
+    max_batch_size: int = 16
+    batch_wait_ms: float = 5.0
+    timeout_s: float = 30.0
+    max_request_mb: float = 64.0
+    provider: str = "cpu"
+
+    def check(self) -> None:
+        """Raise BadInputError for a value out of range."""
+        if not self.name or "/" in self.name:
+            raise BadInputError(f"--name must be a non-empty name without '/', got {self.name!r}")
+        for flag, value in (("--replicas", self.replicas), ("--threads", self.threads),
+                            ("--max-batch-size", self.max_batch_size)):  # fmt: skip
+            if value < 1:
+                raise BadInputError(f"{flag} must be at least 1, got {value}")
+        for flag, number in (("--batch-wait-ms", self.batch_wait_ms), ("--timeout", self.timeout_s),
+                             ("--max-request-mb", self.max_request_mb)):  # fmt: skip
+            if not (np.isfinite(number) and number >= 0) or (
+                flag != "--batch-wait-ms" and number == 0
+            ):
+                raise BadInputError(f"{flag} must be a positive number, got {number}")
+
+
+ORT_TO_DATATYPE = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(double)": "FP64",
+                   "tensor(int64)": "INT64", "tensor(int32)": "INT32", "tensor(uint8)": "UINT8",
+                   "tensor(int8)": "INT8", "tensor(bool)": "BOOL"}  # fmt: skip
+
+
+def _json(status: int, payload: dict) -> Response:
+    return Response(json.dumps(payload), status_code=status, media_type="application/json")
+
+
+class OipModel:
+    """One replica: the Predictor, the model's OIP metadata, and the HTTP handler."""
+
+    def __init__(self, model: bytes, options: ServeOptions) -> None:
+
+        from linkedonnx.deploy.predictor import Predictor
+
+        self.options = options
+        self.ready = False
+        self.predictor = Predictor(onnx.load_from_string(model), options.provider, options.threads)
+        sig = self.predictor.input
+        self.input = TensorSpec(
+            sig.name, "FP32", tuple(d if isinstance(d, int) else -1 for d in sig.dims)
+        )
+        self.outputs = [
+            TensorSpec(
+                o.name,
+                ORT_TO_DATATYPE.get(o.type, o.type),
+                tuple(d if isinstance(d, int) else -1 for d in o.shape),
+            )
+            for o in self.predictor.session.get_outputs()
+        ]
+        self.output_names = [o.name for o in self.outputs]
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="ort")  # one ORT run at a time
+        self.batched.set_max_batch_size(options.max_batch_size)
+        self.batched.set_batch_wait_timeout_s(options.batch_wait_ms / 1000.0)
+        shape = [1 if d < 0 else d for d in self.input.shape]
+        for size in range(1, options.max_batch_size + 1):  # warm-up: every batch size once
+            self._run(np.zeros((size, *shape[1:]), np.float32))
+        self.ready = True
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.predictor.session.run(self.output_names, {self.input.name: x})
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
+    async def batched(self, arrays: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Run the requests' arrays as one batch; each gets its own rows back."""
+        x = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        outs = await asyncio.get_running_loop().run_in_executor(self.pool, self._run, x)
+        results, start = [], 0
+        for a in arrays:
+            results.append(
+                {n: o[start : start + len(a)] for n, o in zip(self.output_names, outs, strict=True)}
+            )
+            start += len(a)
+        return results
+
+    def metadata(self) -> dict:
+        """The model metadata (GET /v2/models/NAME)."""
+        return {
+            "name": self.options.name,
+            "versions": ["1"],
+            "platform": "onnxruntime_onnx",
+            "inputs": [self.input.to_dict()],
+            "outputs": [o.to_dict() for o in self.outputs],
+            "parameters": {"raw_input": "UINT8 NHWC images get the recorded preprocessing"},
+        }
+
+    async def __call__(self, request: Request) -> Response:
+        """Route one HTTP request; protocol errors become JSON bodies with their status."""
+        try:
+            return await self._route(request)
+        except ProtocolError as exc:
+            return Response(exc.body(), status_code=exc.status, media_type="application/json")
+
+    async def _route(self, request: Request) -> Response:
+        parts = [p for p in request.url.path.split("/") if p]
+        method = request.method
+        if parts[:1] != ["v2"]:
+            raise ProtocolError(404, f"no such endpoint {request.url.path}")
+        if parts == ["v2", "health", "live"]:
+            return _json(200, {"live": True})
+        if parts == ["v2", "health", "ready"]:
+            return _json(200 if self.ready else 503, {"ready": self.ready})
+        if parts == ["v2"]:
+            return _json(200, {"name": "linkedonnx", "extensions": ["binary_tensor_data"]})
+        if len(parts) < 3 or parts[1] != "models":
+            raise ProtocolError(404, f"no such endpoint {request.url.path}")
+        if parts[2] != self.options.name:
+            raise ProtocolError(
+                404, f"unknown model {parts[2]!r}; this server has {self.options.name!r}"
+            )
+        rest = parts[3:]
+        if rest[:2] == ["versions", "1"]:
+            rest = rest[2:]
+        elif rest[:1] == ["versions"]:
+            raise ProtocolError(404, f"model {self.options.name!r} has version 1 only")
+        if not rest and method == "GET":
+            return _json(200, self.metadata())
+        if rest == ["ready"] and method == "GET":
+            return _json(200 if self.ready else 503, {"ready": self.ready})
+        if rest == ["infer"] and method == "POST":
+            return await self._infer(request)
+        raise ProtocolError(404, f"no such endpoint {method} {request.url.path}")
+
+    async def _infer(self, request: Request) -> Response:
+        if not self.ready:
+            raise ProtocolError(503, "the model is warming up")
+        limit = int(self.options.max_request_mb * 1024 * 1024)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ProtocolError(
+                413, f"the body has {declared} bytes; --max-request-mb allows {limit}"
+            )
+        body = await request.body()
+        if len(body) > limit:
+            raise ProtocolError(
+                413, f"the body has {len(body)} bytes; --max-request-mb allows {limit}"
+            )
+        parsed = parse_request(body, request.headers.get(HEADER_LENGTH))
+        array, datatype = check_inputs(parsed.inputs, self.input, ("FP32", "UINT8"))
+        if datatype == "UINT8":
+            try:
+                array = self.predictor.prepare(array, layout="NHWC")
+            except BadInputError as exc:
+                raise ProtocolError(400, f"input {self.input.name!r}: {first_line(exc)}") from None
+        try:
+            results = await asyncio.wait_for(self.batched(array), self.options.timeout_s)
+        except TimeoutError:
+            raise ProtocolError(
+                504, f"no answer within --timeout {self.options.timeout_s:g} s"
+            ) from None
+        answer = encode_response(self.options.name, results, parsed)
+        return Response(answer.body, headers=answer.headers)
+
+
+def free_port(host: str) -> int:
+    """A port on ``host`` that is free now (bound to 0 and released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise BadInputError when ``host``:``port`` cannot be bound (in use, or not ours)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise BadInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@dataclass
+class Server:
+    """A running deployment: its ``url``; :meth:`stop` removes it (and the local Ray)."""
+
+    url: str
+    name: str
+    local: bool
+
+    def stop(self) -> None:
+        """Delete the application; with a local Ray, shut Serve and Ray down."""
+        stop_ray(self.name, self.local)
+
+
+def stop_ray(name: str, local: bool) -> None:
+    """Remove application ``name`` (a shared cluster) or shut Serve and the local Ray
+    down; never raises."""
+    import ray
+
+    with contextlib.suppress(Exception):
+        if local:
+            serve.shutdown()
+        else:
+            serve.delete(name)
+    if ray.is_initialized():
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+
+
+def check_model(model: onnx.ModelProto, options: ServeOptions) -> None:
+    """Raise BadInputError when ``model`` cannot be served with ``options``: it does not
+    load in a Predictor, or its batch axis is fixed."""
+    from linkedonnx.deploy.predictor import Predictor
+
+    probe = Predictor(model, options.provider, options.threads)
+    if probe.fixed_batch is not None:
+        raise BadInputError(
+            f"the model's batch axis is fixed at {probe.fixed_batch}; serve batches requests, "
+            "so export it with a dynamic batch"
+        )
+
+
+def connect(
+    *,
+    host: str,
+    port: int,
+    address: str | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    cpus: int | None = None,
+) -> None:
+    """Start Ray (a local one with ``cpus`` CPUs logging to ``log_dir`` when ``address``
+    is None, else join that cluster) and Serve's HTTP proxy on ``host``:``port``. The
+    process keeps its own SIGTERM/SIGINT handlers (Ray's would crash it)."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    init: dict = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address is None:
+        folder = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="lo-ray-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        init.update(address="local", num_cpus=cpus or os.cpu_count() or 1,
+                    include_dashboard=False, _temp_dir=str(folder.resolve()))  # fmt: skip
+    else:
+        init.update(address=address)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    ray.init(**init)
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
+    serve.start(
+        http_options={"host": host, "port": port},
+        logging_config={"log_level": "WARNING", "enable_access_log": False},
+    )
+
+
+def check_fits(options: ServeOptions, cpus: float) -> None:
+    """Raise BadInputError when one replica asks for more CPUs (``options.threads``) than
+    the local Ray will have (``cpus``): such a deployment could never be scheduled."""
+    if options.threads > cpus:
+        raise BadInputError(
+            f"each replica asks Ray for {options.threads} CPUs (--threads) but the local Ray "
+            f"has {cpus:g}; lower --threads"
+        )
+
+
+def deploy(model: onnx.ModelProto, options: ServeOptions) -> None:
+    """Run ``model`` as the Serve application ``options.name`` (route prefix /) and
+    return once it runs (every replica warmed up). Raises BadInputError when it fails
+    or does not run within :data:`SCHEDULE_TIMEOUT_S`."""
+    app = serve.deployment(
+        name=options.name,
+        num_replicas=options.replicas,
+        ray_actor_options={
+            "num_cpus": options.threads,
+            "num_gpus": 1 if options.provider == "cuda" else 0,
+        },
+        max_ongoing_requests=max(64, 4 * options.max_batch_size),
+        graceful_shutdown_timeout_s=2,
+        graceful_shutdown_wait_loop_s=0.5,
+    )(OipModel).bind(model.SerializeToString(), options)
+    serve._run(app, _blocking=False, name=options.name, route_prefix="/")
+    _wait_running(options.name)
+
+
+def start(
+    model_path: str | os.PathLike[str],
+    options: ServeOptions,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    address: str | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    cpus: int | None = None,
+) -> Server:
+    """Serve the ONNX model at ``model_path`` and return once every replica has warmed
+    up. ``port`` 0 picks a free port; ``address`` joins a Ray cluster (None: start a
+    local Ray with ``cpus`` CPUs, default all, logging to ``log_dir``). Raises
+    BadInputError for a bad model or option, a port in use, or a deployment that is
+    not running within :data:`SCHEDULE_TIMEOUT_S` (nothing is left running then)."""
+    from linkedonnx.onnx_io import load_model
+
+    options.check()
+    port = free_port(host) if port == 0 else port
+    check_port(host, port)
+    model = load_model(model_path)
+    check_model(model, options)
+    local = address is None
+    if local:
+        check_fits(options, cpus or os.cpu_count() or 1)
+    try:
+        connect(host=host, port=port, address=address, log_dir=log_dir, cpus=cpus)
+        deploy(model, options)
+    except BaseException as exc:
+        stop_ray(options.name, local)
+        if isinstance(exc, Exception) and not isinstance(exc, BadInputError):
+            raise BadInputError(f"Ray Serve could not start: {first_line(exc)}") from None
+        raise
+    return Server(f"http://{host}:{port}", options.name, local)
+
+
+def _wait_running(name: str) -> None:
+    """Wait until application ``name`` runs; raise BadInputError when it fails or is
+    not running within :data:`SCHEDULE_TIMEOUT_S`."""
+    deadline = time.monotonic() + SCHEDULE_TIMEOUT_S
+    status = None
+    while time.monotonic() < deadline:
+        app = serve.status().applications.get(name)
+        status = app.status if app else None
+        if status == "RUNNING":
+            return
+        if status == "DEPLOY_FAILED":
+            raise BadInputError(f"the deployment failed: {first_line(app.message or 'no message')}")
+        time.sleep(0.25)
+    message = ""
+    app = serve.status().applications.get(name)
+    if app is not None:
+        details = [d.message for d in app.deployments.values() if d.message]
+        message = first_line(details[0]) if details else first_line(app.message or "")
+    raise BadInputError(
+        f"the deployment is not running after {SCHEDULE_TIMEOUT_S:g} s ({status}): "
+        f"{message or 'it could not be scheduled'}"
+    )
