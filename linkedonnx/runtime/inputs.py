@@ -24,6 +24,7 @@ from onnx import numpy_helper
 
 from linkedonnx.arrays.npz import read_npz_arrays
 from linkedonnx.errors import BadInputError
+from linkedonnx.onnx_io import constant_initializer_inputs, overridable_initializers
 
 Dim = int | str | None
 
@@ -58,13 +59,19 @@ def signature(model: onnx.ModelProto) -> list[InputSignature]:
     """Every input the model declares, in graph order: the real inputs and the
     initializers that are also graph inputs (with their default value).
 
+    An IR < 4 model's initializers listed as inputs are constants, as ONNX Runtime reads
+    them (:func:`linkedonnx.onnx_io.overridable_initializers`): they are left out.
     Raises BadInputError for a non-tensor input or one of unknown element type.
     """
     initializers = {init.name: init for init in model.graph.initializer}
+    overridable = set(overridable_initializers(model))
+    constants = set(constant_initializer_inputs(model))
     result = []
     for value in model.graph.input:
+        if value.name in constants:
+            continue
         default = None
-        if value.name in initializers:
+        if value.name in overridable:
             default = numpy_helper.to_array(initializers[value.name])
         if not value.type.HasField("tensor_type"):
             raise BadInputError(f"input {value.name!r} is not a tensor; cannot feed it")
