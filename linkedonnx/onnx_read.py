@@ -47,7 +47,7 @@ class ReadModel:
     ``given``: the file as given. ``model``: what the passes start from (IR < 4
     initializers frozen, opset upgraded; ``given`` itself when nothing changed).
     ``upgraded_from``: the opset before the upgrade, None without one. ``frozen``: the
-    IR < 4 initializers taken out of the inputs. ``stopped``: why the passes must be
+    IR < 4 initializers taken out of the inputs (none when the passes are skipped). ``stopped``: why the passes must be
     skipped (the upgrade failed or changed the outputs), None when they may run.
     ``subgraphs``: 'op_type name' of each main-graph node that holds a subgraph (not
     searched for linked patterns)."""
@@ -76,8 +76,20 @@ class ReadModel:
         return counts
 
     def notes(self) -> list[str]:
-        """The read step's lines as sentences (for reports without pass steps)."""
-        return [key if n == 1 else f"{key}: {n}" for key, n in self.counts().items()]
+        """The read step's lines as sentences, the IR < 4 constants as one line (for
+        reports without pass steps; they list the names elsewhere)."""
+        lines = [
+            key if n == 1 else f"{key}: {n}"
+            for key, n in self.counts().items()
+            if not key.startswith(f"IR {self.given.ir_version} initializer ")
+        ]
+        if self.frozen:
+            lines.insert(
+                1 if self.upgraded_from is not None and self.stopped is None else 0,
+                f"IR {self.given.ir_version}: {len(self.frozen)} initializers listed as inputs "
+                "read as constants",
+            )
+        return lines
 
     def step(self) -> StepReport:
         """The read step as the first step of a pipeline report."""
@@ -108,7 +120,10 @@ def read_model(path: str | os.PathLike[str]) -> ReadModel:
             read.stopped = _upgrade_changes_outputs(given, upgraded, p)
         if upgraded is not None:
             model = upgraded
-    read.model = given if read.stopped is not None else _with_needed_ir_version(model)
+    if read.stopped is not None:
+        read.model, read.frozen = given, []  # written as given: nothing was frozen
+    else:
+        read.model = _with_needed_ir_version(model)
     return read
 
 

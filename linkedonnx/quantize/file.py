@@ -89,6 +89,7 @@ def quantize_file(
             progress=progress,
         )
     report.notes[:0] = read.notes()
+    report.frozen_inputs[:0] = read.frozen
     large = needs_external_data(quantized)
     verify(quantized, in_memory=not large)
     save_model(quantized, output, inputs=(source,), external_data=external_data, check=large)
