@@ -22,6 +22,7 @@ from linkedonnx.passes.convert import convert_file
 from linkedonnx.passes.optimize import optimize_file
 from linkedonnx.runtime.inputs import signature
 from linkedonnx.validate import validate
+from tests.cli.invoke import run_cli
 
 FLOAT = TensorProto.FLOAT
 
@@ -189,6 +190,21 @@ def test_a_model_the_full_checker_rejects_is_bad_input(tmp_path: Path) -> None:
     onnx.save(model, path)
     with pytest.raises(BadInputError, match="fails the ONNX checker"):
         read_model(path)
+
+
+@pytest.mark.parametrize("command", ["convert", "optimize", "quantize"])
+def test_the_commands_exit_2_on_a_model_the_checker_rejects(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _ir3_crelu_model()
+    model.graph.output[0].type.tensor_type.elem_type = TensorProto.INT64
+    path = tmp_path / "bad.onnx"
+    onnx.save(model, path)
+    extra = ["--data", "synthetic", "--no-standardize"] if command == "quantize" else []
+    code, out, err = run_cli(capsys, command, str(path), "-o", str(tmp_path / "o.onnx"), *extra)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "fails the ONNX checker" in err
+    assert not (tmp_path / "o.onnx").exists()
 
 
 def _passthrough_model() -> onnx.ModelProto:
