@@ -115,7 +115,7 @@ def read_model(path: str | os.PathLike[str]) -> ReadModel:
     opset = default_opset(model)
     if opset < MIN_OPSET:
         read.upgraded_from = opset
-        upgraded, read.stopped = _upgrade(model, p)
+        upgraded, read.stopped = _upgrade(model)
         if upgraded is not None and read.stopped is None:
             read.stopped = _upgrade_changes_outputs(given, upgraded, p)
         if upgraded is not None:
@@ -161,7 +161,7 @@ def _with_needed_ir_version(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _upgrade(model: onnx.ModelProto, path: Path) -> tuple[onnx.ModelProto | None, str | None]:
+def _upgrade(model: onnx.ModelProto) -> tuple[onnx.ModelProto | None, str | None]:
     """``model`` upgraded to :data:`UPGRADE_OPSET` and None, or (None, why not) where
     the converter fails or its result fails the ONNX checker."""
     before = default_opset(model)
