@@ -269,13 +269,19 @@ def load_inputs(
 ) -> dict[str, np.ndarray]:
     """Read custom inputs from a .npz file: arrays by input name, any subset of the
     model's inputs (:func:`complete_feeds` adds the rest); a single unnamed array 'arr_0'
-    is accepted for a model with one real input. Checked with :func:`check_feeds`.
+    is accepted for a model with one real input, and a str array for a string input.
+    Checked with :func:`check_feeds`.
     Raises BadInputError for a missing/empty/unreadable file, a pickled object array, an
     unknown name, or arrays that do not fit the signature."""
     p, feeds = read_npz_arrays(path, "inputs")
     real = [sig for sig in inputs if not sig.overridable]
     if len(real) == 1 and list(feeds) == ["arr_0"]:
         feeds = {real[0].name: feeds["arr_0"]}
+    # an .npz stores text as a numpy str array; ONNX string inputs take object arrays
+    strings = {sig.name for sig in inputs if sig.dtype == np.dtype(object)}
+    feeds = {
+        k: v.astype(object) if k in strings and v.dtype.kind == "U" else v for k, v in feeds.items()
+    }
     check_feeds(feeds, inputs, str(p), partial=True)
     return feeds
 
