@@ -69,6 +69,17 @@ def time_cuda(fn: Callable[[], Any], warmup: int, runs: int) -> list[float]:
     return [s.elapsed_time(e) for s, e in pairs]
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (lscpu's 'Model name'), else the platform's."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
     """Processor, logical CPU count, OS and Python version of this machine."""
     return {

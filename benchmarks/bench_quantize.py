@@ -42,7 +42,7 @@ for p in (str(ROOT), str(HERE)):
         sys.path.insert(0, p)
 
 from _results_md import replace_marked_section, results_md_target  # noqa: E402
-from _timing import machine, markdown_table, write_json  # noqa: E402
+from _timing import cpu_model, machine, markdown_table, write_json  # noqa: E402
 
 CONTENDERS = ["plain-f32", "ours-f32", "stock-plain", "stock-ours", "ours-int8"]
 OURS = "ours-int8"
@@ -57,17 +57,6 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "quantize.json"
 DEFAULT_RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 MD_BEGIN = "<!-- bench_quantize:begin -->"
 MD_END = "<!-- bench_quantize:end -->"
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (lscpu's 'Model name'), else the platform's."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def train_checkpoint(args: argparse.Namespace, work: Path) -> Path:

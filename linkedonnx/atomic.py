@@ -32,7 +32,7 @@ def refuse_overwriting_input(output: Path, *inputs: Path) -> None:
             )
 
 
-def _final_mode(target: Path) -> int:
+def final_mode(target: Path) -> int:
     """The permission bits the written file gets: those of the file it replaces, else
     what a plainly created file would get (0o666 less the umask; mkstemp makes 0o600)."""
     with contextlib.suppress(FileNotFoundError):
@@ -127,7 +127,7 @@ class Reservation:
         key = self._key(target)
         if key in self._temps:
             raise BadInputError(f"output path {target} is given twice")
-        mode = _final_mode(target)
+        mode = final_mode(target)
         folder = target.parent if str(target.parent) else Path(".")
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -283,7 +283,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, _final_mode(target))
+        os.chmod(tmp, final_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -21,6 +21,7 @@ from onnx import external_data_helper
 from linkedonnx.atomic import (
     after_commit,
     atomic_path,
+    final_mode,
     refuse_overwriting_input,
     remove_if_discarded,
 )
@@ -28,6 +29,17 @@ from linkedonnx.errors import BadInputError, first_line
 
 #: Oldest default-domain opset the passes and functions are written for.
 MIN_OPSET = 13
+
+#: The opset an older model is upgraded to before the passes run.
+UPGRADE_OPSET = 17
+
+#: The first IR version in which an initializer listed among the graph inputs is an
+#: overridable default; before it, ONNX Runtime reads such an initializer as a constant.
+MIN_OVERRIDABLE_IR_VERSION = 4
+
+#: Largest absolute difference allowed between a model's outputs before and after the
+#: opset upgrade (ONNX Runtime, CPU, no graph optimization).
+UPGRADE_ATOL = 1e-5
 
 #: Serialized size (bytes) above which a model is written with external data: below
 #: protobuf's 2 GiB limit, with room for the checker's copy. Tests lower it.
@@ -49,12 +61,13 @@ def check_readable_file(path: str | os.PathLike[str], what: str = "model") -> Pa
     return p
 
 
-def load_model(path: str | os.PathLike[str], *, min_opset: int | None = None) -> onnx.ModelProto:
-    """Load an ONNX model with its external data and check it.
+def load_model(path: str | os.PathLike[str]) -> onnx.ModelProto:
+    """Load an ONNX model with its external data and check it (the checker without
+    shape inference; :func:`linkedonnx.onnx_read.read_model` adds the full check and
+    the rest of the reading step for the commands that write a model).
 
     Returns the ModelProto. Raises BadInputError (one line) for a missing, empty,
-    non-ONNX, truncated or invalid file, missing external data, or (when ``min_opset``
-    is given) a default-domain opset older than ``min_opset``.
+    non-ONNX, truncated or invalid file, or missing external data.
     """
     p = check_readable_file(path)
     try:
@@ -75,13 +88,6 @@ def load_model(path: str | os.PathLike[str], *, min_opset: int | None = None) ->
         onnx.checker.check_model(str(p) if external and needs_external_data(model) else model)
     except Exception as exc:
         raise BadInputError(f"{p} is not a valid ONNX model: {first_line(exc)}") from None
-    if min_opset is not None:
-        opset = default_opset(model)
-        if opset < min_opset:
-            raise BadInputError(
-                f"{p} uses ONNX opset {opset}; linkedonnx needs opset {min_opset} or newer "
-                "(upgrade it with onnx.version_converter)"
-            )
     return model
 
 
@@ -91,6 +97,27 @@ def default_opset(model: onnx.ModelProto) -> int:
         if entry.domain in ("", "ai.onnx"):
             return int(entry.version)
     return 0
+
+
+def overridable_initializers(model: onnx.ModelProto) -> list[str]:
+    """Names of the initializers a caller may override at run time, in graph-input order:
+    those listed among the graph inputs, from IR version
+    :data:`MIN_OVERRIDABLE_IR_VERSION` on. Below it ONNX Runtime reads them as constants
+    (they are not inputs at all), so the list is empty. The one rule for passes,
+    validate and quantize."""
+    if model.ir_version < MIN_OVERRIDABLE_IR_VERSION:
+        return []
+    initializers = {init.name for init in model.graph.initializer}
+    return [value.name for value in model.graph.input if value.name in initializers]
+
+
+def constant_initializer_inputs(model: onnx.ModelProto) -> list[str]:
+    """Names of the graph inputs that an IR < 4 model also stores as initializers: ONNX
+    Runtime reads them as constants, not as inputs (empty from IR 4 on)."""
+    if model.ir_version >= MIN_OVERRIDABLE_IR_VERSION:
+        return []
+    initializers = {init.name for init in model.graph.initializer}
+    return [value.name for value in model.graph.input if value.name in initializers]
 
 
 def external_locations(model: onnx.ModelProto) -> list[str]:
@@ -225,6 +252,8 @@ def _save_external(model: onnx.ModelProto, out: Path, check: bool) -> str:
         )
         external_data_helper.write_external_data_tensors(model, str(staging))
         if (staging / location).exists():
+            # onnx creates the data file 0o600: give it the model file's permissions
+            os.chmod(staging / location, final_mode(out))
             os.replace(staging / location, data)  # the data first, under its final name
             moved = True
             remove_if_discarded(out, data)  # inside reserve_outputs: gone if the work fails

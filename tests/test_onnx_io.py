@@ -51,12 +51,6 @@ def test_directory_and_truncated(tmp_path: Path) -> None:
         load_model(path)
 
 
-def test_old_opset_is_refused(tmp_path: Path) -> None:
-    path = save_model(_tiny(opset=11), tmp_path / "old.onnx")
-    with pytest.raises(BadInputError, match="opset 11"):
-        load_model(path, min_opset=13)
-
-
 def test_missing_external_data(tmp_path: Path) -> None:
     model = _tiny()
     model.graph.initializer.append(numpy_helper.from_array(np.ones(1024, np.float32), "W"))

@@ -25,19 +25,13 @@ from onnx_ir.passes.common import (
     RemoveUnusedFunctionsPass,
     RemoveUnusedNodesPass,
     RemoveUnusedOpsetsPass,
-    ShapeInferencePass,
     TopologicalSortPass,
 )
 
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.functions import count_linked_nodes
-from linkedonnx.onnx_io import (
-    MIN_OPSET,
-    check_full,
-    load_model,
-    needs_external_data,
-    save_model,
-)
+from linkedonnx.onnx_io import check_full, needs_external_data, save_model
+from linkedonnx.onnx_read import ReadModel, read_model
 from linkedonnx.passes.attach_functions import AttachFunctionsPass
 from linkedonnx.passes.base import CountingPass, PipelineReport, run_pipeline
 from linkedonnx.passes.freeze_inputs import FreezeInputsPass
@@ -48,15 +42,43 @@ from linkedonnx.report_json import report_text
 
 class InferShapesPass(CountingPass):
     """onnx shape inference, best effort: a model it cannot infer is left unchanged
-    (the rules then only accept zero scalars, never full-shape zero tensors)."""
+    (the rules then only accept zero scalars, never full-shape zero tensors).
+
+    The inferred types are merged whole: a value gets the inferred type where it had
+    none or one of the same kind, and the inferred shape of a tensor. (onnx_ir's
+    ShapeInferencePass merges only element types, which turns a sequence value into a
+    tensor that the ONNX checker then rejects.)"""
 
     def run(self, model: ir.Model) -> bool:
         try:
-            result = ShapeInferencePass()(model)
+            proto = ir.serde.serialize_model(model)
+            inferred = onnx.shape_inference.infer_shapes(
+                proto, check_type=True, strict_mode=True, data_prop=True
+            )
         except Exception:
             self.count("shape_inference_failed")
             return False
-        return result.modified
+        changed = False
+        inferred_model = ir.serde.deserialize_model(inferred)
+        for graph, inferred_graph in zip(model.graphs(), inferred_model.graphs(), strict=True):
+            found = ir.convenience.create_value_mapping(inferred_graph)
+            for name, value in ir.convenience.create_value_mapping(graph).items():
+                other = found.get(name)
+                if other is None or other.type is None:
+                    continue
+                if value.type is None or (
+                    type(value.type) is type(other.type) and value.type != other.type
+                ):
+                    value.type = other.type
+                    changed = True
+                if (
+                    isinstance(other.type, ir.TensorType)
+                    and other.shape is not None
+                    and value.shape != other.shape
+                ):
+                    value.shape = other.shape
+                    changed = True
+        return changed
 
 
 class FuseAndRecognizePass(CountingPass):
@@ -126,19 +148,35 @@ def convert(
     max_rounds: int = 10,
     freeze_inputs: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
-    """Convert ``model`` (a ModelProto, left untouched, or a path) to function form.
+    """Convert ``model`` (a ModelProto at opset ``MIN_OPSET`` or newer, left untouched,
+    or a path read with :func:`linkedonnx.onnx_read.read_model`) to function form.
 
     An initializer listed among the graph inputs is not constant for any rule; with
     ``freeze_inputs`` such initializers are first taken out of the inputs (reported).
+    Subgraphs (If, Loop, Scan bodies) are not searched.
 
     Returns (converted ModelProto, PipelineReport). Raises BadInputError for an
-    unreadable or invalid file, or one older than ``MIN_OPSET``.
+    unreadable or invalid file.
     """
     if not isinstance(model, onnx.ModelProto):
-        model = load_model(model, min_opset=MIN_OPSET)
+        return convert_read(read_model(model), max_rounds=max_rounds, freeze_inputs=freeze_inputs)
     ir_model = ir.serde.deserialize_model(model)  # a copy: the caller's proto is not changed
     ir_model, report = run_pipeline(ir_model, convert_passes(max_rounds, freeze_inputs), "convert")
     return ir.serde.serialize_model(ir_model), report
+
+
+def convert_read(
+    read: ReadModel, *, max_rounds: int = 10, freeze_inputs: bool = False
+) -> tuple[onnx.ModelProto, PipelineReport]:
+    """Convert a model that :func:`linkedonnx.onnx_read.read_model` read: the file as
+    given when the read step stopped the passes, else :func:`convert` of what it made.
+    The read step leads the report."""
+    if read.stopped is not None:
+        model, report = read.given, PipelineReport("convert")
+    else:
+        model, report = convert(read.model, max_rounds=max_rounds, freeze_inputs=freeze_inputs)
+    report.steps.insert(0, read.step())
+    return model, report
 
 
 def report_dict(
@@ -164,7 +202,6 @@ def convert_file(
     output: str | os.PathLike[str],
     json_path: str | os.PathLike[str] | None = None,
     *,
-    check_runtime: bool = True,
     freeze_inputs: bool = False,
     external_data: bool = False,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
@@ -172,9 +209,9 @@ def convert_file(
     JSON report to ``json_path`` when given (``freeze_inputs``: see :func:`convert`).
 
     Raises BadInputError (one line, nothing written) when an output path names the
-    input, the input is not a loadable ONNX model (missing, not ONNX, truncated,
-    external data missing, opset older than ``MIN_OPSET``) or, with
-    ``check_runtime``, ONNX Runtime cannot load it; RuntimeError (a bug of ours) when the
+    input, or the input is not a loadable ONNX model (missing, not ONNX, truncated,
+    external data missing, fails the ONNX checker, ONNX Runtime cannot load it; see
+    :func:`linkedonnx.onnx_read.read_model`); RuntimeError (a bug of ours) when the
     result fails ``onnx.checker``'s full check. The output gets external data with
     ``external_data`` or when it is too large for one protobuf (see
     :func:`linkedonnx.onnx_io.save_model`; the check then runs on the written file).
@@ -184,10 +221,7 @@ def convert_file(
     refuse_overwriting_input(output, source)
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
-    model = load_model(source, min_opset=MIN_OPSET)
-    if check_runtime:
-        _check_runtime_loads(source if needs_external_data(model) else model)
-    converted, report = convert(model, freeze_inputs=freeze_inputs)
+    converted, report = convert_read(read_model(source), freeze_inputs=freeze_inputs)
     large = needs_external_data(converted)
     if not large:  # a failure is a bug of ours, not the user's input
         check_full(converted, "the converted model")
@@ -198,13 +232,6 @@ def convert_file(
     return converted, report
 
 
-def _check_runtime_loads(model: onnx.ModelProto | Path) -> None:
-    """Raise BadInputError when ONNX Runtime (CPU) cannot create a session for ``model``."""
-    from linkedonnx.runtime.session import make_session
-
-    make_session(model, "cpu", threads=1, optimization="disable")
-
-
 __all__: Sequence[str] = [
     "AttachFunctionsPass",
     "FuseAndRecognizePass",
@@ -212,6 +239,7 @@ __all__: Sequence[str] = [
     "convert",
     "convert_file",
     "convert_passes",
+    "convert_read",
     "report_dict",
     "rule_counts",
 ]

@@ -32,7 +32,10 @@ def const_array(value: ir.Value | None) -> np.ndarray | None:
 def is_overridable(value: ir.Value | None) -> bool:
     """True when ``value`` is an initializer that is also a graph input (older exporters
     write weights so): it holds a value, but a caller may feed another at run time, so
-    :func:`const_array` does not treat it as constant."""
+    :func:`const_array` does not treat it as constant. The passes start from what
+    :func:`linkedonnx.onnx_read.read_model` returns, whose IR < 4 initializers are
+    already out of the inputs, so this agrees with
+    :func:`linkedonnx.onnx_io.overridable_initializers` on the file."""
     return value is not None and value.is_graph_input() and value.const_value is not None
 
 

@@ -23,13 +23,8 @@ from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
 from linkedonnx.functions import count_linked_nodes
-from linkedonnx.onnx_io import (
-    MIN_OPSET,
-    check_full,
-    load_model,
-    needs_external_data,
-    save_model,
-)
+from linkedonnx.onnx_io import check_full, needs_external_data, save_model
+from linkedonnx.onnx_read import read_model
 from linkedonnx.passes.absorb_min_first import AbsorbMinFirstPass
 from linkedonnx.passes.base import PipelineReport, StepReport, run_pipeline
 from linkedonnx.passes.cleanup import CleanupPass
@@ -121,22 +116,7 @@ def optimize(
     option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
     a CUDA target or with a forced ``form``).
     """
-    if target not in TARGETS:
-        raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
-    if not keep_io_float32 and not fp16:
-        raise BadInputError(
-            "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
-        )
-    if tune and target != "cpu":
-        raise BadInputError(
-            f"--tune times lowering forms on the CPU; --target {target} inlines them"
-        )
-    if tune and form is not None:
-        raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
-    if form is not None and form not in FORMS:
-        raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
-    if batch is not None and batch < 1:
-        raise BadInputError(f"batch must be at least 1, got {batch}")
+    check_options(target, fp16, keep_io_float32, tune, batch, form)
     prepared, report = prepare(model, convert, freeze_inputs)
     preference: dict[str, Sequence[str]] | None = None
     if form is not None:
@@ -154,6 +134,33 @@ def optimize(
     report.steps.extend(lower_report.steps)
     record_lowering(lowered, target, lower_report)
     return _keep_output_types(ir.to_proto(lowered), model, fp16 and not keep_io_float32), report
+
+
+def check_options(
+    target: str,
+    fp16: bool = False,
+    keep_io_float32: bool = True,
+    tune: bool = False,
+    batch: int | None = None,
+    form: str | None = None,
+) -> None:
+    """Raise BadInputError for a bad :func:`optimize` option or one that would be ignored."""
+    if target not in TARGETS:
+        raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
+    if not keep_io_float32 and not fp16:
+        raise BadInputError(
+            "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
+        )
+    if tune and target != "cpu":
+        raise BadInputError(
+            f"--tune times lowering forms on the CPU; --target {target} inlines them"
+        )
+    if tune and form is not None:
+        raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
+    if form is not None and form not in FORMS:
+        raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
+    if batch is not None and batch < 1:
+        raise BadInputError(f"batch must be at least 1, got {batch}")
 
 
 def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:
@@ -210,8 +217,10 @@ def optimize_file(
 
     Raises BadInputError (one line, nothing written, input untouched) when an output path
     names the input, the input is not a loadable ONNX model (missing, not ONNX,
-    truncated, external data missing, opset older than ``MIN_OPSET``), ONNX Runtime
-    cannot load it, or an option is bad; RuntimeError (a bug of ours) when the result
+    truncated, external data missing, fails the ONNX checker, ONNX Runtime cannot load
+    it; see :func:`linkedonnx.onnx_read.read_model`), or an option is bad; where the
+    read step stops the passes (an opset upgrade that fails or changes the outputs) the
+    file is written unchanged; RuntimeError (a bug of ours) when the result
     fails the ONNX checker, keeps a linkedonnx node or ONNX Runtime cannot load it.
     The output gets external data with ``external_data`` or when it is too large for one
     protobuf (see :func:`linkedonnx.onnx_io.save_model`); a large model is then checked
@@ -223,20 +232,22 @@ def optimize_file(
     refuse_overwriting_input(output, source)
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
-    model = load_model(source, min_opset=MIN_OPSET)
-    make_session(
-        source if needs_external_data(model) else model, "cpu", threads=1, optimization="disable"
-    )
-    optimized, report = optimize(
-        model,
-        target,
-        fp16,
-        keep_io_float32,
-        tune=tune,
-        batch=batch,
-        form=form,
-        freeze_inputs=freeze_inputs,
-    )
+    check_options(target, fp16, keep_io_float32, tune, batch, form)
+    read = read_model(source)
+    if read.stopped is not None:
+        optimized, report = read.given, PipelineReport("optimize")
+    else:
+        optimized, report = optimize(
+            read.model,
+            target,
+            fp16,
+            keep_io_float32,
+            tune=tune,
+            batch=batch,
+            form=form,
+            freeze_inputs=freeze_inputs,
+        )
+    report.steps.insert(0, read.step())
     large = needs_external_data(optimized)
     verify(optimized, in_memory=not large)
     save_model(optimized, output, inputs=(source,), external_data=external_data, check=large)
@@ -251,7 +262,7 @@ def optimize_file(
             "output": str(output),
             "target": target,
             "fp16": fp16,
-            "ops_before": op_counts(model),
+            "ops_before": op_counts(read.given),
             "ops_after": op_counts(optimized),
             **report.to_dict(),
         }

@@ -12,7 +12,7 @@ import onnx
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
 from linkedonnx.errors import BadInputError
-from linkedonnx.quantize.calibration import ProgressFn, calibration_batches
+from linkedonnx.quantize.calibration import Batches, ProgressFn, calibration_batches
 from linkedonnx.quantize.static import QuantizeReport, quantize
 from linkedonnx.report_json import report_text
 
@@ -48,14 +48,17 @@ def quantize_file(
 
     Raises BadInputError (one line, nothing written, input untouched) for an output that
     names the input or lies in a missing folder, a model that cannot be loaded or has
-    no float input, bad calibration data (unknown name, wrong arrays, no sample) or a
+    no float input (or fails the ONNX checker: see
+    :func:`linkedonnx.onnx_read.read_model`), bad calibration data (unknown name, wrong arrays, no sample) or a
     bad option; RuntimeError (a bug of ours) when the result fails the ONNX checker or
     does not load in ONNX Runtime. The output gets external data with ``external_data``
     or when it is too large for one protobuf (:func:`linkedonnx.onnx_io.save_model`; a
     large model is then checked and loaded from the written file). Returns (model,
-    report).
+    report). Where the read step stops the passes (an opset upgrade that fails or changes
+    the outputs) the file is written unchanged and the report's notes say why.
     """
-    from linkedonnx.onnx_io import MIN_OPSET, load_model, needs_external_data, save_model
+    from linkedonnx.onnx_io import needs_external_data, save_model
+    from linkedonnx.onnx_read import read_model
     from linkedonnx.passes.optimize import verify
     from linkedonnx.quantize.calibration import float_inputs
     from linkedonnx.runtime.session import make_session
@@ -66,22 +69,27 @@ def quantize_file(
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
         _check_output_folder(Path(json_path))
-    model = load_model(source, min_opset=MIN_OPSET)
-    make_session(model, "cpu", threads=1, optimization="disable")
+    read = read_model(source)
+    model = read.model
     float_inputs(model)
     batches, origin = calibration_batches(
         model, data, samples=samples, options=options, data_dir=data_dir
     )
-    quantized, report = quantize(
-        model,
-        batches,
-        method=method,
-        per_channel=per_channel,
-        form=form,
-        tune=tune,
-        freeze_inputs=freeze_inputs,
-        progress=progress,
-    )
+    if read.stopped is not None:
+        quantized, report = read.given, unchanged_report(method, per_channel, batches)
+    else:
+        quantized, report = quantize(
+            model,
+            batches,
+            method=method,
+            per_channel=per_channel,
+            form=form,
+            tune=tune,
+            freeze_inputs=freeze_inputs,
+            progress=progress,
+        )
+    report.notes[:0] = read.notes()
+    report.frozen_inputs[:0] = read.frozen
     large = needs_external_data(quantized)
     verify(quantized, in_memory=not large)
     save_model(quantized, output, inputs=(source,), external_data=external_data, check=large)
@@ -99,3 +107,25 @@ def quantize_file(
         }
         write_text_atomic(json_path, report_text(payload))
     return quantized, report
+
+
+def unchanged_report(method: str, per_channel: bool, batches: Batches) -> QuantizeReport:
+    """The report of a model written unchanged (the read step stopped the passes): no
+    form, nothing lowered, the calibration data counted but unused."""
+    from linkedonnx.quantize.isa import detect
+
+    isa = detect()
+    data = list(batches)
+    return QuantizeReport(
+        linked=False,
+        form=None,
+        lowered={},
+        layout={},
+        shared_ranges=0,
+        method=method,
+        per_channel=per_channel,
+        reduce_range=isa.reduce_range,
+        isa=isa,
+        samples=sum(len(next(iter(b.values()))) for b in data if b),
+        batches=len(data),
+    )

@@ -148,6 +148,50 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, numerator / safe, np.where(numerator > 0, np.inf, 0.0))
 
 
+def _numeric(array: np.ndarray) -> bool:
+    """Whether ``array`` holds numbers or bools (not strings or objects)."""
+    return array.dtype.kind in "biufc"
+
+
+def _compare_exactly(
+    name: str, actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float
+) -> OutputComparison:
+    """Element-by-element equality for outputs that are not numbers (strings): the
+    error statistics are 0 where all agree and NaN otherwise."""
+    equal = np.array(
+        [a == e for a, e in zip(actual.ravel(), expected.ravel(), strict=True)], dtype=bool
+    )
+    mismatched = int(np.count_nonzero(~equal))
+    bad = np.flatnonzero(~equal)
+    worst = tuple(int(i) for i in np.unravel_index(int(bad[0]), actual.shape)) if bad.size else ()
+    stat = float("nan") if mismatched else 0.0
+    reason = ""
+    if mismatched:
+        reason = f"{mismatched} of {actual.size} element(s) differ (compared exactly)"
+    elif not actual.size:
+        reason = "nothing compared: the output has no elements"
+    return OutputComparison(
+        name=name,
+        shape=tuple(actual.shape),
+        dtype=str(actual.dtype),
+        expected_dtype=str(expected.dtype),
+        atol=atol,
+        rtol=rtol,
+        max_abs=stat,
+        mean_abs=stat,
+        max_rel=stat,
+        mean_rel=stat,
+        worst_index=worst,
+        actual_at_worst=stat,
+        expected_at_worst=stat,
+        mismatched=mismatched,
+        nonfinite=0,
+        passed=not reason,
+        reason=reason,
+        compared=int(actual.size),
+    )
+
+
 def compare(
     name: str,
     actual: np.ndarray,
@@ -161,7 +205,7 @@ def compare(
     :func:`default_tolerances`, :func:`compute_dtype`; None entries are ignored).
     Returns an OutputComparison; a shape mismatch fails, and so does an array where
     nothing is compared (empty, or no element finite on both sides): results, not
-    errors."""
+    errors. Outputs that are not numbers (strings) are compared exactly."""
     actual = np.asarray(actual)
     expected = np.asarray(expected)
     extra = [d for d in precision if d is not None]
@@ -170,6 +214,8 @@ def compare(
     rtol = d_rtol if rtol is None else float(rtol)
     if actual.shape != expected.shape:
         return _failed_shape(name, actual, expected, atol, rtol)
+    if not (_numeric(actual) and _numeric(expected)):
+        return _compare_exactly(name, actual, expected, atol, rtol)
     a = actual.astype(np.float64)
     b = expected.astype(np.float64)
     finite_b = np.isfinite(b)

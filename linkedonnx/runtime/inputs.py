@@ -24,6 +24,7 @@ from onnx import numpy_helper
 
 from linkedonnx.arrays.npz import read_npz_arrays
 from linkedonnx.errors import BadInputError
+from linkedonnx.onnx_io import constant_initializer_inputs, overridable_initializers
 
 Dim = int | str | None
 
@@ -58,13 +59,19 @@ def signature(model: onnx.ModelProto) -> list[InputSignature]:
     """Every input the model declares, in graph order: the real inputs and the
     initializers that are also graph inputs (with their default value).
 
+    An IR < 4 model's initializers listed as inputs are constants, as ONNX Runtime reads
+    them (:func:`linkedonnx.onnx_io.overridable_initializers`): they are left out.
     Raises BadInputError for a non-tensor input or one of unknown element type.
     """
     initializers = {init.name: init for init in model.graph.initializer}
+    overridable = set(overridable_initializers(model))
+    constants = set(constant_initializer_inputs(model))
     result = []
     for value in model.graph.input:
+        if value.name in constants:
+            continue
         default = None
-        if value.name in initializers:
+        if value.name in overridable:
             default = numpy_helper.to_array(initializers[value.name])
         if not value.type.HasField("tensor_type"):
             raise BadInputError(f"input {value.name!r} is not a tensor; cannot feed it")
@@ -262,13 +269,19 @@ def load_inputs(
 ) -> dict[str, np.ndarray]:
     """Read custom inputs from a .npz file: arrays by input name, any subset of the
     model's inputs (:func:`complete_feeds` adds the rest); a single unnamed array 'arr_0'
-    is accepted for a model with one real input. Checked with :func:`check_feeds`.
+    is accepted for a model with one real input, and a str array for a string input.
+    Checked with :func:`check_feeds`.
     Raises BadInputError for a missing/empty/unreadable file, a pickled object array, an
     unknown name, or arrays that do not fit the signature."""
     p, feeds = read_npz_arrays(path, "inputs")
     real = [sig for sig in inputs if not sig.overridable]
     if len(real) == 1 and list(feeds) == ["arr_0"]:
         feeds = {real[0].name: feeds["arr_0"]}
+    # an .npz stores text as a numpy str array; ONNX string inputs take object arrays
+    strings = {sig.name for sig in inputs if sig.dtype == np.dtype(object)}
+    feeds = {
+        k: v.astype(object) if k in strings and v.dtype.kind == "U" else v for k, v in feeds.items()
+    }
     check_feeds(feeds, inputs, str(p), partial=True)
     return feeds
 

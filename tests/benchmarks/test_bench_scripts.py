@@ -186,3 +186,24 @@ def test_serve_script_table_and_targets() -> None:
     table = serve.table(data)
     assert "| f32 | 16 | 32 | 39.0 | 1.0 | 2.0 | 0 | 39% |" in table
     assert "| f32 bare ORT loop (batch 32) |" in table
+
+
+def test_real_world_script_small_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench = _script("bench_real_world")
+    out, md = tmp_path / "real_world.json", tmp_path / "RESULTS.md"
+    code = bench.main(
+        ["--families", "simple,light", "--light", "light_squeezenet", "--runs", "2",
+         "--warmup", "1", "--out", str(out), "--results-md", str(md)]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out.read_text())
+    (cnn,) = [r for r in data["rows"] if r["model"] == "light/light_squeezenet"]
+    assert cnn["speed"]["source_ms"] > 0 and cnn["speed"]["ratio"] > 0
+    assert data["median_ratio"] == cnn["speed"]["ratio"]
+    simple = [r for r in data["rows"] if r["model"].startswith("simple/")]
+    assert len(simple) == 23 and not any(
+        r.get(c, {}).get("exit") == 3 for r in simple for c in ("convert", "optimize")
+    )
+    printed = capsys.readouterr().out
+    assert "| simple | 23 |" in printed and "| light_squeezenet | 0 / 0 |" in printed
+    assert "<!-- bench_real_world:begin -->" in md.read_text()

@@ -64,11 +64,13 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     p = tmp_path / "ort.onnx"
     onnx.save(m, p)
     cases["ort"] = p
-    b = GraphBuilder(2, opset=10)
+    b = GraphBuilder(2)
     x = b.input((2, 3), "x")
-    p = tmp_path / "old.onnx"
-    onnx.save(b.model([b.unary("Relu", x)]), p)
-    cases["old opset"] = p
+    m = b.model([b.unary("Relu", x)])
+    m.graph.output[0].type.tensor_type.elem_type = onnx.TensorProto.INT64  # full check fails
+    p = tmp_path / "mistyped.onnx"
+    onnx.save(m, p)
+    cases["fails the full ONNX check"] = p
     p = tmp_path / "ext.onnx"
     onnx.save(
         linked_chain(["relu"]),

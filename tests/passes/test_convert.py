@@ -199,7 +199,7 @@ def test_convert_file_writes_model_and_json(flat_file: Path, tmp_path: Path) -> 
     assert data["rules"]["LinkedRelu(mirror)"] == 1
     assert data["rules"]["LinkedPRelu(mirror)"] == 1
     assert data["linked_nodes"] == {"LinkedRelu": 1, "LinkedPRelu": 1}
-    assert data["steps"][0]["pass"] == "InferShapesPass"
+    assert [s["pass"] for s in data["steps"][:2]] == ["Read", "InferShapesPass"]
     assert_same_outputs(onnx.load(flat_file), written, exact=True)
     assert count_linked(model) == count_linked(written)
 
@@ -243,12 +243,16 @@ def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
     ort_bad = tmp_path / "ort_cannot_load.onnx"
     onnx.save(m, ort_bad)
     cases["ORT cannot load"] = ort_bad
-    # Opset older than MIN_OPSET.
-    b = GraphBuilder(2, opset=11)
+    # Accepted by the plain ONNX checker, rejected by its full check (a Relu whose
+    # output is declared int64): the file is the user's to fix.
+    b = GraphBuilder(2)
     x = b.input((2, 3), "x")
-    old = tmp_path / "old_opset.onnx"
-    onnx.save(b.model([b.unary("Relu", x)]), old)
-    cases["old opset"] = old
+    mistyped = b.model([b.unary("Relu", x)])
+    mistyped.graph.output[0].type.tensor_type.elem_type = onnx.TensorProto.INT64
+    onnx.checker.check_model(mistyped)
+    bad_types = tmp_path / "fails_full_check.onnx"
+    onnx.save(mistyped, bad_types)
+    cases["fails the full ONNX check"] = bad_types
     # External weights whose data file is missing.
     ext_model = linked_chain(["relu"])
     ext = tmp_path / "external.onnx"

@@ -5,7 +5,9 @@ the written model reloads with its outputs unchanged."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import onnx
@@ -194,3 +196,16 @@ def test_inside_a_reservation_failed_work_keeps_the_old_model_and_its_data(
         assert old in _data_files(tmp_path)  # the committed model still points to it
     new = _check_external(out)
     assert _data_files(tmp_path) == [new] and new != old
+
+
+def test_the_data_file_gets_the_model_file_permissions(tmp_path: Path) -> None:
+    _, flat = _flat(tmp_path)
+    previous = os.umask(0o022)
+    try:
+        out = tmp_path / "linked.onnx"
+        convert_file(flat, out, external_data=True)
+    finally:
+        os.umask(previous)
+    data = tmp_path / _check_external(out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # 0o666 less the umask
+    assert stat.S_IMODE(data.stat().st_mode) == 0o644

@@ -155,3 +155,12 @@ def test_compare_all_pairs_and_checks_lengths() -> None:
     assert [r.passed for r in results] == [True, False]
     with pytest.raises(ValueError):
         compare_all(["a"], a, a)
+
+
+def test_string_outputs_are_compared_exactly() -> None:
+    words = np.array(["monday", "tuesday"], dtype=object)
+    same = compare("y", words, words.copy())
+    assert same.passed and same.mismatched == 0 and same.max_abs == 0.0
+    other = compare("y", np.array(["monday", "friday"], dtype=object), words)
+    assert not other.passed and other.mismatched == 1 and other.worst_index == (1,)
+    assert "compared exactly" in other.reason

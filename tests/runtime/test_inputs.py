@@ -187,3 +187,16 @@ def test_scalar_inputs_and_initializers_come_as_arrays_onnx_runtime_takes() -> N
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, feeds)
     assert y == feeds["x"] * feeds["w"] and feeds["w"] != 1.0
+
+
+def test_load_inputs_reads_text_for_a_string_input(tmp_path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["s"], ["t"])],
+        "g",
+        [helper.make_tensor_value_info("s", TensorProto.STRING, [2])],
+        [helper.make_tensor_value_info("t", TensorProto.STRING, [2])],
+    )
+    path = tmp_path / "in.npz"
+    np.savez(path, s=np.array(["a", "bc"]))  # stored as a str array, read without pickle
+    feeds = load_inputs(path, signature(helper.make_model(graph)))
+    assert feeds["s"].dtype == object and list(feeds["s"]) == ["a", "bc"]
