@@ -38,6 +38,18 @@ def at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | No
     return value
 
 
+def given_flags(ctx: typer.Context, *names: str) -> list[str]:
+    """The flags (``--split``, ...) of the parameters ``names`` (their Python names) that
+    were set on the command line rather than left at their defaults, in ``names`` order."""
+    params = {p.name: p for p in ctx.command.params}
+    sources = {name: ctx.get_parameter_source(name) for name in names}
+    return [
+        params[name].opts[0]
+        for name, source in sources.items()
+        if source is not None and source.name != "DEFAULT"  # COMMANDLINE or ENVIRONMENT
+    ]
+
+
 def refuse_together(first: tuple[str, object], second: tuple[str, object], why: str) -> None:
     """Raise BadInputError when both options of the (flag, value) pairs are given
     (neither None nor False): ``why`` says what the second would be ignored for."""

@@ -108,3 +108,27 @@ def test_train_without_out_says_so_on_its_first_line(capsys: pytest.CaptureFixtu
     )
     assert code == 0, err
     assert "nothing will be saved" in err.strip().splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--split", "train"], ["--max-accuracy-drop", "2"], ["--data-dir", "{dir}"],
+     ["--limit", "5"], ["--standardize"], ["--split", "test"]],
+)  # fmt: skip
+def test_validate_refuses_the_options_of_labelled_data_without_data(
+    option: list[str], files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28.1: each option of ``validate --data`` given without --data is refused,
+    even when set to its default value, instead of being ignored."""
+    code, out, err = run_cli(capsys, "validate", files["m"], *(a.format(**files) for a in option))
+    assert code == 2 and not out, err
+    assert err.startswith(f"linkedonnx: error: {option[0]} need --data")
+
+
+@pytest.mark.parametrize("option", [["--batch", "4"], ["--atol", "0.1"], ["--rtol", "0.1"]])
+def test_validate_refuses_the_options_of_element_wise_parity_with_data(
+    option: list[str], files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28.1: --batch, --atol and --rtol mean nothing for accuracy on labelled data."""
+    code, _, err = run_cli(capsys, "validate", files["m"], "--data", "digits", *option)
+    assert code == 2 and err.startswith(f"linkedonnx: error: {option[0]} do not go with"), err
