@@ -34,6 +34,7 @@ from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import (
     MIN_OPSET,
     check_full,
+    file_if_large,
     load_model,
     needs_external_data,
     save_model,
@@ -186,7 +187,7 @@ def convert_file(
         refuse_overwriting_input(Path(json_path), source, output)
     model = load_model(source, min_opset=MIN_OPSET)
     if check_runtime:
-        _check_runtime_loads(source if needs_external_data(model) else model)
+        _check_runtime_loads(file_if_large(model, source))
     converted, report = convert(model, freeze_inputs=freeze_inputs)
     large = needs_external_data(converted)
     if not large:  # a failure is a bug of ours, not the user's input

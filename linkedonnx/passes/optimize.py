@@ -26,6 +26,7 @@ from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import (
     MIN_OPSET,
     check_full,
+    file_if_large,
     load_model,
     needs_external_data,
     save_model,
@@ -224,9 +225,7 @@ def optimize_file(
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
     model = load_model(source, min_opset=MIN_OPSET)
-    make_session(
-        source if needs_external_data(model) else model, "cpu", threads=1, optimization="disable"
-    )
+    make_session(file_if_large(model, source), "cpu", threads=1, optimization="disable")
     optimized, report = optimize(
         model,
         target,
@@ -239,12 +238,15 @@ def optimize_file(
     )
     large = needs_external_data(optimized)
     verify(optimized, in_memory=not large)
-    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large)
-    if large:
+
+    def loads(written: Path) -> None:  # a large model is loaded from its written file
         try:
-            make_session(output, "cpu", threads=1)
+            make_session(written, "cpu", threads=1)
         except BadInputError as exc:
             raise RuntimeError(f"the optimized model does not load: {exc}") from exc
+
+    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large,
+               check_written=loads if large else None)  # fmt: skip
     if json_path is not None:
         data = {
             "input": str(source),
