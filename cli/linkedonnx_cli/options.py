@@ -30,6 +30,37 @@ FreezeInputs = Annotated[
 ]
 
 
+_OUTPUT = {"--output": "--out"}
+
+#: Old option spellings, still accepted for one release and hidden from --help
+#: (README.md, "Option names"): command -> {old flag: the flag it now is}.
+OLD_SPELLINGS: dict[str, dict[str, str]] = {
+    "linkify": _OUTPUT,
+    "export": _OUTPUT,
+    "convert": _OUTPUT,
+    "optimize": _OUTPUT,
+    "quantize": _OUTPUT,
+    "train": {"--batch-size": "--batch"},
+    "inspect": {"--batch-size": "--batch"},
+    "experiment": {"--batch-size": "--batch", "--train-subset": "--samples"},
+    "validate": {"--limit": "--samples"},
+}
+
+
+def new_spellings(argv: list[str]) -> list[str]:
+    """``argv`` (the words after ``linkedonnx``) with the command's old option spellings
+    (:data:`OLD_SPELLINGS`, as ``--old`` or ``--old=VALUE``) replaced by the new ones."""
+    command = next((word for word in argv if not word.startswith("-")), None)
+    renames = OLD_SPELLINGS.get(command or "", {})
+    if not renames:
+        return list(argv)
+    out = []
+    for word in argv:
+        flag, eq, value = word.partition("=")
+        out.append(renames[flag] + eq + value if flag in renames else word)
+    return out
+
+
 def at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:
     """Typer callback for counts and sizes (``--batch``, ``--image-size``, ...): returns
     ``value``; raises BadInputError when it is given and below 1."""

@@ -123,7 +123,7 @@ def optimize(
     a CUDA target or with a forced ``form``).
     """
     if target not in TARGETS:
-        raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
+        raise BadInputError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
     if not keep_io_float32 and not fp16:
         raise BadInputError(
             "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"

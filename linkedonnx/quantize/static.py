@@ -88,7 +88,9 @@ def _calibration_method(method: str) -> Any:
     from onnxruntime.quantization import CalibrationMethod
 
     if method not in METHODS:
-        raise BadInputError(f"unknown calibration method {method!r}; expected one of {METHODS}")
+        raise BadInputError(
+            f"unknown calibration method {method!r}; expected one of {', '.join(METHODS)}"
+        )
     return {
         "minmax": CalibrationMethod.MinMax,
         "entropy": CalibrationMethod.Entropy,
@@ -321,7 +323,7 @@ def quantize(
     """
     _calibration_method(method)
     if form is not None and form not in TUNE_FORMS[1:]:
-        raise BadInputError(f"unknown form {form!r}; expected one of {TUNE_FORMS[1:]}")
+        raise BadInputError(f"unknown form {form!r}; expected one of {', '.join(TUNE_FORMS[1:])}")
     if tune and form is not None:
         raise BadInputError("give either a form or tune, not both")
     if tune_batch < 1:

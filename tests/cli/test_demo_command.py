@@ -92,7 +92,7 @@ def test_demo_models_go_through_validate_and_quantize_with_digits(
     _, out, _ = journey
     model = str(out / name)
     code = exit_code("validate", model, "--reference", model, "--data", "digits",
-                     "--limit", "64")  # fmt: skip
+                     "--samples", "64")  # fmt: skip
     assert code == 0, capsys.readouterr().err
     int8 = tmp_path / "int8.onnx"
     code = exit_code("quantize", model, "-o", str(int8), "--data", "digits", "--samples", "32")

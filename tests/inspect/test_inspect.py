@@ -60,7 +60,7 @@ def test_bad_sources(tmp_path: Path) -> None:
         inspect_source("zoo:depth/bogus", "synthetic")
     with pytest.raises(BadInputError, match="unknown dataset"):
         inspect_source("zoo:depth/relu", "bogus")
-    with pytest.raises(BadInputError, match="--batches"):
+    with pytest.raises(BadInputError, match="--samples"):
         inspect_source("zoo:depth/relu", "synthetic", batches=0)
     spec = ModelSpec("width/relu", in_channels=3, image_size=8, num_classes=4)
     ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict())

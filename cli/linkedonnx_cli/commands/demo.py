@@ -61,7 +61,7 @@ def summary_table(summary: JourneySummary) -> Table:
 
 
 def command(
-    out: Annotated[Path, typer.Option(help="Output folder for every artifact.")] = Path(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder for every artifact.")] = Path(
         "linkedonnx-demo"
     ),
     model: Annotated[str, typer.Option(help="Linked zoo model to train.")] = "params/lk-relu",

@@ -132,7 +132,12 @@ def command(
         float, typer.Option(help="With --data: largest allowed top-1 drop, in points.")
     ] = 0.5,
     limit: Annotated[
-        int | None, typer.Option(help="With --data: only the first N samples of the split.")
+        int | None,
+        typer.Option(
+            "--samples",
+            help="With --data: only the first N samples of the split.",
+            callback=at_least_one,
+        ),
     ] = None,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
