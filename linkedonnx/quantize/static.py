@@ -119,6 +119,12 @@ def _lowered_counts(report: Any) -> dict[str, int]:
     return counts
 
 
+def forms_used(lowered: dict[str, int]) -> str | None:
+    """The lowering forms of the counts ``lowered`` ('relu:split' -> n), joined by '+'
+    ('split', 'dw+split'); None when nothing was lowered."""
+    return "+".join(sorted({key.split(":", 1)[1] for key in lowered})) or None
+
+
 def lower_for_int8(model: onnx.ModelProto, form: str | None) -> tuple[onnx.ModelProto, dict]:
     """The float model lowered by the optimize pipeline with ``form`` preferred (None:
     the CPU default), and its lowering counts ('relu:stacked' -> n)."""
@@ -292,7 +298,8 @@ def _candidate(
     if not stock:
         quantized, integer = integer_ops(quantized)
         layout_counts.update(integer)
-    shared = len({tuple(p.tensors) for p in layout.pairs if p.tensors[0] in overrides})
+    sites = [*layout.pairs, *layout.splits]  # a split site's relu(z) shares z's scale too
+    shared = len({tuple(p.tensors) for p in sites if p.tensors[0] in overrides})
     return _Candidate(form, quantized, counts, layout_counts, shared), reader
 
 
@@ -359,7 +366,7 @@ def quantize(
         chosen = min(candidates, key=lambda c: timings[c.form])
     report = QuantizeReport(
         linked=linked,
-        form=chosen.form if linked else None,
+        form=(forms_used(chosen.lowered) or chosen.form) if linked else None,
         lowered=chosen.lowered,
         layout=chosen.layout,
         shared_ranges=chosen.shared,
