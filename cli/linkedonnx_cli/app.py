@@ -107,13 +107,10 @@ def _run(argv: list[str] | None) -> None:
         _fail("aborted", 130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except TyperException as exc:  # usage errors: typer already formats them
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            typer.echo(f"linkedonnx: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # usage errors: one line like every other error
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        _fail(" ".join(exc.format_message().split()) + hint, exc.exit_code)
     except LinkedOnnxError as exc:
         _fail(str(exc), exc.exit_code)
     except (KeyboardInterrupt, Terminated):
