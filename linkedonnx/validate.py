@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
+from linkedonnx.errors import BadInputError, LinkedOnnxError, one_line
 from linkedonnx.onnx_io import file_if_large, load_model
 from linkedonnx.runtime.compare import (
     OutputComparison,
@@ -231,7 +231,7 @@ def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]
         raise
     except Exception as exc:
         raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {first_line(exc, '')}"
+            f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}"
         ) from None
 
 
