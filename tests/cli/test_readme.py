@@ -90,3 +90,9 @@ def test_the_block_says_which_opsets_export_takes() -> None:
     from linkedonnx.export.exporter import MIN_EXPORT_OPSET
 
     assert f"--opset: {MIN_EXPORT_OPSET} or newer" in README
+
+
+def test_the_demo_paragraph_mentions_its_int8_rows_and_its_folder() -> None:
+    section = README.split("## Two commands", 1)[1].split("## ", 1)[0]
+    assert "INT8" in section and "a few minutes" not in section
+    assert "linkedonnx-demo/" in section and "ignored by git" in section
