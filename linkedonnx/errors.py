@@ -37,3 +37,11 @@ def first_line(error: BaseException | str, default: str | None = None) -> str:
     if default is not None:
         return default
     return "" if isinstance(error, str) else type(error).__name__
+
+
+def one_line(error: BaseException | str, default: str = "") -> str:
+    """``error``'s whole message on one line: its lines stripped and joined by '; '
+    (ONNX Runtime puts the details of 'invalid dimensions ... for the following
+    indices' on the lines after the first). An empty message gives ``default``."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return "; ".join(lines) if lines else default

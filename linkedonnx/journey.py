@@ -156,13 +156,21 @@ ProgressFn = Callable[[str, str], None]
 
 
 def prepare_folder(out: Path, overwrite: bool) -> None:
-    """Create ``out``; refuse (BadInputError) an existing folder unless ``overwrite``,
-    which then removes only the journey's own files; refuse a path that is a file."""
+    """Create ``out``, or empty an existing folder of the journey's own output.
+
+    A folder holding nothing but the journey's files (a previous run's output, or
+    nothing) is replaced, so running the demo again just works; a folder holding
+    anything else is refused (BadInputError) unless ``overwrite``, which then removes
+    only the journey's own files. A path that is a file is refused."""
     if out.exists() and not out.is_dir():
         raise BadInputError(f"output {out} exists and is not a folder")
     if out.is_dir():
-        if not overwrite:
-            raise BadInputError(f"output folder {out} exists; pass --overwrite to replace it")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in (*OWN_FILES, TRAIN_DIR))
+        if foreign and not overwrite:
+            raise BadInputError(
+                f"output folder {out} exists and holds files the demo did not write "
+                f"({', '.join(foreign[:3])}); pass --overwrite to replace the demo's files in it"
+            )
         for name in OWN_FILES:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / TRAIN_DIR, ignore_errors=True)
@@ -224,7 +232,9 @@ def run_journey(config: JourneyConfig, progress: ProgressFn | None = None) -> Jo
     start = clock()
     model, ckpt = load_checkpoint_model(checkpoint)
     spec = ckpt.spec
-    exported = export_model(model, spec, out / FUNCTIONS_ONNX, source=str(checkpoint))
+    exported = export_model(
+        model, spec, out / FUNCTIONS_ONNX, source=str(checkpoint), preprocess=ckpt.preprocess
+    )
     save_model(export_plain(model, spec.input_shape(1)), out / PLAIN_ONNX)
     seconds["export"] = clock() - start
     tell("export", f"{sum(exported.calls.values())} linked function calls")
@@ -317,18 +327,15 @@ def quantize_stage(
     """Quantize the function-form export to INT8 (calibrated on the train split), then
     measure float32 and INT8 test accuracy and bench INT8 against the plain export and
     the optimized float32 model."""
-    from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.quantize import quantize_file
     from linkedonnx.runtime.accuracy import validate_accuracy
     from linkedonnx.runtime.bench import bench_models
 
     tell("quantize", "start")
     start = time.perf_counter()
-    options = PreprocessOptions(standardize=False)  # the journey trains on raw inputs
-    _, report = quantize_file(out / FUNCTIONS_ONNX, out / INT8_ONNX, config.data, options=options)
-    accuracy = validate_accuracy(
-        out / INT8_ONNX, str(out / FUNCTIONS_ONNX), config.data, options=options
-    )
+    # the function-form export records the training's preprocessing: no options needed
+    _, report = quantize_file(out / FUNCTIONS_ONNX, out / INT8_ONNX, config.data)
+    accuracy = validate_accuracy(out / INT8_ONNX, str(out / FUNCTIONS_ONNX), config.data)
     float_acc, int8_acc = accuracy.reference_accuracy, accuracy.model_accuracy
     row = Int8Row(float_acc, int8_acc, report.form, report.isa.vnni)
     for batch in config.batches:

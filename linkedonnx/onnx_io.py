@@ -8,14 +8,17 @@ in one external data file named ``<model file>.<token>.data``, unique to that wr
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
+from google.protobuf.message import EncodeError
 from onnx import external_data_helper
 
 from linkedonnx.atomic import (
@@ -144,9 +147,38 @@ def _internalize(model: onnx.ModelProto, folder: Path) -> None:
 
 
 def needs_external_data(model: onnx.ModelProto) -> bool:
-    """True when ``model`` must be written with external data (its size exceeds
-    :data:`EXTERNAL_DATA_THRESHOLD`)."""
-    return model.ByteSize() > EXTERNAL_DATA_THRESHOLD
+    """True when ``model`` must be written with external data: its size exceeds
+    :data:`EXTERNAL_DATA_THRESHOLD` (its tensors' bytes alone, or the whole message;
+    protobuf cannot even size a message over 2 GiB)."""
+    if sum(map(_tensor_bytes, external_data_helper._get_all_tensors(model))) > (
+        EXTERNAL_DATA_THRESHOLD
+    ):
+        return True  # without ByteSize, which serializes the whole model to measure it
+    try:
+        return model.ByteSize() > EXTERNAL_DATA_THRESHOLD
+    except EncodeError:  # "Failed to serialize proto": the message is over 2 GiB
+        return True
+
+
+def file_if_large(
+    model: onnx.ModelProto, path: str | os.PathLike[str]
+) -> onnx.ModelProto | str | os.PathLike[str]:
+    """What to hand ONNX Runtime for ``model``, read from ``path``: the file when the
+    model is too large to serialize (:func:`needs_external_data`; ORT reads the file and
+    its external data), else the proto itself."""
+    return path if needs_external_data(model) else model
+
+
+def _tensor_bytes(tensor: onnx.TensorProto) -> int:
+    """The bytes of ``tensor``'s elements, from its shape and type (0 for strings and
+    unknown types): reading ``raw_data`` to measure it would copy it."""
+    if tensor.data_type in (0, onnx.TensorProto.STRING):
+        return 0
+    try:
+        itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+    except (KeyError, ValueError, TypeError):
+        return 0
+    return math.prod(tensor.dims) * itemsize
 
 
 def _data_file_pattern(out: Path) -> re.Pattern[str]:
@@ -161,6 +193,7 @@ def save_model(
     inputs: tuple[str | os.PathLike[str], ...] = (),
     external_data: bool = False,
     check: bool = False,
+    check_written: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``model`` to ``path`` atomically; refuse to overwrite any of ``inputs``.
 
@@ -172,7 +205,9 @@ def save_model(
     reservation commits, and the new one is removed if it is discarded. ``model`` is
     left as it was given.
     With ``check``, ``onnx.checker``'s full check runs before the file replaces
-    ``path``: on the written file when the data is external, else on the proto.
+    ``path``: on the written file when the data is external, else on the proto; and
+    ``check_written`` (e.g. an ONNX Runtime load) is called with the written file (its
+    temporary name, beside its data) before it replaces ``path``.
     Returns the written path. Raises BadInputError for an output that is an input or a
     folder, or a missing output folder; RuntimeError when the check fails (nothing is
     replaced then).
@@ -183,13 +218,15 @@ def save_model(
         raise BadInputError(f"output path {out} is a directory")
     old = _previous_data(out, inputs)
     if external_data or needs_external_data(model):
-        location = _save_external(model, out, check)
+        location = _save_external(model, out, check, check_written)
     else:
         location = None
         if check:
             check_full(model, "the written model")
         with atomic_path(out) as tmp:
             onnx.save_model(model, str(tmp))
+            if check_written is not None:
+                check_written(tmp)
     stale = [out.parent / previous for previous in old - {location}]
     after_commit(out, lambda: _remove(stale))  # inside reserve_outputs: once out is replaced
     return out
@@ -235,7 +272,12 @@ def _previous_data(out: Path, inputs: tuple[str | os.PathLike[str], ...]) -> set
     return set()
 
 
-def _save_external(model: onnx.ModelProto, out: Path, check: bool) -> str:
+def _save_external(
+    model: onnx.ModelProto,
+    out: Path,
+    check: bool,
+    check_written: Callable[[Path], None] | None = None,
+) -> str:
     """Write ``model`` to ``out`` with its weights in a new data file beside it (renamed
     into place before the model); return the data file's name. ``model`` is restored to
     a self-contained proto whatever happens."""
@@ -261,6 +303,8 @@ def _save_external(model: onnx.ModelProto, out: Path, check: bool) -> str:
             onnx.save_model(model, str(tmp))
             if check:
                 check_full(str(tmp), "the written model")
+            if check_written is not None:
+                check_written(tmp)
     except BaseException:
         if moved:
             _internalize(model, folder)

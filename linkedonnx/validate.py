@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, LinkedOnnxError, first_line
-from linkedonnx.onnx_io import load_model
+from linkedonnx.errors import BadInputError, LinkedOnnxError, one_line
+from linkedonnx.onnx_io import file_if_large, load_model
 from linkedonnx.runtime.compare import (
     OutputComparison,
     compare,
@@ -177,7 +177,7 @@ def adapt_feeds(
 def _onnx_reference(path: str) -> Reference:
     """Another .onnx file, run by ONNX Runtime on the CPU."""
     other = load_model(path)
-    session = make_session(other, "cpu")
+    session = make_session(file_if_large(other, path), "cpu")
     names = [o.name for o in session.get_outputs()]
     sig = signature(other)
     return Reference(
@@ -231,7 +231,7 @@ def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]
         raise
     except Exception as exc:
         raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {first_line(exc, '')}"
+            f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}"
         ) from None
 
 
@@ -290,7 +290,7 @@ def validate(
     used_batch = batch_of(feeds, real)
     used_seed = seed if any(s.name not in given for s in real) else None
     ref = load_reference(reference, model, real, seed)
-    session = make_session(model, provider, optimization=optimization)
+    session = make_session(file_if_large(model, model_path), provider, optimization=optimization)
     model_names = [o.name for o in session.get_outputs()]
     precision = [compute_dtype(model), ref.precision]
 

@@ -4,21 +4,26 @@ artifacts are written, existing folders are refused."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from linkedonnx.arrays.preprocess import read_preprocess
 from linkedonnx.errors import BadInputError
 from linkedonnx.journey import (
     FUNCTIONS_ONNX,
     INT8_ONNX,
     OPTIMIZED_ONNX,
+    OWN_FILES,
     PLAIN_ONNX,
     STAGES,
     SUMMARY_JSON,
+    TRAIN_DIR,
     JourneyConfig,
     JourneySummary,
+    prepare_folder,
     run_journey,
 )
 from linkedonnx.onnx_io import load_model
@@ -105,6 +110,28 @@ def test_optimized_model_matches_checkpoint_independently(
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
 
 
+def test_a_previous_runs_folder_is_replaced_without_overwrite(tmp_path: Path) -> None:
+    """Issue 28.2: running the demo again replaces its own output (a folder holding only
+    the journey's files) instead of exiting 2; nothing else in it would be touched."""
+    out = tmp_path / "linkedonnx-demo"
+    (out / TRAIN_DIR).mkdir(parents=True)
+    (out / TRAIN_DIR / "metrics.jsonl").write_text("{}\n")
+    for name in OWN_FILES:
+        (out / name).write_text("old")
+    prepare_folder(out, overwrite=False)
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_demo_models_record_preprocessing(journey: tuple[JourneySummary, Path, list]) -> None:
+    """Issue 28.2: the demo's function-form and optimized models carry
+    ``linkedonnx.preprocess`` (what the checkpoint recorded), so --data needs no options."""
+    _, out, _ = journey
+    for name in (FUNCTIONS_ONNX, OPTIMIZED_ONNX):
+        recorded = read_preprocess(load_model(out / name))
+        assert recorded is not None and recorded.dataset == "digits", name
+        assert recorded.image_size == 8, name
+
+
 def test_existing_folder_is_refused_without_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "exists"
     out.mkdir()
@@ -133,3 +160,13 @@ def test_bad_settings_write_nothing(tmp_path: Path, kw: dict, needle: str) -> No
     with pytest.raises(BadInputError, match=needle):
         run_journey(tiny(out, **kw))
     assert not out.exists()
+
+
+def test_the_demos_default_folder_is_ignored_by_git() -> None:
+    """Issue 28.2: ``bash scripts/demo.sh`` writes linkedonnx-demo/ inside the checkout;
+    git ignores it (summary.json is not matched by any other rule)."""
+    root = Path(__file__).resolve().parents[1]
+    probe = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", "linkedonnx-demo/summary.json"], cwd=root
+    )
+    assert probe.returncode == 0

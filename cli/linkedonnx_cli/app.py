@@ -15,6 +15,7 @@ from linkedonnx import __version__
 from linkedonnx.errors import LinkedOnnxError, Terminated, first_line
 from linkedonnx_cli import verbosity
 from linkedonnx_cli.commands import COMMANDS, GROUPS
+from linkedonnx_cli.options import new_spellings
 
 #: The exit codes every command uses (also in README.md, "The command line").
 EXIT_CODES = {
@@ -103,19 +104,17 @@ def _run(argv: list[str] | None) -> None:
     """Run the app on ``argv`` and exit with its status (see :func:`main`)."""
     if argv is None:
         signal.signal(signal.SIGTERM, _terminated)
+    args = new_spellings(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="linkedonnx", standalone_mode=False)
+        result = app(args=args, prog_name="linkedonnx", standalone_mode=False)
     except typer.Abort:
         _fail("aborted", 130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except TyperException as exc:  # usage errors: typer already formats them
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            typer.echo(f"linkedonnx: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # usage errors: one line like every other error
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        _fail(" ".join(exc.format_message().split()) + hint, exc.exit_code)
     except LinkedOnnxError as exc:
         _fail(str(exc), exc.exit_code)
     except (KeyboardInterrupt, Terminated):

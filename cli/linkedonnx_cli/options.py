@@ -30,12 +30,55 @@ FreezeInputs = Annotated[
 ]
 
 
+_OUTPUT = {"--output": "--out"}
+
+#: Old option spellings, still accepted for one release and hidden from --help
+#: (README.md, "Option names"): command -> {old flag: the flag it now is}.
+OLD_SPELLINGS: dict[str, dict[str, str]] = {
+    "linkify": _OUTPUT,
+    "export": _OUTPUT,
+    "convert": _OUTPUT,
+    "optimize": _OUTPUT,
+    "quantize": _OUTPUT,
+    "train": {"--batch-size": "--batch"},
+    "inspect": {"--batch-size": "--batch"},
+    "experiment": {"--batch-size": "--batch", "--train-subset": "--samples"},
+    "validate": {"--limit": "--samples"},
+}
+
+
+def new_spellings(argv: list[str]) -> list[str]:
+    """``argv`` (the words after ``linkedonnx``) with the command's old option spellings
+    (:data:`OLD_SPELLINGS`, as ``--old`` or ``--old=VALUE``) replaced by the new ones."""
+    command = next((word for word in argv if not word.startswith("-")), None)
+    renames = OLD_SPELLINGS.get(command or "", {})
+    if not renames:
+        return list(argv)
+    out = []
+    for word in argv:
+        flag, eq, value = word.partition("=")
+        out.append(renames[flag] + eq + value if flag in renames else word)
+    return out
+
+
 def at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:
     """Typer callback for counts and sizes (``--batch``, ``--image-size``, ...): returns
     ``value``; raises BadInputError when it is given and below 1."""
     if value is not None and value < 1:
         raise BadInputError(f"{param.opts[0]} must be at least 1, got {value}")
     return value
+
+
+def given_flags(ctx: typer.Context, *names: str) -> list[str]:
+    """The flags (``--split``, ...) of the parameters ``names`` (their Python names) that
+    were set on the command line rather than left at their defaults, in ``names`` order."""
+    params = {p.name: p for p in ctx.command.params}
+    sources = {name: ctx.get_parameter_source(name) for name in names}
+    return [
+        params[name].opts[0]
+        for name, source in sources.items()
+        if source is not None and source.name != "DEFAULT"  # COMMANDLINE or ENVIRONMENT
+    ]
 
 
 def refuse_together(first: tuple[str, object], second: tuple[str, object], why: str) -> None:

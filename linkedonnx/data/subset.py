@@ -22,7 +22,7 @@ def stratified_indices(labels: np.ndarray, count: int, seed: int = SUBSET_SEED) 
     labels = np.asarray(labels)
     n = len(labels)
     if not 1 <= count <= n:
-        raise BadInputError(f"--train-subset must be between 1 and {n}, got {count}")
+        raise BadInputError(f"--samples must be between 1 and {n}, got {count}")
     classes, sizes = np.unique(labels, return_counts=True)
     exact = sizes * count / n
     take = np.floor(exact).astype(int)

@@ -90,10 +90,10 @@ class ExperimentConfig:
         for flag, value in (
             ("--budget-seconds", self.budget_seconds),
             ("--image-size", self.image_size),
-            ("--batch-size", self.batch_size),
+            ("--batch", self.batch_size),
             ("--lr", self.lr),
             ("--max-steps", self.max_steps),
-            ("--train-subset", self.train_subset),
+            ("--samples", self.train_subset),
         ):
             if value is not None:
                 args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
@@ -167,7 +167,7 @@ def _check(config: ExperimentConfig, exp: Experiment) -> list[str]:
             f"--recipe paper is written for {', '.join(PAPER_RECIPE_EXPERIMENTS)}, not {exp.name}"
         )
     if config.train_subset is not None and config.train_subset < 1:
-        raise BadInputError(f"--train-subset must be at least 1, got {config.train_subset}")
+        raise BadInputError(f"--samples must be at least 1, got {config.train_subset}")
     if config.budget_seconds is not None and config.budget_seconds <= 0:
         raise BadInputError(f"--budget-seconds must be positive, got {config.budget_seconds}")
     out = Path(config.out)

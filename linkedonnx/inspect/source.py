@@ -169,7 +169,7 @@ def inspect_source(
         },
     )
     if batches is not None and batches < 1:
-        raise BadInputError(f"--batches must be at least 1, got {batches}")
+        raise BadInputError(f"--samples must be at least 1 (got {batches} batches)")
     if batch_size < 1:
         raise BadInputError(f"batch size must be at least 1, got {batch_size}")
     ref = parse_source(source)

@@ -43,7 +43,7 @@ def lk_relu(z: Tensor, axis: int = 1, policy: str = MIRROR) -> Tensor:
         return torch.cat([relu_right(z), F.relu(-z)], dim=axis)
     if policy == MINMAX:
         return torch.cat([relu_right(z), torch.clamp(z, max=0.0)], dim=axis)
-    raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {POLICIES}")
+    raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {', '.join(POLICIES)}")
 
 
 def _broadcast_slope(slope: Tensor, z: Tensor, axis: int) -> Tensor:

@@ -36,7 +36,7 @@ class LinkedReLU(LinkedActivation):
     def __init__(self, axis: int = 1, policy: str = LF.MIRROR) -> None:
         super().__init__(axis)
         if policy not in LF.POLICIES:
-            raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {LF.POLICIES}")
+            raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {', '.join(LF.POLICIES)}")
         self.policy = policy
 
     def forward(self, z: Tensor) -> Tensor:

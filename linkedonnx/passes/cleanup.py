@@ -79,13 +79,14 @@ def library_cleanup(model: ir.Model) -> None:
 
 class CleanupPass(CountingPass):
     """Fold constants and remove what is dead or duplicated. Counts ``nodes removed``,
-    ``initializers removed`` and ``functions removed``."""
+    ``initializers removed``, ``initializers added`` (Constant nodes and folded values
+    lifted into initializers) and ``functions removed``; never a negative count."""
 
     name = "Cleanup"
 
     def run(self, model: ir.Model) -> bool:
         nodes = model.graph.num_nodes()
-        inits = len(model.graph.initializers)
+        inits = set(model.graph.initializers)
         functions = len(model.functions)
         with overridable_initializers_hidden(model.graph):
             library_cleanup(model)
@@ -114,7 +115,8 @@ class CleanupPass(CountingPass):
                     value.shape = None  # a shape without a type is invalid value_info
         removed = {
             "nodes removed": nodes - model.graph.num_nodes(),
-            "initializers removed": inits - len(model.graph.initializers),
+            "initializers removed": len(inits - set(model.graph.initializers)),
+            "initializers added": len(set(model.graph.initializers) - inits),
             "functions removed": functions - len(model.functions),
         }
         for key, n in removed.items():

@@ -19,7 +19,7 @@ Preference = Mapping[str, Sequence[str]]
 def uniform_preference(form: str) -> dict[str, tuple[str, ...]]:
     """A preference that tries ``form`` for every kind, then falls back to inline."""
     if form not in APPLY:
-        raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+        raise ValueError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
     order = (form, "inline") if form != "inline" else ("inline",)
     return {kind: order for kind in ("relu", "relu-minmax", "selu", "swish", "prelu")}
 
@@ -34,7 +34,7 @@ class LowerLinkedPass(CountingPass):
         for forms in preference.values():
             for form in forms:
                 if form not in APPLY:
-                    raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+                    raise ValueError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
         self.preference = {k: tuple(v) for k, v in preference.items()}
         self.name = name
 

@@ -250,12 +250,15 @@ def optimize_file(
     report.steps.insert(0, read.step())
     large = needs_external_data(optimized)
     verify(optimized, in_memory=not large)
-    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large)
-    if large:
+
+    def loads(written: Path) -> None:  # a large model is loaded from its written file
         try:
-            make_session(output, "cpu", threads=1)
+            make_session(written, "cpu", threads=1)
         except BadInputError as exc:
             raise RuntimeError(f"the optimized model does not load: {exc}") from exc
+
+    save_model(optimized, output, inputs=(source,), external_data=external_data, check=large,
+               check_written=loads if large else None)  # fmt: skip
     if json_path is not None:
         data = {
             "input": str(source),

@@ -86,7 +86,7 @@ class LinkedLayout:
             out["split z"] = len(self.splits)
         joined = sum(1 for site in self.splits if site.concat)
         if joined:
-            out["split z, one conv over relu(z) and z"] = joined
+            out["split z (one conv over relu(z) and z)"] = joined
         return out
 
 

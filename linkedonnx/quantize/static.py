@@ -88,7 +88,9 @@ def _calibration_method(method: str) -> Any:
     from onnxruntime.quantization import CalibrationMethod
 
     if method not in METHODS:
-        raise BadInputError(f"unknown calibration method {method!r}; expected one of {METHODS}")
+        raise BadInputError(
+            f"unknown calibration method {method!r}; expected one of {', '.join(METHODS)}"
+        )
     return {
         "minmax": CalibrationMethod.MinMax,
         "entropy": CalibrationMethod.Entropy,
@@ -115,6 +117,12 @@ def _lowered_counts(report: Any) -> dict[str, int]:
             if _LOWERED.match(key):
                 counts[key] = counts.get(key, 0) + n
     return counts
+
+
+def forms_used(lowered: dict[str, int]) -> str | None:
+    """The lowering forms of the counts ``lowered`` ('relu:split' -> n), joined by '+'
+    ('split', 'dw+split'); None when nothing was lowered."""
+    return "+".join(sorted({key.split(":", 1)[1] for key in lowered})) or None
 
 
 def lower_for_int8(model: onnx.ModelProto, form: str | None) -> tuple[onnx.ModelProto, dict]:
@@ -290,7 +298,8 @@ def _candidate(
     if not stock:
         quantized, integer = integer_ops(quantized)
         layout_counts.update(integer)
-    shared = len({tuple(p.tensors) for p in layout.pairs if p.tensors[0] in overrides})
+    sites = [*layout.pairs, *layout.splits]  # a split site's relu(z) shares z's scale too
+    shared = len({tuple(p.tensors) for p in sites if p.tensors[0] in overrides})
     return _Candidate(form, quantized, counts, layout_counts, shared), reader
 
 
@@ -321,7 +330,7 @@ def quantize(
     """
     _calibration_method(method)
     if form is not None and form not in TUNE_FORMS[1:]:
-        raise BadInputError(f"unknown form {form!r}; expected one of {TUNE_FORMS[1:]}")
+        raise BadInputError(f"unknown form {form!r}; expected one of {', '.join(TUNE_FORMS[1:])}")
     if tune and form is not None:
         raise BadInputError("give either a form or tune, not both")
     if tune_batch < 1:
@@ -357,7 +366,7 @@ def quantize(
         chosen = min(candidates, key=lambda c: timings[c.form])
     report = QuantizeReport(
         linked=linked,
-        form=chosen.form if linked else None,
+        form=(forms_used(chosen.lowered) or chosen.form) if linked else None,
         lowered=chosen.lowered,
         layout=chosen.layout,
         shared_ranges=chosen.shared,

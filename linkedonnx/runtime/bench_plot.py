@@ -29,6 +29,19 @@ def latency_plot(timings: Sequence[Timing], path: Path, title: str = "") -> Path
     ax.scatter([t.median_ms for t in timings][::-1], range(1, len(data) + 1), marker="|",
                s=200, color="tab:red", zorder=3, label="median")  # fmt: skip
     ax.set_xscale("log")  # one slow run must not squash the others
+    _readable_log_ticks(ax, min(min(d) for d in data), max(max(d) for d in data))
     ax.set_xlabel("latency per run (ms, log scale)")
     ax.set_title(title or "latency distribution")
     return finish(plt, fig, ax, path)
+
+
+def _readable_log_ticks(ax: object, low: float, high: float) -> None:
+    """Label the log axis of ``ax`` without overlap: under one decade (matplotlib would
+    label every minor tick there, in scientific notation) a few evenly spaced plain
+    numbers; over a decade the powers of ten only. Minor ticks stay, unlabelled."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())  # type: ignore[attr-defined]
+    if high < 10 * low:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ run the ``convert`` recognition passes first to count it as one linked layer.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,13 +64,34 @@ def _linked_kind(op_type: str) -> str:
     return "lk-relu" if kind == "relu-minmax" else f"lk-{kind}"
 
 
+#: Node metadata in which torch's exporter records the module path of each node.
+NAME_SCOPES_KEY = "pkg.torch.onnx.name_scopes"
+
+
+def layer_name(node: onnx.NodeProto) -> str | None:
+    """The module a torch export's ``node`` came from (``conv50.1``: the innermost of
+    its recorded name scopes, the last scope being the node's own), as a checkpoint's
+    layers are named; None when the node records no module."""
+    text = next((p.value for p in node.metadata_props if p.key == NAME_SCOPES_KEY), None)
+    if text is None:
+        return None
+    try:
+        scopes = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(scopes, list):
+        return None
+    modules = [scope for scope in scopes[1:-1] if isinstance(scope, str) and scope]
+    return modules[-1] if modules else None
+
+
 def find_activations(model: onnx.ModelProto) -> list[ActivationSite]:
     """Return the activation outputs of ``model``'s main graph, in node order."""
     graph = model.graph
     sigmoid_of = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Sigmoid"}
     sites = []
     for i, node in enumerate(graph.node):
-        name = node.name or f"{node.op_type}_{i}"
+        name = layer_name(node) or node.name or f"{node.op_type}_{i}"
         if node.domain == DOMAIN and node.op_type in KIND_OF_OP:
             sites.append(
                 ActivationSite(node.output[0], name, _linked_kind(node.op_type), _axis(node))

@@ -80,7 +80,7 @@ class TrainConfig:
                 else "give --model (a zoo name) or --from (a checkpoint)",
             ),
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
+            (self.batch_size >= 1, f"--batch must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
             (
                 self.optimizer in OPTIMIZERS,
@@ -115,7 +115,7 @@ class TrainConfig:
             ),
             (
                 self.train_subset is None or self.train_subset >= 1,
-                f"--train-subset must be at least 1, got {self.train_subset}",
+                f"--samples must be at least 1, got {self.train_subset}",
             ),
         ]
         for ok, message in checks:

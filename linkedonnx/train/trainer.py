@@ -163,9 +163,13 @@ class _Run:
         self.ctx = ctx
         self.out = config.out_path if ctx.is_main else None
         image_size = config.image_size
-        if config.from_checkpoint is not None and image_size is None:
-            # a checkpoint fixes the input size: the data follows it unless told otherwise
-            image_size = ckpt_io.load_checkpoint(config.from_checkpoint).spec.image_size
+        folder = config.out_path  # every rank reads it: the data must agree across ranks
+        resumed = folder / outputs.CHECKPOINT if config.resume and folder else None
+        start = config.from_checkpoint or (resumed if resumed and resumed.exists() else None)
+        if start is not None and image_size is None:
+            # a checkpoint fixes the input size (the one --from starts from, or the one
+            # --resume continues): the data follows it unless told otherwise
+            image_size = ckpt_io.load_checkpoint(start).spec.image_size
         self.data = data_mod.load(
             config.data,
             image_size=image_size,

@@ -83,3 +83,21 @@ def test_cli_start_does_not_import_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["train", "-x", "1"], "No such option: -x (see linkedonnx train --help)"),
+     (["convert"], "Missing argument"),
+     (["nosuch"], "No such command 'nosuch'")],
+)  # fmt: skip
+def test_usage_errors_are_one_linkedonnx_line(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28.4: typer's boxed "Error: No such option" became the usual one line."""
+    with pytest.raises(SystemExit) as exc:
+        app_module.main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith("linkedonnx: error: ") and err.count("\n") == 1, err
+    assert says in err

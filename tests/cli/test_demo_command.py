@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from linkedonnx import journey as journey_module
-from linkedonnx.journey import JourneyConfig
+from linkedonnx.journey import FUNCTIONS_ONNX, OPTIMIZED_ONNX, JourneyConfig
 from tests.cli.invoke import exit_code
 
 
@@ -80,3 +80,20 @@ def test_demo_bad_options_are_one_line_exit_2(
     assert err.startswith("linkedonnx: error:") and needle in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.xdist_group("journey")  # the worker that holds the shared run
+@pytest.mark.parametrize("name", [FUNCTIONS_ONNX, OPTIMIZED_ONNX])
+def test_demo_models_go_through_validate_and_quantize_with_digits(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture, journey
+) -> None:
+    """Issue 28.2: ``validate --data digits`` and ``quantize --data digits`` on the demo's
+    own model files need no preprocessing options (they record theirs)."""
+    _, out, _ = journey
+    model = str(out / name)
+    code = exit_code("validate", model, "--reference", model, "--data", "digits",
+                     "--samples", "64")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    int8 = tmp_path / "int8.onnx"
+    code = exit_code("quantize", model, "-o", str(int8), "--data", "digits", "--samples", "32")
+    assert code == 0 and int8.is_file(), capsys.readouterr().err

@@ -13,7 +13,7 @@ from tests.cli.invoke import run_cli
 def test_inspect_zoo_model_table_and_json(tmp_path: Path, capsys) -> None:
     report = tmp_path / "dead.json"
     code, out, _ = run_cli(
-        capsys, "inspect", "zoo:depth/relu", "--data", "synthetic", "--batches", "1",
+        capsys, "inspect", "zoo:depth/relu", "--data", "synthetic", "--samples", "128",
         "--json", str(report),
     )  # fmt: skip
     assert code == 0
@@ -54,7 +54,7 @@ def test_inspect_a_default_export_needs_no_flags(tmp_path: Path, capsys) -> None
     model with no recorded data set runs on synthetic images of its size, and says so."""
     model, report = tmp_path / "m.onnx", tmp_path / "dead.json"
     assert run_cli(capsys, "export", "zoo:allcnn/lk-relu", "-o", str(model))[0] == 0
-    code, out, err = run_cli(capsys, "inspect", str(model), "--batches", "1", "--json", str(report))
+    code, out, err = run_cli(capsys, "inspect", str(model), "--samples", "128", "--json", str(report))
     assert code == 0, err
     assert "synthetic" in out and "say nothing about trained behaviour" in out
     payload = json.loads(report.read_text())
@@ -76,7 +76,7 @@ def test_inspect_refuses_an_image_size_the_model_does_not_take(tmp_path: Path, c
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1, err
         assert "12×12" in lines[0]
-    code, out, err = run_cli(capsys, "inspect", str(ckpt), "--batches", "1")
+    code, out, err = run_cli(capsys, "inspect", str(ckpt), "--samples", "128")
     assert code == 0 and "digits" in out, err  # one channel: the embedded digits
 
 
@@ -100,12 +100,12 @@ def test_inspect_prefers_the_data_set_recorded_at_export(tmp_path: Path, capsys)
     meta = {p.key: p.value for p in onnx.load(model).metadata_props}
     assert "synthetic" in meta[METADATA_KEY] and "linkedonnx.data" not in meta
     for source in (model, ckpt):
-        code, out, err = run_cli(capsys, "inspect", str(source), "--batches", "1")
+        code, out, err = run_cli(capsys, "inspect", str(source), "--samples", "128")
         assert code == 0, err
         assert "128 synthetic samples" in out  # not digits, the default for one channel
     old = save_checkpoint(
         tmp_path / "old.safetensors", spec, build(spec).state_dict(),
         {"config": {"data": "synthetic"}},
     )  # fmt: skip
-    code, out, err = run_cli(capsys, "inspect", str(old), "--batches", "1")
+    code, out, err = run_cli(capsys, "inspect", str(old), "--samples", "128")
     assert code == 0 and "128 synthetic samples" in out, err

@@ -77,7 +77,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
             "--no-standardize",
         ],
         "bench": ["bench", model, folder / "o.onnx", "--runs", "3", "--warmup", "1"],
-        "inspect": ["inspect", "zoo:params/lk-relu", "--data", "synthetic", "--batches", "1"],
+        "inspect": ["inspect", "zoo:params/lk-relu", "--data", "synthetic", "--samples", "128"],
         "zoo": ["zoo", "--family", "params"],
         "linkify": ["linkify", "zoo:params/relu", "-o", folder / "l.safetensors"],
         "quantize": [

@@ -117,7 +117,7 @@ def test_train_and_inspect_share_the_init_default(tmp_path: Path, capsys) -> Non
         ("torch", ["--init", "torch"]),
     ):
         path = tmp_path / f"{label}.json"
-        args = ["inspect", "zoo:depth/relu", "--data", "synthetic", "--batches", "1"]
+        args = ["inspect", "zoo:depth/relu", "--data", "synthetic", "--samples", "128"]
         assert run_cli(capsys, *args, *extra, "--json", str(path))[0] == 0
         runs[label] = [layer["peak"] for layer in json.loads(path.read_text())["layers"]]
     assert runs["default"] == runs["keras"] != runs["torch"]

@@ -36,12 +36,12 @@ REFUSALS = {
     "validate batch 0": (["validate", "{m}", "--batch", "0"], "--batch"),
     "bench batch -1": (["bench", "{m}", "--batch", "-1"], "--batch"),
     "inspect image size 0": (["inspect", "{m}", "--image-size", "0"], "--image-size"),
-    "inspect batch size 0": (["inspect", "{m}", "--batch-size", "0"], "--batch-size"),
+    "inspect batch size 0": (["inspect", "{m}", "--batch", "0"], "--batch"),
     "train image size -2": (
         ["train", "--model", "params/lk-relu", "--image-size", "-2"],
         "--image-size",
     ),
-    "train batch size 0": (["train", "--model", "params/lk-relu", "--batch-size", "0"], "--batch"),
+    "train batch size 0": (["train", "--model", "params/lk-relu", "--batch", "0"], "--batch"),
     "experiment image size 0": (["experiment", "depth", "--image-size", "0"], "--image-size"),
     "inspect init with checkpoint": (["inspect", "{ckpt}", "--init", "torch"], "--init"),
     "inspect seed with checkpoint": (["inspect", "{ckpt}", "--seed", "1"], "--seed"),
@@ -108,3 +108,27 @@ def test_train_without_out_says_so_on_its_first_line(capsys: pytest.CaptureFixtu
     )
     assert code == 0, err
     assert "nothing will be saved" in err.strip().splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--split", "train"], ["--max-accuracy-drop", "2"], ["--data-dir", "{dir}"],
+     ["--samples", "5"], ["--standardize"], ["--split", "test"]],
+)  # fmt: skip
+def test_validate_refuses_the_options_of_labelled_data_without_data(
+    option: list[str], files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28.1: each option of ``validate --data`` given without --data is refused,
+    even when set to its default value, instead of being ignored."""
+    code, out, err = run_cli(capsys, "validate", files["m"], *(a.format(**files) for a in option))
+    assert code == 2 and not out, err
+    assert err.startswith(f"linkedonnx: error: {option[0]} need --data")
+
+
+@pytest.mark.parametrize("option", [["--batch", "4"], ["--atol", "0.1"], ["--rtol", "0.1"]])
+def test_validate_refuses_the_options_of_element_wise_parity_with_data(
+    option: list[str], files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28.1: --batch, --atol and --rtol mean nothing for accuracy on labelled data."""
+    code, _, err = run_cli(capsys, "validate", files["m"], "--data", "digits", *option)
+    assert code == 2 and err.startswith(f"linkedonnx: error: {option[0]} do not go with"), err

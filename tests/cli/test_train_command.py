@@ -85,3 +85,15 @@ def test_fashion_mnist_from_a_folder_and_missing_package(
     code, _, err = run_cli(capsys, *args, "--out", str(tmp_path / "r2"))
     assert code == 2
     _assert_one_line_error(err, "needs the Debian package dataset-fashion-mnist")
+
+
+def test_resume_takes_the_image_size_of_the_checkpoint(tmp_path: Path, capsys) -> None:
+    """Issue 28.4: ``train --resume`` refused a run trained with --image-size unless
+    the same --image-size was given again."""
+    out = tmp_path / "run"
+    first = run_cli(capsys, *BASE, "--device", "cpu", "--image-size", "6", "-o", str(out))
+    assert first[0] == 0, first[2]
+    code, _, err = run_cli(capsys, *BASE[:-1], "2", "--device", "cpu", "-o", str(out), "--resume")
+    assert code == 0, err
+    metrics = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(metrics) == 2  # the second epoch continued the first

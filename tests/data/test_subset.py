@@ -29,7 +29,7 @@ def test_the_subset_is_fixed() -> None:
 
 @pytest.mark.parametrize("count", [0, 101])
 def test_bad_sizes(count: int) -> None:
-    with pytest.raises(BadInputError, match="--train-subset"):
+    with pytest.raises(BadInputError, match="--samples"):
         stratified_indices(np.zeros(100, dtype=int), count)
 
 

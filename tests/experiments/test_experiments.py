@@ -185,7 +185,7 @@ def test_paper_recipe_depth_run_reports_both_columns_and_first_dead_layer(
     assert config_json["shuffle"] is False and config_json["keras_layers"] is True
     table = (out / "results.md").read_text()
     assert "first dead layer per run" in table and "dead ch / el" in table
-    assert "--recipe paper" in table and "--train-subset 120" in table
+    assert "--recipe paper" in table and "--samples 120" in table
     assert (out / "dead_elements.png").read_bytes().startswith(PNG)
 
 
@@ -194,6 +194,6 @@ def test_paper_recipe_is_for_the_depth_experiment(tmp_path: Path) -> None:
         run_experiment(_tiny(tmp_path / "never", recipe="paper"))
     with pytest.raises(BadInputError, match="unknown recipe"):
         run_experiment(_tiny(tmp_path / "never", recipe="fast"))
-    with pytest.raises(BadInputError, match="--train-subset"):
+    with pytest.raises(BadInputError, match="--samples"):
         run_experiment(_tiny(tmp_path / "never", train_subset=10**9))
     assert not (tmp_path / "never").exists()

@@ -35,6 +35,8 @@ def test_checkpoint_and_onnx_agree(tmp_path: Path, name: str) -> None:
     from_onnx = inspect_source(str(onnx_path), "synthetic", batches=2, batch_size=32)
     assert from_torch.samples == from_onnx.samples == 64
     assert _counts(from_torch) == _counts(from_onnx)
+    # issue 28.4: the ONNX layers take the export's module names (conv1a.1), not node__symbolic
+    assert [la.name for la in from_onnx.layers] == [la.name for la in from_torch.layers]
     peaks_torch = [la.peak for la in from_torch.layers]
     assert all(p is not None and p >= 0 for p in peaks_torch)
     assert peaks_torch == pytest.approx([la.peak for la in from_onnx.layers], rel=1e-4, abs=1e-7)
@@ -60,7 +62,7 @@ def test_bad_sources(tmp_path: Path) -> None:
         inspect_source("zoo:depth/bogus", "synthetic")
     with pytest.raises(BadInputError, match="unknown dataset"):
         inspect_source("zoo:depth/relu", "bogus")
-    with pytest.raises(BadInputError, match="--batches"):
+    with pytest.raises(BadInputError, match="--samples"):
         inspect_source("zoo:depth/relu", "synthetic", batches=0)
     spec = ModelSpec("width/relu", in_channels=3, image_size=8, num_classes=4)
     ckpt = save_checkpoint(tmp_path / "c.safetensors", spec, build(spec).state_dict())

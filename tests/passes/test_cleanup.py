@@ -114,3 +114,20 @@ def test_only_the_tolerant_no_op_rules_are_left_out() -> None:
     assert len(TOLERANT_NO_OP_RULES) == 6  # Mul 1 (both orders), Add 0 (both), Sub 0, Div 1
     assert all(r in defaults for r in TOLERANT_NO_OP_RULES)
     assert len(EXACT_REWRITE_RULES) == len(defaults) - 6 + 6  # our six exact ones instead
+
+
+def test_lifted_constants_are_counted_as_added_never_as_negative_removals() -> None:
+    """Issue 28.4: a Constant node lifted into an initializer showed in the optimize
+    report as 'initializers removed -1'."""
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 3])
+    bias = onnx.numpy_helper.from_array(np.arange(3, dtype=np.float32), "b")
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Constant", [], ["b"], value=bias),
+         onnx.helper.make_node("Add", ["x", "b"], ["y"])],
+        "lift", [x], [y],
+    )  # fmt: skip
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    out, counts = clean(model)
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts.get("initializers added") == len(out.graph.initializer) == 1, counts

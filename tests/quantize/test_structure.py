@@ -238,3 +238,15 @@ def test_a_flat_model_is_converted_first_and_quantized_linked_aware() -> None:
     assert report.linked and report.lowered == {"relu:split": 3}
     assert report.layout.get("integer concat") == 3
     check_close(flat, q)
+
+
+def test_the_report_names_the_form_used_and_counts_split_sites_as_shared() -> None:
+    """Issue 28.4: the default form is reported as the form the model was lowered to
+    (not 'auto'), split sites count as shared ranges, and layout labels hold no comma
+    (the printed report joins them with commas)."""
+    _, _, default = run_quantize("relu", None)
+    used = {key.split(":", 1)[1] for key in default.lowered}
+    assert default.form == "+".join(sorted(used)) and default.form != "auto"
+    _, _, split = run_quantize("relu", "split")
+    assert split.form == "split" and split.shared_ranges == 3
+    assert split.layout and not any("," in label for label in split.layout)

@@ -143,7 +143,7 @@ def test_npz_data_and_limit(trained: dict[str, Path], capsys) -> None:
     named = trained["folder"] / "named.json"
     code, _, _ = run_cli(
         capsys, "validate", str(trained["onnx"]), "--reference", str(trained["checkpoint"]),
-        "--data", "digits", "--limit", "50", "--json", str(named),
+        "--data", "digits", "--samples", "50", "--json", str(named),
     )  # fmt: skip
     assert code == 0
     assert _report(out)["samples"] == _report(named)["samples"] == 50
@@ -209,7 +209,7 @@ def test_bench_feeds_the_recorded_data(trained: dict[str, Path], capsys) -> None
 def test_inspect_command_defaults_to_the_recorded_data(trained: dict[str, Path], capsys) -> None:
     out = trained["folder"] / "dead.json"
     code, _, _ = run_cli(
-        capsys, "inspect", str(trained["onnx"]), "--batches", "1", "--batch-size", "50",
+        capsys, "inspect", str(trained["onnx"]), "--samples", "50", "--batch", "50",
         "--json", str(out),
     )  # fmt: skip
     assert code == 0 and _report(out)["samples"] == 50

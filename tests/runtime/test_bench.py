@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,36 @@ def test_cuda_iobinding_keeps_data_on_device_and_matches_cpu(
     np.testing.assert_allclose(outputs[0].numpy(), expected, rtol=1e-5, atol=1e-6)
     report = bench.bench_models(model_files, provider="cuda", batch=4, warmup=1, runs=3)
     assert report.iobinding and report.providers[0] == "CUDAExecutionProvider"
+
+
+@pytest.mark.parametrize("spread", [1.3, 3.0, 40.0])
+def test_latency_plot_tick_labels_do_not_overlap(
+    spread: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28.4: on a log axis under one decade matplotlib labelled every minor tick
+    (2x10^-1, 3x10^-1, ...) and the labels overlapped."""
+    from linkedonnx.runtime import bench_plot
+    from linkedonnx.runtime.bench import Timing
+
+    seen: list[list] = []
+    original = bench_plot.finish
+
+    def record(plt, fig, ax, path):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        labels = [t for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+                  if t.get_text() and t.get_visible()]  # fmt: skip
+        lo, hi = ax.get_xlim()
+        inside = [t for t in labels if lo <= t.get_position()[0] <= hi]
+        seen.append([t.get_window_extent(renderer) for t in inside])
+        return original(plt, fig, ax, path)
+
+    monkeypatch.setattr(bench_plot, "finish", record)
+    times = list(np.geomspace(0.25, 0.25 * spread, 50))
+    timings = [Timing("a.onnx", 50, 1, *(float(np.median(times)),) * 5, 1.0, times_ms=times)]
+    bench_plot.latency_plot(timings, tmp_path / "p.png")
+    (boxes,) = seen
+    assert len(boxes) >= 2, "at least two labelled ticks"
+    boxes.sort(key=lambda b: b.x0)
+    for left, right in itertools.pairwise(boxes):
+        assert left.x1 < right.x0, (left, right)

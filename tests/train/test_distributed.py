@@ -24,7 +24,7 @@ ARGS = [
     "synthetic",
     "--epochs",
     "1",
-    "--batch-size",
+    "--batch",
     "32",
     "--lr",
     "0.05",

@@ -124,7 +124,7 @@ def test_resume_with_other_model_refused(tmp_path: Path) -> None:
         ({"data": "cifar10", "data_dir": "/nonexistent/cifar"}, "no CIFAR-10 data"),
         ({"optimizer": "lbfgs"}, "unknown optimizer"),
         ({"epochs": 0}, "--epochs"),
-        ({"batch_size": 0}, "--batch-size"),
+        ({"batch_size": 0}, "--batch"),
         ({"device": "tpu"}, "unknown device"),
     ],
 )

@@ -24,7 +24,7 @@ def render(report: PipelineReport, linked: dict[str, int], output: Path, console
 
 def command(
     model: Annotated[Path, typer.Argument(help="Input ONNX file (from any exporter).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output ONNX file.")],
+    output: Annotated[Path, typer.Option("-o", "--out", help="Output ONNX file.")],
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write what each rule did as JSON.")
     ] = None,

@@ -61,7 +61,7 @@ def summary_table(summary: JourneySummary) -> Table:
 
 
 def command(
-    out: Annotated[Path, typer.Option(help="Output folder for every artifact.")] = Path(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder for every artifact.")] = Path(
         "linkedonnx-demo"
     ),
     model: Annotated[str, typer.Option(help="Linked zoo model to train.")] = "params/lk-relu",
@@ -71,7 +71,13 @@ def command(
     ] = None,
     runs: Annotated[int, typer.Option(help="Timed bench runs per model and batch.")] = 200,
     threads: Annotated[int | None, typer.Option(help="ORT intra-op threads.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Use an existing folder that holds other files too (the demo's own files"
+            " in it are replaced; a folder of only those is replaced without it)."
+        ),
+    ] = False,
 ) -> None:
     """Train a linked model on the embedded digits, export, convert, optimize, validate
     parity and bench against the plain export; print one summary table."""

@@ -59,7 +59,7 @@ def command(
     budget_seconds: Annotated[
         float | None, typer.Option(help="Total training time, split over the activations.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Output folder.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of every run.")] = 0,
     seeds: Annotated[
@@ -75,7 +75,8 @@ def command(
     standardize: Annotated[bool, typer.Option(help="Standardize inputs (default raw).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[
-        int | None, typer.Option(help="Override the paper's batch.", callback=at_least_one)
+        int | None,
+        typer.Option("--batch", help="Override the paper's batch.", callback=at_least_one),
     ] = None,
     lr: Annotated[float | None, typer.Option(help="Override the paper's learning rate.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop each run after N steps.")] = None,
@@ -91,7 +92,11 @@ def command(
     ] = "default",
     train_subset: Annotated[
         int | None,
-        typer.Option(help="Train on a fixed stratified subset of N train images."),
+        typer.Option(
+            "--samples",
+            help="Train on a fixed stratified subset of N train images.",
+            callback=at_least_one,
+        ),
     ] = None,
 ) -> None:
     """Train each activation's model, then write results.md/.json and PNG plots."""

@@ -16,7 +16,7 @@ def command(
     source: Annotated[
         str, typer.Argument(help="zoo:NAME (random init from --seed) or a checkpoint file.")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .onnx file to write.")],
+    output: Annotated[Path, typer.Option("-o", "--out", help="The .onnx file to write.")],
     opset: Annotated[
         int | None,
         typer.Option(help="Default-domain ONNX opset (default: the lowest supported, 18)."),

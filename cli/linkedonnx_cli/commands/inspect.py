@@ -56,9 +56,19 @@ def command(
             "of its size)."
         ),
     ] = None,
-    batches: Annotated[int, typer.Option(help="Train batches to run (fixed order).")] = 8,
+    samples: Annotated[
+        int,
+        typer.Option(
+            help="Train samples to run (fixed order), in whole batches of --batch.",
+            callback=at_least_one,
+        ),
+    ] = 1024,
+    batches: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Old spelling: --samples BATCHES x --batch."),
+    ] = None,
     batch_size: Annotated[
-        int, typer.Option(help="Samples per batch.", callback=at_least_one)
+        int, typer.Option("--batch", help="Samples per batch.", callback=at_least_one)
     ] = 128,
     image_size: Annotated[
         int | None,
@@ -116,7 +126,7 @@ def command(
         report = inspect_source(
             source,
             data,
-            batches=batches,
+            batches=batches if batches is not None else -(-samples // batch_size),
             batch_size=batch_size,
             image_size=image_size,
             standardize=standardize,

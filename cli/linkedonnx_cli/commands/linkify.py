@@ -31,7 +31,7 @@ def command(
         str, typer.Argument(help="zoo:NAME (random init from --seed) or a checkpoint file.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The checkpoint (.safetensors) to write.")
+        Path, typer.Option("-o", "--out", help="The checkpoint (.safetensors) to write.")
     ],
     activation: Annotated[
         str,

@@ -26,7 +26,7 @@ def render(report: PipelineReport, ops: dict[str, int], output: Path, console: C
 
 def command(
     model: Annotated[Path, typer.Argument(help="Input ONNX file (linked functions or flat).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output ONNX file.")],
+    output: Annotated[Path, typer.Option("-o", "--out", help="Output ONNX file.")],
     target: Annotated[
         str, typer.Option("--target", help="Execution provider to optimize for: cpu or cuda.")
     ] = "cpu",

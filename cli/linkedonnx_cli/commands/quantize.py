@@ -59,7 +59,7 @@ def command(
     model: Annotated[
         Path, typer.Argument(help="Float ONNX model (function form, converted or flat export).")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output INT8 (QDQ) ONNX file.")],
+    output: Annotated[Path, typer.Option("-o", "--out", help="Output INT8 (QDQ) ONNX file.")],
     data: Annotated[
         str, typer.Option("--data", help="Calibration data: a data set name or an .npz file.")
     ],

@@ -46,7 +46,9 @@ def command(
     ] = None,
     data: Annotated[str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Global batch size.", callback=at_least_one)] = 32,
+    batch_size: Annotated[
+        int, typer.Option("--batch", help="Global batch size.", callback=at_least_one)
+    ] = 32,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     optimizer: Annotated[str, typer.Option(help="sgd, adam or rmsprop.")] = "adam",
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.0,
@@ -61,7 +63,8 @@ def command(
         str, typer.Option(help="keras (Glorot, zero bias: the paper's) or torch (defaults).")
     ] = "keras",
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (metrics.jsonl, checkpoints).")
+        Path | None,
+        typer.Option("-o", "--out", help="Output folder (metrics.jsonl, checkpoints)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     resume: Annotated[

@@ -19,7 +19,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.options import at_least_one, given_flags
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
@@ -78,7 +78,16 @@ def render(report: ValidationReport, console: Console) -> None:
     console.print(report.summary())
 
 
+#: Options that only mean something with --data (labelled data), and those that only
+#: mean something without it (element-wise parity): the other kind is refused.
+_DATA_ONLY = (
+    "split", "max_accuracy_drop", "limit", "data_dir", "scale", "mean", "std", "standardize",
+)  # fmt: skip
+_PARITY_ONLY = ("batch", "atol", "rtol")
+
+
 def command(
+    ctx: typer.Context,
     model: Annotated[Path, typer.Argument(help="The ONNX model to check.")],
     reference: Annotated[
         str | None,
@@ -123,7 +132,12 @@ def command(
         float, typer.Option(help="With --data: largest allowed top-1 drop, in points.")
     ] = 0.5,
     limit: Annotated[
-        int | None, typer.Option(help="With --data: only the first N samples of the split.")
+        int | None,
+        typer.Option(
+            "--samples",
+            help="With --data: only the first N samples of the split.",
+            callback=at_least_one,
+        ),
     ] = None,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
@@ -147,8 +161,7 @@ def command(
     with reserve_outputs(json_path, plot, inputs=tuple(read)):
         if data is None and inputs is None and not per_layer and plot is None:
             data = _int8_default_data(model)  # reads the model: after the outputs' checks
-        if data is None and any(v is not None for v in (scale, mean, std, standardize, limit)):
-            raise BadInputError("--scale, --mean, --std, --standardize and --limit need --data")
+        _refuse_ignored(ctx, with_data=data is not None)
         if data is not None:
             report = _accuracy(model, reference, data, split, max_accuracy_drop, limit,
                                data_dir, PreprocessOptions.parse(scale, mean, std, standardize),
@@ -158,6 +171,18 @@ def command(
                               per_layer, plot, json_path)  # fmt: skip
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _refuse_ignored(ctx: typer.Context, *, with_data: bool) -> None:
+    """Raise BadInputError naming the options given that this run would ignore: those
+    of labelled data without --data, those of element-wise parity with it."""
+    if not with_data and (flags := given_flags(ctx, *_DATA_ONLY)):
+        raise BadInputError(f"{', '.join(flags)} need --data (labelled data); without it "
+                            "validate compares outputs element-wise")  # fmt: skip
+    if with_data and (flags := given_flags(ctx, *_PARITY_ONLY)):
+        raise BadInputError(f"{', '.join(flags)} do not go with accuracy on labelled data "
+                            "(--data, or the data set an INT8 model records): it has no "
+                            "element-wise tolerance or batch")  # fmt: skip
 
 
 def _compare(
