@@ -248,7 +248,7 @@ def optimize_file(
     target: Target = "cpu",
     fp16: bool = False,
     keep_io_float32: bool = True,
-    tune: bool = False,
+    tune: bool | None = None,
     batch: int | None = None,
     form: str | None = None,
     freeze_inputs: bool = False,

@@ -33,8 +33,8 @@ from linkedonnx.quantize.linked_groups import find_layout, shared_range_override
 METHODS = ("minmax", "entropy", "percentile")
 #: Model metadata key recording how the model was quantized (JSON).
 METADATA_KEY = "linkedonnx.quantize"
-#: Lowering forms tried by ``tune`` (timed as INT8 models; 'auto' is optimize's CPU
-#: default, split where it applies).
+#: Lowering forms tried by ``tune`` (timed as INT8 models; 'auto' is optimize's
+#: machine-independent CPU table, split where it applies).
 TUNE_FORMS = ("auto", "split", "dw", "stacked", "inline")
 _LOWERED = re.compile(r"^([a-z-]+):(split|dw|stacked|inline)$")
 
