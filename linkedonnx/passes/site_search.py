@@ -3,7 +3,8 @@
 Sites whose layers have the same shapes (kind, producer and consumer weights, strides)
 form one group and get one form. First every form is tried on all sites at once (the
 inline form, what ONNX Runtime makes of the function-form input, is the reference, so
-the result is never a measured loss against it); then, while the time box lasts, each
+the result is never a measured loss against it, and another form is taken only when
+measured at least :data:`KEEP_MARGIN` faster); then, while the time box lasts, each
 group (largest first) is tried in the other forms with the rest kept, and a change is
 kept when it is measured at least :data:`KEEP_MARGIN` faster. The outcome is cached per
 model structure and machine (:mod:`linkedonnx.passes.form_cache`); a cache hit does
@@ -156,8 +157,11 @@ def choose_site_forms(
     )
     timings = {c.name: c.median_ms for c in first.candidates}
     inline_ms = timings["all inline"]
-    current, current_ms = applied[first.chosen], timings[first.chosen]
-    current_model = candidates[first.chosen]
+    chosen = first.chosen
+    if timings[chosen] > inline_ms * (1 - KEEP_MARGIN):
+        chosen = "all inline"  # not measurably faster than the function form's own
+    current, current_ms = applied[chosen], timings[chosen]
+    current_model = candidates[chosen]
     # 2. each group in the other forms, the rest kept, while the time box lasts
     ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
     if len(groups) > 1:

@@ -77,10 +77,10 @@ def test_each_group_of_sites_gets_its_own_fastest_form() -> None:
     assert_same(model, out)
 
 
-def test_nothing_measured_slower_than_inline_is_taken() -> None:
-    out, _ = optimize(
-        allcnn_like("relu"), timer=uniform({"inline": 1.0, "split": 1.5, "dw": 1.2, "stacked": 3.0})
-    )
+@pytest.mark.parametrize("split", [1.5, 0.99])  # slower; faster but within the noise margin
+def test_nothing_not_measurably_faster_than_inline_is_taken(split: float) -> None:
+    prices = {"inline": 1.0, "split": split, "dw": 1.2, "stacked": 3.0}
+    out, _ = optimize(allcnn_like("relu"), timer=uniform(prices))
     assert json.loads(meta(out)["linkedonnx.lowered_forms"]) == {"relu:inline": 3}
 
 
