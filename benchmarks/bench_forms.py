@@ -11,9 +11,11 @@ ORT_ENABLE_ALL, ``--threads`` intra-op threads, spinning off, timed interleaved
 round-robin on one seeded input; medians. Targets, per family and batch: the default
 is at least 0.98x the function-form export and within 3% of the best single form.
 
-Prints the table and writes JSON (default ``benchmarks/results/forms.json``) with the
-CPU model and ISA flags. Usage: ``python benchmarks/bench_forms.py [--runs 30]
-[--batches 1 32] [--families ...] [--kinds relu] [--image-size 8 --channels 1]``.
+Prints the table, writes JSON (default ``benchmarks/results/forms.json``) with the
+CPU model and ISA flags, and rewrites its section of ``benchmarks/RESULTS.md``
+(``--no-results-md``: not; ``--from-json PATH``: only that, from a saved run). Usage:
+``python benchmarks/bench_forms.py [--runs 30] [--batches 1 32] [--families ...]
+[--kinds relu] [--image-size 8 --channels 1]``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from _results_md import replace_marked_section
 from rich.console import Console
 from rich.table import Table
 
@@ -84,6 +87,48 @@ def max_error(a: onnx.ModelProto, b: onnx.ModelProto, batch: int) -> float:
     return max(float(np.abs(x - y).max()) for x, y in zip(ya, yb, strict=True))
 
 
+BEGIN, END = "<!-- bench_forms:begin -->", "<!-- bench_forms:end -->"
+HEADING = "## optimize's measured default vs every form (issue 27)"
+
+
+def results_section(results: dict) -> str:
+    """The RESULTS.md section of a run (between the bench_forms markers)."""
+    st = results["settings"]
+    lines = [
+        BEGIN,
+        f"`python benchmarks/bench_forms.py --runs {st['runs']}` ({st['date']}) → "
+        f"`results/forms.json`. CPU: {st['cpu']}, ISA flags {' '.join(st['isa'])}; "
+        f"{st['machine']}; onnxruntime {st['ort']}; {st['threads']} intra-op threads, "
+        f"spinning off, {st['runs']} interleaved rounds after {st['warmup']} warm-up, "
+        f"medians in ms; zoo models at {st['image_size']}×{st['image_size']}×"
+        f"{st['channels']} (the digits geometry). The default was timed at batch "
+        f"{st['default_batch']} with an empty cache; --tune likewise, without time box.",
+        "",
+        "| model | batch | plain export | function form | split | dw | stacked | inline "
+        "| --tune | default | default vs function | default vs best form | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in results["rows"]:
+        ms = row["median_ms"]
+        cells = [ms[c] for c in ("plain export", "function form", *SINGLE_FORMS, "--tune")]
+        lines.append(
+            f"| {row['model']} | {row['batch']} | "
+            + " | ".join(f"{v:.3f}" for v in cells)
+            + f" | {ms['default']:.3f} | {row['default_vs_function']:.3f}× | "
+            f"{row['default_vs_best_form']:.3f} ({row['best_single_form']}) | "
+            f"{'met' if row['met'] else 'missed'} |"
+        )
+    lines += ["", "Choices (default / --tune: forms, seconds spent choosing):", ""]
+    for name, notes in results["choices"].items():
+        d, t = notes["default"], notes["--tune"]
+        lines.append(
+            f"- {name}: default {d['forms']} in {d['choose_seconds']} s; "
+            f"--tune {t['forms']} in {t['choose_seconds']} s"
+        )
+    lines.append(END)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
@@ -95,7 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30, help="timed rounds per table row")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", default="benchmarks/results/forms.json")
+    parser.add_argument("--results-md", default="benchmarks/RESULTS.md")
+    parser.add_argument("--no-results-md", action="store_true")
+    parser.add_argument("--from-json", help="only rewrite RESULTS.md from this saved run")
     args = parser.parse_args(argv)
+    if args.from_json:
+        section = results_section(json.loads(Path(args.from_json).read_text()))
+        replace_marked_section(Path(args.results_md), section, BEGIN, END, HEADING)
+        return 0
     torch.set_num_threads(1)
     machine = this_machine()
     results: dict = {
@@ -168,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {out}")
+    if not args.no_results_md:
+        section = results_section(results)
+        replace_marked_section(Path(args.results_md), section, BEGIN, END, HEADING)
     return 0
 
 
