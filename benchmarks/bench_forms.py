@@ -102,7 +102,10 @@ def results_section(results: dict) -> str:
         f"spinning off, {st['runs']} interleaved rounds after {st['warmup']} warm-up, "
         f"medians in ms; zoo models at {st['image_size']}×{st['image_size']}×"
         f"{st['channels']} (the digits geometry). The default was timed at batch "
-        f"{st['default_batch']} with an empty cache; --tune likewise, without time box.",
+        f"{st['default_batch']} with an empty cache; --tune likewise, without time box. "
+        f"Load average (1, 5, 15 min) {st.get('load_average_start')} at the start and "
+        f"{st.get('load_average_end')} at the end on {os.cpu_count()} CPUs: other jobs "
+        "shared the machine, so the figures are contended; compare ratios within a row.",
         "",
         "| model | batch | plain export | function form | split | dw | stacked | inline "
         "| --tune | default | default vs function | default vs best form | target |",
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             "isa": list(machine.isa),
             "machine": machine_description(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "load_average_start": [round(x, 1) for x in os.getloadavg()],
         },
         "rows": [],
         "choices": {},
@@ -216,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         "met" if met else "missed",
                     )
     console.print(table)
+    results["settings"]["load_average_end"] = [round(x, 1) for x in os.getloadavg()]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, json.dumps(results, indent=2) + "\n")
