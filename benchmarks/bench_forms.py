@@ -104,7 +104,7 @@ def results_section(results: dict) -> str:
         f"{st['channels']} (the digits geometry). The default was timed at batch "
         f"{st['default_batch']} with an empty cache; --tune likewise, without time box. "
         f"Load average (1, 5, 15 min) {st.get('load_average_start')} at the start and "
-        f"{st.get('load_average_end')} at the end on {os.cpu_count()} CPUs: other jobs "
+        f"{st.get('load_average_end')} at the end: other jobs "
         "shared the machine, so the figures are contended; compare ratios within a row.",
         "",
         "| model | batch | plain export | function form | split | dw | stacked | inline "
