@@ -99,7 +99,7 @@ def lowered_candidates(
     model: onnx.ModelProto, forms: Sequence[str] = FORMS
 ) -> dict[str, onnx.ModelProto]:
     """The model (already prepared) lowered for the CPU with each of ``forms`` preferred,
-    plus 'auto' (the measured default): name -> ModelProto."""
+    plus 'auto' (the machine-independent table, as --no-tune): name -> ModelProto."""
     out = {}
     for form in ("auto", *forms):
         pref = None if form == "auto" else uniform_preference(form)
