@@ -8,7 +8,10 @@ exported with linked functions (``linkedonnx.export``) and plainly
 cache folder, so it measures), by ``--tune``, and with each form forced
 (``--form split|dw|stacked|inline``). Every contender runs in ORT CPU at
 ORT_ENABLE_ALL, ``--threads`` intra-op threads, spinning off, timed interleaved
-round-robin on one seeded input; medians. Targets, per family and batch: the default
+round-robin on one seeded input (optimize's own timing helper, ``tuning.time_models``):
+each figure is the median over rounds of the contender's time / the function form's in
+the same round, times the function form's median ms (paired rounds: a contended
+machine's slow drifts cancel). Targets, per family and batch: the default
 is at least 0.98x the function-form export and within 3% of the best single form.
 
 Prints the table, writes JSON (default ``benchmarks/results/forms.json``) with the
@@ -41,7 +44,8 @@ from linkedonnx.export import export_model, export_plain
 from linkedonnx.passes.form_cache import this_machine
 from linkedonnx.passes.optimize import optimize
 from linkedonnx.passes.site_search import DEFAULT_BATCH
-from linkedonnx.runtime.bench import bench_sessions, machine_description
+from linkedonnx.passes.tuning import time_models
+from linkedonnx.runtime.bench import machine_description
 from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session
 from linkedonnx.zoo import ModelSpec, build
@@ -61,8 +65,8 @@ def contenders(name: str, size: int, channels: int) -> tuple[dict[str, onnx.Mode
     spec = ModelSpec(name, image_size=size, in_channels=channels)
     module = build(spec).eval()
     function_form = export_model(module, spec, batch=2).model
-    models = {"plain export": export_plain(module, spec.input_shape(2))}
-    models["function form"] = function_form
+    models = {"function form": function_form}  # first: the reference of paired timing
+    models["plain export"] = export_plain(module, spec.input_shape(2))
     notes = {}
     for label, options in (("default", {}), ("--tune", {"tune": True})):
         start = time.perf_counter()
@@ -100,7 +104,8 @@ def results_section(results: dict) -> str:
         f"`results/forms.json`. CPU: {st['cpu']}, ISA flags {' '.join(st['isa'])}; "
         f"{st['machine']}; onnxruntime {st['ort']}; {st['threads']} intra-op threads, "
         f"spinning off, {st['runs']} interleaved rounds after {st['warmup']} warm-up, "
-        f"medians in ms; zoo models at {st['image_size']}×{st['image_size']}×"
+        "ms = the median per-round ratio to the function form times its median; "
+        f"zoo models at {st['image_size']}×{st['image_size']}×"
         f"{st['channels']} (the digits geometry). The default was timed at batch "
         f"{st['default_batch']} with an empty cache; --tune likewise, without time box. "
         f"Load average (1, 5, 15 min) {st.get('load_average_start')} at the start and "
@@ -185,13 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                 results["choices"][name] = notes
                 console.print(f"{name}: default {notes['default']}")
                 for batch in args.batches:
-                    sessions = [
-                        (n, make_session(m, threads=args.threads)) for n, m in models.items()
-                    ]
-                    timings = bench_sessions(
-                        sessions, batch=batch, warmup=args.warmup, runs=args.runs
+                    ms = time_models(
+                        models, batch, args.runs, threads=args.threads, warmup=args.warmup
                     )
-                    ms = {t.name: t.median_ms for t in timings}
                     best_form = min(SINGLE_FORMS, key=lambda f: ms[f])
                     vs_function = ms["function form"] / ms["default"]
                     vs_best = ms["default"] / ms[best_form]
