@@ -34,3 +34,10 @@ def journey(tmp_path_factory: pytest.TempPathFactory):
     events: list[tuple[str, str]] = []
     summary = run_journey(tiny_journey_config(out), progress=lambda s, st: events.append((s, st)))
     return summary, out, events
+
+
+@pytest.fixture(autouse=True)
+def _user_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """optimize's measured choices are cached under $XDG_CACHE_HOME: a fresh folder per
+    test, never the user's own cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -3,7 +3,9 @@
 ORT_ENABLE_ALL turns Conv chains into NCHWc blocks; Neg, Min and a Concat of
 un-blocked halves break the chain with reorders. The preferred forms below keep the
 chain whole; their order comes from ``benchmarks/bench_passes.py --forms`` (see
-benchmarks/README.md), and ``optimize(..., tune=True)`` re-times them for a given model.
+benchmarks/README.md). This table is the machine-independent choice (``optimize
+--no-tune``, a CUDA target's fallback); optimize's CPU default times the forms on the
+model and machine instead (:mod:`linkedonnx.passes.site_search`).
 """
 
 from __future__ import annotations

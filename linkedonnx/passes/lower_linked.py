@@ -16,6 +16,12 @@ from linkedonnx.passes.lowering import APPLY, FORMS, is_linked, site_of
 Preference = Mapping[str, Sequence[str]]
 
 
+def site_id(node: ir.Node) -> str:
+    """The name a linked site goes by in per-site choices: its output's name (unique in
+    the graph and the same in every copy of one prepared model)."""
+    return node.outputs[0].name or ""
+
+
 def uniform_preference(form: str) -> dict[str, tuple[str, ...]]:
     """A preference that tries ``form`` for every kind, then falls back to inline."""
     if form not in APPLY:
@@ -26,16 +32,26 @@ def uniform_preference(form: str) -> dict[str, tuple[str, ...]]:
 
 class LowerLinkedPass(CountingPass):
     """Lower linked nodes of the main graph by preference (kind -> forms to try in order;
-    a kind missing from it is inlined). Counts ``<kind>:<form>`` per node lowered and
-    ``skipped <form>: <reason>`` for every form that did not apply."""
+    a kind missing from it is inlined; ``site_forms`` (site id -> form, see
+    :func:`site_id`) puts one form first for a site). Counts ``<kind>:<form>`` per node
+    lowered and ``skipped <form>: <reason>`` for every form that did not apply; ``sites``
+    holds site id -> form applied after a run."""
 
-    def __init__(self, preference: Preference, name: str = "LowerLinked") -> None:
+    def __init__(
+        self,
+        preference: Preference,
+        name: str = "LowerLinked",
+        site_forms: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        for forms in preference.values():
+        site_forms = dict(site_forms or {})
+        for forms in (*preference.values(), site_forms.values()):
             for form in forms:
                 if form not in APPLY:
                     raise ValueError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
         self.preference = {k: tuple(v) for k, v in preference.items()}
+        self.site_forms = site_forms
+        self.sites: dict[str, str] = {}
         self.name = name
 
     def run(self, model: ir.Model) -> bool:
@@ -44,10 +60,14 @@ class LowerLinkedPass(CountingPass):
         changed = False
         for node in [n for n in graph if is_linked(n)]:
             site = site_of(node)
-            for form in (*self.preference.get(site.kind, ()), "inline"):
+            key = site_id(node)
+            first = self.site_forms.get(key)
+            order = (first,) if first is not None else self.preference.get(site.kind, ())
+            for form in (*order, "inline"):
                 result = APPLY[form](graph, namer, site_of(node))
                 if result:
                     self.count(f"{site.kind}:{form}")
+                    self.sites[key] = form
                     changed = changed or form != "inline"
                     break
                 self.count(f"skipped {form}: {result.reason}")

@@ -2,9 +2,10 @@
 an ONNX Runtime execution provider (no torch here).
 
 Steps: ``convert``'s recognition and fusion passes,
-batch-norm folding, clean-up, lowering for the target (CPU: measured forms, or the
-fastest by timing with ``tune``; CUDA: inline), inlining what is left, clean-up, and
-optionally float16.
+batch-norm folding, clean-up, lowering for the target (CPU: each linked site's form
+chosen by timing on this machine, cached; ``tune=False`` or a forced ``form``: the
+machine-independent table; CUDA: inline, not measured), inlining what is left,
+clean-up, and optionally float16.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import onnx
 import onnx_ir as ir
@@ -32,12 +33,16 @@ from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.float16 import Float16Pass
 from linkedonnx.passes.fold_batchnorm import FoldBatchNormPass
 from linkedonnx.passes.freeze_inputs import FreezeInputsPass
-from linkedonnx.passes.lower_cpu import CPU_PREFERENCE, lower_for_cpu
+from linkedonnx.passes.lower_cpu import lower_for_cpu
 from linkedonnx.passes.lower_cuda import lower_for_cuda
 from linkedonnx.passes.lower_inline import InlineLinkedPass
 from linkedonnx.passes.lower_linked import uniform_preference
-from linkedonnx.passes.lowering import FORMS
+from linkedonnx.passes.lowering import FORMS, is_linked
+from linkedonnx.passes.site_search import DEFAULT_BATCH
 from linkedonnx.report_json import report_text
+
+if TYPE_CHECKING:
+    from linkedonnx.passes.tuning import Timer
 
 Target = Literal["cpu", "cuda"]
 TARGETS = ("cpu", "cuda")
@@ -65,25 +70,31 @@ def lower(
     preference: dict[str, Sequence[str]] | None = None,
     fp16: bool = False,
     keep_io_float32: bool = True,
+    site_forms: dict[str, str] | None = None,
 ) -> tuple[ir.Model, PipelineReport]:
     """Lower, inline, clean up (and convert to float16) an IR model in place. A given
-    ``preference`` (kind -> forms) overrides the target's default."""
+    ``preference`` (kind -> forms) overrides the target's default; ``site_forms`` (site
+    id -> form) overrides both for the sites it names. The model's metadata
+    ``linkedonnx.lowered_sites`` records site id -> form applied (JSON)."""
     if target == "cuda":
         lowering = lower_for_cuda() if preference is None else lower_for_cpu(preference)
         lowering.name = "LowerForCuda"
     else:
         lowering = lower_for_cpu(preference)
+    lowering.site_forms = dict(site_forms or {})
     passes: list[PassBase] = [lowering, InlineLinkedPass(), CleanupPass()]
     if fp16:
         passes.append(Float16Pass(keep_io_float32))
-    return run_pipeline(model, passes, "optimize")
+    lowered, report = run_pipeline(model, passes, "optimize")
+    lowered.metadata_props["linkedonnx.lowered_sites"] = json.dumps(lowering.sites)
+    return lowered, report
 
 
 def lowered_candidates(
     model: onnx.ModelProto, forms: Sequence[str] = FORMS
 ) -> dict[str, onnx.ModelProto]:
     """The model (already prepared) lowered for the CPU with each of ``forms`` preferred,
-    plus 'auto' (the measured default): name -> ModelProto."""
+    plus 'auto' (the machine-independent table, as --no-tune): name -> ModelProto."""
     out = {}
     for form in ("auto", *forms):
         pref = None if form == "auto" else uniform_preference(form)
@@ -97,42 +108,55 @@ def optimize(
     target: Target = "cpu",
     fp16: bool = False,
     keep_io_float32: bool = True,
-    tune: bool = False,
+    tune: bool | None = None,
     batch: int | None = None,
     form: str | None = None,
     convert: bool = True,
     freeze_inputs: bool = False,
+    timer: Timer | None = None,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
-    ``form`` forces one lowering form ('split', 'dw', 'stacked', 'inline'; either target)
-    before the inline fallback; ``tune`` times every candidate form on the CPU at ``batch`` (default
-    1) and keeps the fastest whose outputs match the inline lowering. ``fp16`` converts
+    For the CPU (this machine's) each linked site's form is chosen by timing at ``batch``
+    (default :data:`~linkedonnx.passes.site_search.DEFAULT_BATCH`, the geometric mean of
+    1 and 32): ``tune`` None within a 10 s time box, from the user cache when this model
+    structure was measured on this CPU before; True with more runs, no time box and no
+    cache lookup; False not at all (the machine-independent table
+    :data:`~linkedonnx.passes.lower_cpu.CPU_PREFERENCE`). ``form`` forces one lowering
+    form ('split', 'dw', 'stacked', 'inline'; either target) before the inline fallback;
+    a CUDA target is lowered by its table, not measured. ``timer`` replaces the timing
+    (tests). The metadata ``linkedonnx.form_choice`` records the choice. ``fp16`` converts
     to float16 (inputs and outputs stay float32 with ``keep_io_float32``). An
     initializer listed among the graph inputs is never baked in (the node that would
     need it is left as it is and named in the report) unless ``freeze_inputs`` first
     takes such initializers out of the inputs (reported too).
     Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option or an
     option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
-    a CUDA target or with a forced ``form``).
+    a CUDA target or with a forced ``form``, ``batch`` when nothing is measured).
     """
     check_options(target, fp16, keep_io_float32, tune, batch, form)
     prepared, report = prepare(model, convert, freeze_inputs)
     preference: dict[str, Sequence[str]] | None = None
+    site_forms: dict[str, str] | None = None
     if form is not None:
         preference = uniform_preference(form)
-    elif tune and target == "cpu":
-        from linkedonnx.passes.tuning import choose
-
-        candidates = lowered_candidates(ir.to_proto(prepared))
-        tuning = choose(candidates, reference="inline", batch=batch or 1)
-        chosen = tuning.chosen
-        preference = CPU_PREFERENCE if chosen == "auto" else uniform_preference(chosen)
-        counts = {f"{c.name} ms": round(c.median_ms, 3) for c in tuning.candidates}
-        report.steps.append(StepReport("Tune", False, {f"chose {chosen}": 1, **counts}))
-    lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32)
+        choice = {"choice": f"form {form}", "measured": False}
+    elif target != "cpu":
+        choice = {"choice": "table", "measured": False}
+        note = f"not measured: target {target} is not this machine's CPU (table used)"
+        report.steps.append(StepReport("ChooseForms", False, {note: 1}))
+    elif tune is False:
+        choice = {"choice": "table", "measured": False}
+        report.steps.append(StepReport("ChooseForms", False, {"not measured: --no-tune": 1}))
+    elif not any(is_linked(node) for node in prepared.graph):
+        choice = {"choice": "nothing linked", "measured": False}
+    else:
+        site_forms, choice, step = _measure(prepared, batch or DEFAULT_BATCH, bool(tune), timer)
+        report.steps.append(step)
+    lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32, site_forms)
     report.steps.extend(lower_report.steps)
     record_lowering(lowered, target, lower_report)
+    lowered.metadata_props["linkedonnx.form_choice"] = json.dumps(choice)
     return _keep_output_types(ir.to_proto(lowered), model, fp16 and not keep_io_float32), report
 
 
@@ -140,13 +164,13 @@ def check_options(
     target: str,
     fp16: bool = False,
     keep_io_float32: bool = True,
-    tune: bool = False,
+    tune: bool | None = None,
     batch: int | None = None,
     form: str | None = None,
 ) -> None:
     """Raise BadInputError for a bad :func:`optimize` option or one that would be ignored."""
     if target not in TARGETS:
-        raise BadInputError(f"unknown target {target!r}; expected one of {TARGETS}")
+        raise BadInputError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
     if not keep_io_float32 and not fp16:
         raise BadInputError(
             "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
@@ -158,9 +182,34 @@ def check_options(
     if tune and form is not None:
         raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
     if form is not None and form not in FORMS:
-        raise BadInputError(f"unknown form {form!r}; expected one of {FORMS}")
+        raise BadInputError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
     if batch is not None and batch < 1:
         raise BadInputError(f"batch must be at least 1, got {batch}")
+    measured = target == "cpu" and form is None and tune is not False
+    if batch is not None and not measured:
+        why = f"--form {form}" if form else "--no-tune" if tune is False else f"--target {target}"
+        raise BadInputError(f"--batch names the batch forms are timed at; {why} times nothing")
+
+
+def _measure(
+    prepared: ir.Model, batch: int, thorough: bool, timer: Timer | None
+) -> tuple[dict[str, str], dict, StepReport]:
+    """The measured choice of every linked site's form (see site_search): site forms,
+    the ``linkedonnx.form_choice`` record and the report step."""
+    import time
+
+    from linkedonnx.passes.site_search import choose_site_forms
+
+    start = time.perf_counter()
+    proto = ir.to_proto(prepared)
+
+    def lower_sites(site_forms: dict[str, str]) -> tuple[onnx.ModelProto, dict[str, str]]:
+        lowered, _ = lower(ir.from_proto(proto), "cpu", site_forms=site_forms)
+        return ir.to_proto(lowered), json.loads(lowered.metadata_props["linkedonnx.lowered_sites"])
+
+    found = choose_site_forms(proto, lower_sites, batch, thorough=thorough, timer=timer)
+    step = StepReport("ChooseForms", False, found.counts(), time.perf_counter() - start)
+    return found.site_forms, {**found.metadata(), "measured": True}, step
 
 
 def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:
@@ -206,7 +255,7 @@ def optimize_file(
     target: Target = "cpu",
     fp16: bool = False,
     keep_io_float32: bool = True,
-    tune: bool = False,
+    tune: bool | None = None,
     batch: int | None = None,
     form: str | None = None,
     freeze_inputs: bool = False,

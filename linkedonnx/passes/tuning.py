@@ -1,24 +1,34 @@
-"""Measurement-driven form selection (no torch here): lower a model in each candidate
-form, check every candidate's parity against the plain inline lowering, time them
-side by side in ONNX Runtime (interleaved, spinning off, medians) and keep the fastest.
+"""Measurement-driven form selection (no torch here): the one timing helper that
+optimize and quantize share (interleaved ORT CPU sessions, spinning off, paired
+medians, an optional time box), and :func:`choose`, which checks every candidate's
+parity against a reference and keeps the fastest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.bench import bench_sessions
+from linkedonnx.runtime.bench import interleave, make_runner
 from linkedonnx.runtime.compare import compare_all
 from linkedonnx.runtime.inputs import session_inputs
 from linkedonnx.runtime.session import make_session
 
 #: Tolerances for a candidate to count as equal to the inline lowering (float32).
 ATOL = RTOL = 1e-4
+#: Fewest timed rounds a time box may cut a timing to.
+MIN_RUNS = 5
+
+#: (models name -> ModelProto, batch, runs, time box in s or None) -> name -> ms. The
+#: real one is :func:`time_models`; tests inject a fake (no timed assertions).
+Timer = Callable[[Mapping[str, onnx.ModelProto], int, int, float | None], dict[str, float]]
 
 
 @dataclass
@@ -66,36 +76,74 @@ def parity(
     return all(r.passed for r in results), float(max(errors, default=0.0))
 
 
+def time_models(
+    models: Mapping[str, onnx.ModelProto],
+    batch: int,
+    runs: int,
+    budget_s: float | None = None,
+    *,
+    threads: int | None = None,
+    warmup: int = 2,
+) -> dict[str, float]:
+    """Time ``models`` (name -> model) interleaved in ORT CPU sessions (spinning off) on
+    one seeded input at ``batch``; return name -> ms. The first model is the reference:
+    each one's figure is the median over rounds of its time / the reference's time in
+    the same round, times the reference's median (paired rounds cancel the machine's
+    slow drifts). With ``budget_s`` the rounds are cut to what fits in it (at least
+    :data:`MIN_RUNS`), judged by the warm-up rounds."""
+    names = list(models)
+    sessions = [make_session(models[n], "cpu", threads=threads) for n in names]
+    feeds = session_inputs(sessions[0], batch, seed=0)
+    runners = [make_runner(s, feeds) for s in sessions]
+    if budget_s is not None:
+        start = time.perf_counter()
+        interleave(runners, 0, max(warmup, 1))
+        per_round = (time.perf_counter() - start) / max(warmup, 1)
+        runs = max(MIN_RUNS, min(runs, int(budget_s / max(per_round, 1e-9))))
+    else:
+        interleave(runners, warmup, 0)
+    times = interleave(runners, 0, runs)
+    ref = times[0]
+    ref_median = statistics.median(ref) * 1e3
+    return {
+        n: ref_median * statistics.median(t / r for t, r in zip(ts, ref, strict=True))
+        for n, ts in zip(names, times, strict=True)
+    }
+
+
 def choose(
-    candidates: dict[str, onnx.ModelProto],
+    candidates: Mapping[str, onnx.ModelProto],
     reference: str,
     *,
     batch: int = 1,
-    threads: int | None = 2,
-    warmup: int = 5,
+    threads: int | None = None,
     runs: int = 30,
-    time_fn: Callable[[list], list] | None = None,
+    budget_s: float | None = None,
+    timer: Timer | None = None,
 ) -> TuningReport:
-    """Time ``candidates`` (name -> lowered model) interleaved in ORT CPU at ``batch`` and
-    return a report naming the fastest one whose outputs match ``reference``'s.
+    """Check ``candidates`` (name -> lowered model) against ``reference``'s outputs in ORT
+    CPU at ``batch``, time those that match with ``timer`` (default :func:`time_models`,
+    ``reference`` first) and return a report naming the fastest.
 
     Raises BadInputError when ``reference`` is not a candidate or no candidate matches it.
     """
     if reference not in candidates:
         raise BadInputError(f"no lowering candidate named {reference!r} to compare against")
-    sessions = [(name, make_session(m, "cpu", threads=threads)) for name, m in candidates.items()]
-    outputs = {name: s.run(None, session_inputs(s, batch, seed=0)) for name, s in sessions}
-    timings = (time_fn or _time)(sessions, batch=batch, warmup=warmup, runs=runs)
+    outputs = {}
+    for name, model in candidates.items():
+        session = make_session(model, "cpu", threads=threads)
+        outputs[name] = session.run(None, session_inputs(session, batch, seed=0))
+    checks = {name: parity(outputs[reference], out) for name, out in outputs.items()}
+    good = {reference: candidates[reference]}
+    good.update({n: m for n, m in candidates.items() if checks[n][0]})
+    timer = timer or functools.partial(time_models, threads=threads)
+    timings = timer(good, batch, runs, budget_s) if len(good) > 1 else {reference: 0.0}
     report = TuningReport(batch, threads, runs, chosen="")
-    for (name, _), t in zip(sessions, timings, strict=True):
-        ok, err = parity(outputs[reference], outputs[name])
-        report.candidates.append(Candidate(name, t.median_ms, ok, err))
-    good = [c for c in report.candidates if c.parity]
-    if not good:
+    for name in candidates:
+        ok, err = checks[name]
+        report.candidates.append(Candidate(name, timings.get(name, float("nan")), ok, err))
+    passing = [c for c in report.candidates if c.parity]
+    if not passing:
         raise BadInputError("no lowering candidate matches the reference outputs")
-    report.chosen = min(good, key=lambda c: c.median_ms).name
+    report.chosen = min(passing, key=lambda c: c.median_ms).name
     return report
-
-
-def _time(sessions: list, *, batch: int, warmup: int, runs: int) -> list:
-    return bench_sessions(sessions, batch=batch, warmup=warmup, runs=runs)

@@ -33,8 +33,8 @@ from linkedonnx.quantize.linked_groups import find_layout, shared_range_override
 METHODS = ("minmax", "entropy", "percentile")
 #: Model metadata key recording how the model was quantized (JSON).
 METADATA_KEY = "linkedonnx.quantize"
-#: Lowering forms tried by ``tune`` (timed as INT8 models; 'auto' is optimize's CPU
-#: default, split where it applies).
+#: Lowering forms tried by ``tune`` (timed as INT8 models; 'auto' is optimize's
+#: machine-independent CPU table, split where it applies).
 TUNE_FORMS = ("auto", "split", "dw", "stacked", "inline")
 _LOWERED = re.compile(r"^([a-z-]+):(split|dw|stacked|inline)$")
 
@@ -127,10 +127,11 @@ def forms_used(lowered: dict[str, int]) -> str | None:
 
 def lower_for_int8(model: onnx.ModelProto, form: str | None) -> tuple[onnx.ModelProto, dict]:
     """The float model lowered by the optimize pipeline with ``form`` preferred (None:
-    the CPU default), and its lowering counts ('relu:stacked' -> n)."""
+    the machine-independent CPU table; INT8 forms are timed as INT8 models by ``tune``),
+    and its lowering counts ('relu:stacked' -> n)."""
     from linkedonnx.passes.optimize import optimize
 
-    lowered, report = optimize(model, target="cpu", form=form)
+    lowered, report = optimize(model, target="cpu", form=form, tune=False if form is None else None)
     return lowered, _lowered_counts(report)
 
 
@@ -412,10 +413,9 @@ def _float_ops(model: onnx.ModelProto) -> dict[str, int]:
 
 
 def _time_candidates(candidates: list[_Candidate], batch: int) -> dict[str, float]:
-    """Median ms of each candidate's INT8 model (interleaved, ORT CPU, spinning off)."""
-    from linkedonnx.runtime.bench import bench_sessions
-    from linkedonnx.runtime.session import make_session
+    """Median ms of each candidate's INT8 model (optimize's timing helper: interleaved,
+    ORT CPU, spinning off, paired with the first candidate)."""
+    from linkedonnx.passes.tuning import time_models
 
-    sessions = [(c.form, make_session(c.model, "cpu", threads=None)) for c in candidates]
-    timings = bench_sessions(sessions, batch=batch, warmup=3, runs=20)
-    return {name: round(t.median_ms, 4) for (name, _), t in zip(sessions, timings, strict=True)}
+    timings = time_models({c.form: c.model for c in candidates}, batch, runs=20, warmup=3)
+    return {name: round(ms, 4) for name, ms in timings.items()}

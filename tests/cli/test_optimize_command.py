@@ -28,7 +28,8 @@ def test_optimize_writes_plain_model_table_and_json(
     linked: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out, report = tmp_path / "out.onnx", tmp_path / "report.json"
-    assert exit_code("optimize", str(linked), "-o", str(out), "--json", str(report)) == 0
+    options = ("-o", str(out), "--json", str(report), "--no-tune")
+    assert exit_code("optimize", str(linked), *options) == 0
     printed = capsys.readouterr().out
     assert "LowerForCpu" in printed and "relu:split" in printed and "FoldBatchNorm" in printed
     model = onnx.load(out)
@@ -43,6 +44,19 @@ def test_optimize_writes_plain_model_table_and_json(
     src = onnx.load(linked)
     feeds = random_feeds(src)
     np.testing.assert_allclose(run(model, feeds)[0], run(src, feeds)[0], atol=1e-5, rtol=1e-5)
+
+
+def test_the_default_is_measured_once_then_cached(
+    linked: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, report = tmp_path / "out.onnx", tmp_path / "report.json"
+    for how in ("measured", "cache hit"):
+        assert exit_code("optimize", str(linked), "-o", str(out), "--json", str(report)) == 0
+        assert f"{how} at batch 6" in capsys.readouterr().out
+        steps = {s["pass"]: s for s in json.loads(report.read_text())["steps"]}
+        assert f"{how} at batch 6" in steps["ChooseForms"]["counts"]
+        meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+        assert json.loads(meta["linkedonnx.form_choice"])["choice"] == how
 
 
 def test_optimize_cuda_fp16(linked: Path, tmp_path: Path) -> None:

@@ -55,23 +55,20 @@ def test_merged_duplicate_calls_keep_typed_outputs() -> None:
     assert_same(model, out)
 
 
-def test_tune_times_every_form_and_keeps_a_matching_one() -> None:
+def test_the_measured_default_times_every_form_and_keeps_a_matching_one() -> None:
     model = allcnn_like("relu", batch=1)
-    out, report = optimize(model, tune=True, batch=2)
-    tune = next(s for s in report.steps if s.name == "Tune")
-    timed = {k.removesuffix(" ms") for k in tune.counts if k.endswith(" ms")}
-    assert timed == {"auto", "split", "dw", "stacked", "inline"}
-    chosen = next(k.removeprefix("chose ") for k in tune.counts if k.startswith("chose "))
-    assert chosen in timed
+    out, report = optimize(model)  # real ORT timing; no assertion on the figures
+    step = next(s for s in report.steps if s.name == "ChooseForms")
+    timed = {k.removesuffix(" ms") for k in step.counts if k.startswith("all ")}
+    assert timed == {"all split", "all dw", "all stacked", "all inline"}
+    assert "measured at batch 6" in step.counts
     assert_same(model, out)
 
 
 def test_choose_rejects_candidates_that_do_not_match() -> None:
     good = allcnn_like("relu", seed=1)
     bad = allcnn_like("relu", seed=2)  # other weights: other outputs
-    report = choose(
-        {"ref": good, "other": bad}, reference="ref", threads=1, warmup=0, runs=2, batch=2
-    )
+    report = choose({"ref": good, "other": bad}, reference="ref", threads=1, runs=2, batch=2)
     assert report.chosen == "ref"
     assert [c.parity for c in report.candidates] == [True, False]
     with pytest.raises(BadInputError, match="no lowering candidate"):
@@ -142,7 +139,7 @@ def test_metadata_records_the_forms_and_target(target: str) -> None:
     model = allcnn_like("relu")
     model.metadata_props.add(key="linkedonnx.form", value="functions")
     model.metadata_props.add(key="linkedonnx.source", value="test")
-    out, _ = optimize(model, target=target)
+    out, _ = optimize(model, target=target, tune=False if target == "cpu" else None)
     meta = {p.key: p.value for p in out.metadata_props}
     assert meta["linkedonnx.form"] == "lowered"
     assert meta["linkedonnx.target"] == target

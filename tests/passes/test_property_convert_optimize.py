@@ -1,6 +1,8 @@
 """Property test: random small graphs mixing every linked spelling, look-alikes,
 duplicated branches and unrelated ops keep their outputs through ``convert`` and then
-``optimize(target='cpu')`` (ONNX Runtime, float32, atol = rtol = 1e-5); and, with every
+``optimize(target='cpu', tune=False)`` (ONNX Runtime, float32, atol = rtol = 1e-5; the
+table's forms, nothing timed: the measured default picks among the same forms, each
+exact on its own in test_lower_forms); and, with every
 initializer also a graph input (older exporters), the results follow new values fed
 for them.
 
@@ -152,7 +154,7 @@ def test_convert_then_optimize_preserves_outputs(
     onnx.checker.check_model(converted, full_check=True)
     assert sum(count_linked(converted).values()) == expected
     assert_close(model, converted, feeds, "convert")
-    optimized, _ = optimize(converted, target="cpu")
+    optimized, _ = optimize(converted, target="cpu", tune=False)
     assert not count_linked(optimized)
     assert_close(model, optimized, feeds, "convert + optimize")
 
@@ -172,6 +174,6 @@ def test_with_weights_as_inputs_the_results_follow_new_weights(
     model = weights_as_inputs(model)
     feeds = random_feeds(model, seed) | perturbed_initializers(signature(model), seed)
     converted, _ = convert(model)
-    optimized, _ = optimize(converted, target="cpu")
+    optimized, _ = optimize(converted, target="cpu", tune=False)
     assert_close(model, converted, feeds, "convert, new weights")
     assert_close(model, optimized, feeds, "convert + optimize, new weights")

@@ -35,12 +35,22 @@ def command(
         bool, typer.Option("--fp16-io", help="With --fp16, make inputs/outputs float16 too.")
     ] = False,
     tune: Annotated[
-        bool, typer.Option("--tune", help="Time every lowering form (CPU) and keep the fastest.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--tune/--no-tune",
+            help="Default (CPU): each linked site's form timed on this machine in at most "
+            "10 s, cached per model and CPU. --tune: time longer, no time box, ignore the "
+            "cache. --no-tune: the machine-independent table, nothing timed.",
+            show_default=False,
+        ),
+    ] = None,
     batch: Annotated[
         int | None,
         typer.Option(
-            "--batch", help="Batch size that --tune times (default 1).", callback=at_least_one
+            "--batch",
+            help="Batch size the forms are timed at (default 6: the geometric mean of "
+            "batches 1 and 32).",
+            callback=at_least_one,
         ),
     ] = None,
     form: Annotated[
@@ -58,7 +68,8 @@ def command(
     from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.optimize import op_counts, optimize_file
 
-    timing = verbosity.progress("optimize --tune: timing lowering forms") if tune else nullcontext()
+    measures = target == "cpu" and form is None and tune is not False
+    timing = verbosity.progress("optimize: timing lowering forms") if measures else nullcontext()
     with reserve_outputs(output, json_path, inputs=(model,)), timing:
         optimized, report = optimize_file(
             model,

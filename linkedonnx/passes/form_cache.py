@@ -1,0 +1,106 @@
+"""Where measured lowering choices are kept (no torch here): one small JSON file per
+(model structure, CPU model, ISA flags, ONNX Runtime version, batch, threads) in the
+user's cache folder (``$XDG_CACHE_HOME/linkedonnx/forms``, else ``~/.cache/...``), so a
+second optimize of the same model on the same machine does no timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+
+from linkedonnx.atomic import write_text_atomic
+from linkedonnx.quantize.isa import FLOAT_FLAGS, cpu_flags, cpu_model
+
+#: Raised when the search or the file's fields change meaning (old entries are ignored).
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What a measurement holds for: CPU model, its float ISA flags, logical CPUs, ORT."""
+
+    cpu: str
+    isa: tuple[str, ...]
+    cpus: int
+    ort: str
+
+    def describe(self) -> str:
+        """One line, e.g. 'AMD EPYC (avx avx2 fma avx512f), 2 CPUs, onnxruntime 1.22.0'."""
+        flags = " ".join(self.isa) or "no flags read"
+        return f"{self.cpu} ({flags}), {self.cpus} CPUs, onnxruntime {self.ort}"
+
+
+def this_machine() -> Machine:
+    """The :class:`Machine` this process runs on."""
+    flags = cpu_flags()
+    return Machine(
+        cpu_model(),
+        tuple(f for f in FLOAT_FLAGS if f in flags),
+        os.cpu_count() or 1,
+        ort.__version__,
+    )
+
+
+def cache_folder() -> Path:
+    """``$XDG_CACHE_HOME/linkedonnx/forms`` (``~/.cache`` when unset or not absolute)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "linkedonnx" / "forms"
+
+
+def structure_hash(model: onnx.ModelProto) -> str:
+    """SHA-256 of ``model`` without its weights' values (names, shapes and types kept):
+    two models that differ only in weights time alike and share a cache entry."""
+    skeleton = onnx.ModelProto()
+    skeleton.CopyFrom(model)
+    skeleton.ClearField("metadata_props")
+    skeleton.ClearField("doc_string")
+    skeleton.ClearField("producer_name")
+    skeleton.ClearField("producer_version")
+    for tensor in skeleton.graph.initializer:
+        for name in ("raw_data", "float_data", "int32_data", "int64_data", "double_data"):
+            tensor.ClearField(name)
+    return hashlib.sha256(skeleton.SerializeToString(deterministic=True)).hexdigest()
+
+
+def cache_key(model: onnx.ModelProto, machine: Machine, batch: int, threads: int | None) -> str:
+    """The file stem of ``model``'s entry for ``machine``, ``batch`` and ``threads``."""
+    parts = [
+        CACHE_VERSION,
+        structure_hash(model),
+        machine.cpu,
+        machine.isa,
+        machine.cpus,
+        machine.ort,
+        batch,
+        threads,
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def load_entry(key: str) -> dict | None:
+    """The cached entry named ``key`` (a JSON object), or None when there is none or it
+    cannot be read (a damaged entry is measured again)."""
+    try:
+        data = json.loads((cache_folder() / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+
+
+def store_entry(key: str, entry: dict) -> None:
+    """Write ``entry`` under ``key`` atomically; a cache folder that cannot be written
+    only costs the next run a measurement."""
+    folder = cache_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / f"{key}.json", json.dumps({"version": CACHE_VERSION, **entry}))
+    except OSError:
+        return

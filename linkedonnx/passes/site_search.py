@@ -1,0 +1,234 @@
+"""Choose each linked site's lowering form by measurement on this machine (no torch).
+
+Sites whose layers have the same shapes (kind, producer and consumer weights, strides)
+form one group and get one form. First every form is tried on all sites at once (the
+inline form, what ONNX Runtime makes of the function-form input, is the reference, so
+the result is never a measured loss against it, and another form is taken only when
+measured at least :data:`KEEP_MARGIN` faster); then, while the time box lasts, each
+group (largest first) is tried in the other forms with the rest kept, and a change is
+kept when it is measured at least :data:`KEEP_MARGIN` faster. The outcome is cached per
+model structure and machine (:mod:`linkedonnx.passes.form_cache`); a cache hit does
+no timing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import onnx
+import onnx_ir as ir
+
+from linkedonnx.passes.form_cache import Machine, cache_key, load_entry, store_entry, this_machine
+from linkedonnx.passes.lower_linked import site_id
+from linkedonnx.passes.lowering import is_linked
+from linkedonnx.passes.lowering.site import linked_kind
+from linkedonnx.passes.tuning import Timer, choose
+
+#: The batch optimized for when none is given: the geometric mean of batches 1 and 32.
+DEFAULT_BATCH = round(math.sqrt(1 * 32))
+#: Forms tried, the reference (inline) first.
+SEARCH_FORMS = ("inline", "split", "dw", "stacked")
+#: The default's time box (seconds of lowering and timing per model).
+BUDGET_S = 10.0
+#: A group's change of form is kept only when measured this much faster (share).
+KEEP_MARGIN = 0.02
+#: Timed rounds per comparison: the time box's ceiling, and ``--tune``'s fixed count.
+MAX_RUNS = 200
+TUNE_RUNS = 60
+
+#: site forms (site id -> form) -> (lowered model, site id -> form that applied).
+LowerSites = Callable[[Mapping[str, str]], tuple[onnx.ModelProto, dict[str, str]]]
+
+
+@dataclass
+class FormChoice:
+    """The measured choice: site id -> form, how it was made, and the measurements."""
+
+    site_forms: dict[str, str]
+    how: str  # 'measured', 'tuned' or 'cache hit'
+    batch: int
+    machine: Machine
+    timings: dict[str, float] = field(default_factory=dict)  # candidate -> ms
+    groups: list[dict] = field(default_factory=list)  # label, sites, form
+    speedup: float = 1.0  # measured: the choice against all sites inline
+
+    def counts(self) -> dict[str, float]:
+        """Report counts: how and where it was chosen, each candidate's ms, the choice's
+        measured speed-up over inline (the function form's own) and each group's form."""
+        out: dict[str, float] = {f"{self.how} at batch {self.batch}": 1}
+        out[f"on {self.machine.describe()}"] = 1
+        out.update({f"{name} ms": round(ms, 4) for name, ms in self.timings.items()})
+        out["chosen vs all inline (x)"] = round(self.speedup, 3)
+        for g in self.groups:
+            out[f"{g['label']}: {g['form']} (sites)"] = g["sites"]
+        return out
+
+    def metadata(self) -> dict:
+        """The ``linkedonnx.form_choice`` record of a measured choice."""
+        return {"choice": self.how, "batch": self.batch, "cpu": self.machine.describe()}
+
+
+def site_groups(model: onnx.ModelProto) -> dict[str, list[str]]:
+    """Linked sites of ``model``'s main graph grouped by layer shape: label -> site ids,
+    in graph order."""
+    graph = ir.from_proto(model).graph
+    groups: dict[str, list[str]] = {}
+    for node in graph:
+        if not is_linked(node):
+            continue
+        consumers = sorted({_layer(c) for c in node.outputs[0].consumers()})
+        label = f"{linked_kind(node)} {_layer(node.inputs[0].producer())} -> {', '.join(consumers)}"
+        groups.setdefault(label, []).append(site_id(node))
+    return groups
+
+
+def _layer(node: ir.Node | None) -> str:
+    """A node's op type with its weight shape and strides, e.g. 'Conv[64,32,3,3]/2'."""
+    if node is None:
+        return "input"
+    shape = ""
+    if len(node.inputs) > 1 and node.inputs[1] is not None and node.inputs[1].shape is not None:
+        shape = "[" + ",".join(str(d) for d in node.inputs[1].shape) + "]"
+    strides = node.attributes.get("strides")
+    stride = (
+        f"/{max(strides.as_ints())}" if strides is not None and max(strides.as_ints()) > 1 else ""
+    )
+    return f"{node.op_type}{shape}{stride}"
+
+
+def choose_site_forms(
+    prepared: onnx.ModelProto,
+    lower_sites: LowerSites,
+    batch: int = DEFAULT_BATCH,
+    *,
+    thorough: bool = False,
+    threads: int | None = None,
+    timer: Timer | None = None,
+    machine: Machine | None = None,
+) -> FormChoice:
+    """Choose a form for every linked site of ``prepared`` (the model before lowering) by
+    timing ``lower_sites`` candidates at ``batch``: within :data:`BUDGET_S` and from the
+    cache by default; ``thorough`` (``--tune``) takes :data:`TUNE_RUNS` rounds per
+    comparison with no time box and measures again (refreshing the cache). ``timer``
+    replaces the timing (tests). Raises BadInputError when no candidate matches inline.
+    """
+    machine = machine or this_machine()
+    key = cache_key(prepared, machine, batch, threads)
+    cached = None if thorough else load_entry(key)
+    if cached is not None:
+        return FormChoice(
+            dict(cached["site_forms"]),
+            "cache hit",
+            batch,
+            machine,
+            {},
+            list(cached["groups"]),
+            float(cached["speedup"]),
+        )
+    deadline = None if thorough else time.perf_counter() + BUDGET_S
+    runs = TUNE_RUNS if thorough else MAX_RUNS
+    groups = site_groups(prepared)
+    sites = [s for ids in groups.values() for s in ids]
+
+    lowering_s = 0.0  # one round of lowering: also about what sessions and parity cost
+
+    def budget(share: float) -> float | None:
+        """A share of the time left for timed runs, the setup of the comparison kept aside."""
+        if deadline is None:
+            return None
+        return max(0.0, (deadline - time.perf_counter() - lowering_s) * share)
+
+    # 1. every form on all sites; the distinct results are timed against inline
+    candidates: dict[str, onnx.ModelProto] = {}
+    applied: dict[str, dict[str, str]] = {}
+    lowering_started = time.perf_counter()
+    for form in SEARCH_FORMS:
+        model, got = lower_sites(dict.fromkeys(sites, form))
+        if got not in applied.values():
+            candidates[f"all {form}"], applied[f"all {form}"] = model, got
+    lowering_s = time.perf_counter() - lowering_started  # what one round of trials costs
+    first = choose(
+        candidates,
+        "all inline",
+        batch=batch,
+        threads=threads,
+        runs=runs,
+        budget_s=budget(0.5),
+        timer=timer,
+    )
+    timings = {c.name: c.median_ms for c in first.candidates}
+    inline_ms = timings["all inline"]
+    chosen = first.chosen
+    if timings[chosen] > inline_ms * (1 - KEEP_MARGIN):
+        chosen = "all inline"  # not measurably faster than the function form's own
+    current, current_ms = applied[chosen], timings[chosen]
+    current_model = candidates[chosen]
+    # 2. each group in the other forms, the rest kept, while the time box lasts
+    ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    if len(groups) > 1:
+        for i, (label, ids) in enumerate(ordered):
+            if deadline is not None and deadline - time.perf_counter() < 2 * lowering_s:
+                break  # not enough time left to lower and time this group's trials
+            trials: dict[str, onnx.ModelProto] = {"current": current_model}
+            trial_sites: dict[str, dict[str, str]] = {}
+            for form in SEARCH_FORMS:
+                model, got = lower_sites({**current, **dict.fromkeys(ids, form)})
+                if got != current and got not in trial_sites.values():
+                    trials[f"{label}: {form}"], trial_sites[f"{label}: {form}"] = model, got
+            if len(trials) == 1:
+                continue
+            share = 1.0 / (len(ordered) - i)
+            report = choose(
+                trials,
+                "current",
+                batch=batch,
+                threads=threads,
+                runs=runs,
+                budget_s=budget(share),
+                timer=timer,
+            )
+            ms = {c.name: c.median_ms for c in report.candidates}
+            best = report.chosen
+            if best != "current" and ms[best] <= ms["current"] * (1 - KEEP_MARGIN):
+                scale = current_ms / ms["current"]  # back to phase 1's scale
+                current, current_model = trial_sites[best], trials[best]
+                current_ms = ms[best] * scale
+                timings[best] = current_ms
+    choice_groups = [
+        {"label": label, "sites": len(ids), "form": "/".join(sorted({current[s] for s in ids}))}
+        for label, ids in groups.items()
+    ]
+    speedup = inline_ms / current_ms if current_ms > 0 else 1.0
+    choice = FormChoice(
+        current,
+        "tuned" if thorough else "measured",
+        batch,
+        machine,
+        timings,
+        choice_groups,
+        speedup,
+    )
+    store_entry(
+        key,
+        {
+            "site_forms": current,
+            "groups": choice_groups,
+            "speedup": speedup,
+            "timings": timings,
+            "machine": machine.describe(),
+            "batch": batch,
+        },
+    )
+    return choice
+
+
+def site_forms_of(model: onnx.ModelProto) -> dict[str, str]:
+    """The ``linkedonnx.lowered_sites`` record of a lowered model (site id -> form)."""
+    for prop in model.metadata_props:
+        if prop.key == "linkedonnx.lowered_sites":
+            return json.loads(prop.value)
+    return {}
