@@ -218,7 +218,8 @@ def write_repository(
     Raises BadInputError for a bad model or option, or an existing entry without
     ``overwrite``."""
     from linkedonnx.atomic import check_output_folder, reserve_outputs
-    from linkedonnx.onnx_io import MIN_OPSET, load_model, save_model
+    from linkedonnx.onnx_io import save_model
+    from linkedonnx.onnx_read import read_model
     from linkedonnx.passes.optimize import optimize, verify
 
     source = Path(model_path)
@@ -228,8 +229,11 @@ def write_repository(
     check_output_folder(folder)
     if folder.exists() and not overwrite:
         raise BadInputError(f"{folder} exists; give --overwrite to replace its model and config")
-    model = load_model(source, min_opset=MIN_OPSET)
-    optimized, _ = optimize(model, target)  # type: ignore[arg-type]
+    read = read_model(source)
+    if read.stopped is not None:  # an old opset the upgrade could not take: as given
+        optimized = read.given
+    else:
+        optimized, _ = optimize(read.model, target)  # type: ignore[arg-type]
     verify(optimized)
     config = triton_config(
         optimized,

@@ -22,7 +22,7 @@ from onnx_ir.passes import PassBase
 
 from linkedonnx import DOMAIN
 from linkedonnx.atomic import refuse_overwriting_input, write_text_atomic
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, first_line
 from linkedonnx.functions import count_linked_nodes
 from linkedonnx.onnx_io import check_full, needs_external_data, save_model
 from linkedonnx.onnx_read import read_model
@@ -151,7 +151,12 @@ def optimize(
     elif not any(is_linked(node) for node in prepared.graph):
         choice = {"choice": "nothing linked", "measured": False}
     else:
-        site_forms, choice, step = _measure(prepared, batch or DEFAULT_BATCH, bool(tune), timer)
+        try:
+            site_forms, choice, step = _measure(prepared, batch or DEFAULT_BATCH, bool(tune), timer)
+        except BadInputError as exc:  # inputs that cannot be synthesized (strings, ...)
+            choice = {"choice": "table", "measured": False}
+            note = f"not measured: {first_line(str(exc), 'the model cannot be timed')} (table used)"
+            step = StepReport("ChooseForms", False, {note: 1})
         report.steps.append(step)
     lowered, lower_report = lower(prepared, target, preference, fp16, keep_io_float32, site_forms)
     report.steps.extend(lower_report.steps)

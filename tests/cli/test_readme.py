@@ -19,9 +19,12 @@ README = (ROOT / "README.md").read_text()
 GROUP = typer.main.get_command(app)
 
 
-def help_flags(command: str | None) -> set[str]:
-    """The flags ``linkedonnx [COMMAND] --help`` lists (hidden ones left out)."""
+def help_flags(command: str | None, sub: str | None = None) -> set[str]:
+    """The flags ``linkedonnx [COMMAND [SUB]] --help`` lists (hidden ones left out);
+    ``sub`` names the subcommand of a command group (``deploy triton``)."""
     params = GROUP.params if command is None else GROUP.commands[command].params
+    if sub is not None:
+        params = GROUP.commands[command].commands[sub].params
     return {
         opt for p in params if not getattr(p, "hidden", False)
         for opt in (*p.opts, *p.secondary_opts) if opt.startswith("-")
@@ -62,7 +65,9 @@ def test_every_flag_in_the_block_is_in_help(command: str | None, text: str) -> N
     root = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", before))
     flags = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", after))
     assert root <= help_flags(None) | {"--verbose", "--quiet"}, text
-    missing = flags - help_flags(command) - {"-m"}
+    group = getattr(GROUP.commands.get(command or ""), "commands", None)
+    sub = after.split()[0] if group is not None else None
+    missing = flags - help_flags(command, sub) - {"-m"}
     assert not missing, f"{command}: {sorted(missing)} not in --help"
 
 
