@@ -1,0 +1,66 @@
+"""The ONNX Runtime runner (providers cpu and cuda)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import onnx
+
+from linkedonnx.errors import BadInputError, one_line
+from linkedonnx.runners.base import Runner
+from linkedonnx.runtime.session import make_session
+
+
+class OnnxRuntimeRunner(Runner):
+    """``model`` (path, bytes or ModelProto) in an ONNX Runtime InferenceSession on
+    ``provider`` ("cpu" or "cuda"), ``threads`` intra-op threads (None: ORT's default),
+    graph ``optimization`` level ("disable", "basic", "extended", "all").
+    Raises BadInputError when ONNX Runtime cannot load the model and
+    MissingDependencyError when the provider is missing."""
+
+    runtime: ClassVar[str] = "onnxruntime"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | bytes | onnx.ModelProto,
+        *,
+        provider: str = "cpu",
+        threads: int | None = None,
+        optimization: str = "all",
+    ) -> None:
+        start = time.perf_counter()
+        self.session = make_session(model, provider, threads=threads, optimization=optimization)
+        self.load_seconds = time.perf_counter() - start
+        self.provider = provider
+        self.threads = threads
+        self.optimization = optimization
+
+    @property
+    def input_names(self) -> list[str]:
+        return [i.name for i in self.session.get_inputs()]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    def run(
+        self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
+    ) -> list[np.ndarray]:
+        try:
+            values = self.session.run(None if outputs is None else list(outputs), dict(feeds))
+        except Exception as exc:
+            raise BadInputError(f"ONNX Runtime cannot run the model: {one_line(exc)}") from None
+        return [np.asarray(v) for v in values]
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "provider": self.provider,
+            "execution_providers": self.session.get_providers(),
+            "threads": self.threads,
+            "optimization": self.optimization,
+        }

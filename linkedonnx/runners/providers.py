@@ -1,0 +1,83 @@
+"""The one list of providers: each ``--provider`` value, the runtime behind it, the pip
+extra it needs, and the runner class that serves it (imported only when used)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from linkedonnx.errors import BadInputError, MissingDependencyError
+from linkedonnx.runners.base import Runner
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One ``--provider`` value: ``name`` (cpu, cuda, ...), the ``runtime`` serving it,
+    the importable ``module`` that runtime needs, the ``install`` hint printed when it is
+    missing, and ``runner`` ("package.module:Class", imported on first use)."""
+
+    name: str
+    runtime: str
+    description: str
+    module: str
+    install: str
+    runner: str
+
+    def installed(self) -> bool:
+        """Whether the runtime's Python package can be imported (does not import it)."""
+        return importlib.util.find_spec(self.module) is not None
+
+    def runner_class(self) -> type[Runner]:
+        """The runner class, imported now. Raises MissingDependencyError (one line, with
+        the pip command) when the runtime is not installed."""
+        if not self.installed():
+            raise MissingDependencyError(
+                f"--provider {self.name} needs {self.runtime}: {self.install}"
+            )
+        module_name, _, class_name = self.runner.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def load(self, model: Any, **options: Any) -> Runner:
+        """Load ``model`` (path, bytes or ModelProto) on this provider; ``options`` are
+        the runner's keyword arguments (threads, ...)."""
+        return self.runner_class()(model, provider=self.name, **options)
+
+
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider(
+            name="cpu",
+            runtime="onnxruntime",
+            description="ONNX Runtime, CPU execution provider (the default)",
+            module="onnxruntime",
+            install="pip install onnxruntime",
+            runner="linkedonnx.runners.onnxruntime_runner:OnnxRuntimeRunner",
+        ),
+        Provider(
+            name="cuda",
+            runtime="onnxruntime",
+            description="ONNX Runtime, CUDA execution provider (CPU for unsupported nodes)",
+            module="onnxruntime",
+            install="pip install onnxruntime-gpu (in place of onnxruntime)",
+            runner="linkedonnx.runners.onnxruntime_runner:OnnxRuntimeRunner",
+        ),
+    )
+}
+
+
+def provider_names() -> list[str]:
+    """Every ``--provider`` value, in registry order (for help texts and checks)."""
+    return list(PROVIDERS)
+
+
+def get_provider(name: str) -> Provider:
+    """The provider called ``name``. Raises BadInputError (one line) for an unknown one."""
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise BadInputError(
+            f"unknown provider {name!r}; expected one of {', '.join(PROVIDERS)}"
+        ) from None
