@@ -214,7 +214,9 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         shutil.rmtree(out / RUNS, ignore_errors=True)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     seeds = config.run_seeds()
-    runs = [(a, s) for a in activations for s in seeds]
+    # Seed-major: every row's k-th run before any row's (k+1)-th, so a slow drift of
+    # the machine's speed spreads over the rows instead of landing on the last ones.
+    runs = [(a, s) for s in seeds for a in activations]
     share = None if config.budget_seconds is None else config.budget_seconds / len(runs)
     summaries, metrics, times = [], {}, {a: [] for a in activations}
     for activation, seed in runs:
