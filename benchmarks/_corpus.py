@@ -87,16 +87,19 @@ def read_tensors(folder: Path, prefix: str) -> list[np.ndarray]:
 
 def seeded_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     """A copy of ``model`` whose ``ConstantOfShape`` weight fills (a constant shape in,
-        a graph weight out) are replaced by seeded random initializers of the same shape:
-        He-normal for tensors of rank >= 2 (conv and dense weights), and for rank-1 tensors
-        values in [0.5, 1.5) (biases and batch-norm scales, means and variances stay
-        positive). The shape inputs the fills read are dropped; an IR 3 model lists the new
-    initializers among its inputs, as IR 3 requires. Returns the new model."""
+    a graph weight out) are replaced by seeded random initializers of the same shape, drawn
+    as a trained net's would look so that activations keep their scale through deep nets:
+    He-normal for tensors of rank >= 2 (conv and dense weights); for rank-1 tensors, by the
+    role their consumer gives them (:func:`_rank1_role`): scales and variances in
+    [0.5, 1.5), shifts, biases and means normal with standard deviation 0.1. The shape
+    inputs the fills read are dropped; an IR 3 model lists the new initializers among its
+    inputs, as IR 3 requires. Returns the new model."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
     shapes = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     rng = np.random.default_rng(seed)
+    consumers = _consumers(graph)
     kept, used_shapes = [], set()
     for node in graph.node:
         if node.op_type != "ConstantOfShape" or node.input[0] not in shapes:
@@ -106,8 +109,10 @@ def seeded_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
         if len(shape) >= 2:
             fan_in = int(np.prod(shape[1:]))
             value = rng.standard_normal(shape) * np.sqrt(2.0 / max(fan_in, 1))
-        else:
+        elif _rank1_role(node.output[0], consumers) == "scale":
             value = rng.uniform(0.5, 1.5, shape)
+        else:
+            value = rng.normal(0.0, 0.1, shape)
         tensor = numpy_helper.from_array(value.astype(np.float32), node.output[0])
         graph.initializer.append(tensor)
         if out.ir_version < 4:  # IR 3 lists every initializer among the inputs
@@ -126,6 +131,32 @@ def seeded_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     del graph.input[:]
     graph.input.extend(keep_inputs)
     return out
+
+
+def _consumers(graph: onnx.GraphProto) -> dict[str, list[tuple[onnx.NodeProto, int]]]:
+    """Each value name of ``graph`` -> the (node, input index) pairs that read it."""
+    readers: dict[str, list[tuple[onnx.NodeProto, int]]] = {}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            readers.setdefault(name, []).append((node, index))
+    return readers
+
+
+#: Rank-1 weights that multiply (or, as a variance, divide): kept positive, near 1.
+_SCALE_INPUTS = {("BatchNormalization", 1), ("BatchNormalization", 4), ("Mul", 0), ("Mul", 1)}
+
+
+def _rank1_role(name: str, consumers: dict[str, list[tuple[onnx.NodeProto, int]]]) -> str:
+    """'scale' when the rank-1 weight ``name`` is a batch norm's scale or variance or a
+    Mul operand (looking through the Unsqueeze / Reshape that broadcast it), else
+    'shift' (biases, batch-norm shifts and means, Add operands)."""
+    for node, index in consumers.get(name, []):
+        if node.op_type in ("Unsqueeze", "Reshape") and index == 0:
+            if _rank1_role(node.output[0], consumers) == "scale":
+                return "scale"
+        elif (node.op_type, index) in _SCALE_INPUTS:
+            return "scale"
+    return "shift"
 
 
 #: Outputs of the written models must match the source's within this (absolute and
