@@ -24,6 +24,11 @@ class Runner(ABC):
     load_seconds: float = 0.0
 
     @property
+    def title(self) -> str:
+        """How messages name the runtime ("ONNX Runtime", ...); default ``runtime``."""
+        return self.runtime
+
+    @property
     @abstractmethod
     def input_names(self) -> list[str]:
         """The names the model's feeds are given by, in graph order."""

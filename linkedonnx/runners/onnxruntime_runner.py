@@ -40,6 +40,10 @@ class OnnxRuntimeRunner(Runner):
         self.optimization = optimization
 
     @property
+    def title(self) -> str:
+        return "ONNX Runtime"
+
+    @property
     def input_names(self) -> list[str]:
         return [i.name for i in self.session.get_inputs()]
 
@@ -53,7 +57,9 @@ class OnnxRuntimeRunner(Runner):
         try:
             values = self.session.run(None if outputs is None else list(outputs), dict(feeds))
         except Exception as exc:
-            raise BadInputError(f"ONNX Runtime cannot run the model: {one_line(exc)}") from None
+            raise BadInputError(
+                f"ONNX Runtime failed to run the model: {type(exc).__name__}: {one_line(exc)}"
+            ) from None
         return [np.asarray(v) for v in values]
 
     def settings(self) -> dict[str, Any]:
