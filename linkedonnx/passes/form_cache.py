@@ -70,9 +70,16 @@ def structure_hash(model: onnx.ModelProto) -> str:
     return hashlib.sha256(skeleton.SerializeToString(deterministic=True)).hexdigest()
 
 
-def cache_key(model: onnx.ModelProto, machine: Machine, batch: int, threads: int | None) -> str:
-    """The file stem of ``model``'s entry for ``machine``, ``batch`` and ``threads``."""
-    parts = [
+def cache_key(
+    model: onnx.ModelProto,
+    machine: Machine,
+    batch: int,
+    threads: int | None,
+    provider: str = "cpu",
+) -> str:
+    """The file stem of ``model``'s entry for ``machine``, ``batch``, ``threads`` and
+    the ``provider`` that timed it (the default, cpu, keeps the keys it always had)."""
+    parts: list = [
         CACHE_VERSION,
         structure_hash(model),
         machine.cpu,
@@ -81,6 +88,7 @@ def cache_key(model: onnx.ModelProto, machine: Machine, batch: int, threads: int
         machine.ort,
         batch,
         threads,
+        *([] if provider == "cpu" else [provider]),
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
