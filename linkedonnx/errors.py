@@ -52,14 +52,19 @@ def one_line(error: BaseException | str, default: str = "") -> str:
     return "; ".join(lines) if lines else default
 
 
+def run_failure(
+    what: str, exc: Exception, error: type[LinkedOnnxError] = LinkedOnnxError
+) -> LinkedOnnxError:
+    """``error`` saying, on one line, '``what`` failed to run the model: <type>: <message>'."""
+    return error(f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}")
+
+
 def guarded(what: str, run: Callable[[], T]) -> T:
-    """``run()``'s result; a failure that is not already a LinkedOnnxError becomes one,
-    on one line: '``what`` failed to run the model: <type>: <message>'."""
+    """``run()``'s result; a failure that is not already a LinkedOnnxError becomes one
+    (:func:`run_failure`)."""
     try:
         return run()
     except LinkedOnnxError:
         raise
     except Exception as exc:
-        raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
+        raise run_failure(what, exc) from None

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import onnx
@@ -60,11 +59,8 @@ class ReferenceEvaluatorRunner(Runner):
     def output_names(self) -> list[str]:
         return list(self.evaluator.output_names)
 
-    def run(
-        self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
-    ) -> list[np.ndarray]:
-        try:
-            values = self.evaluator.run(None if outputs is None else list(outputs), dict(feeds))
-        except Exception as exc:
-            raise _cannot_run(exc) from None
-        return [np.asarray(v) for v in values]
+    def run_impl(self, feeds: dict[str, np.ndarray], outputs: list[str] | None) -> list[Any]:
+        return self.evaluator.run(outputs, feeds)
+
+    def failure(self, exc: Exception) -> LinkedOnnxError:
+        return _cannot_run(exc)

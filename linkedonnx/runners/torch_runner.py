@@ -141,9 +141,7 @@ class TorchRunner(Runner):
             raise BadInputError(f"no data for the torch model's inputs {missing}")
         return [feeds[n] for n in self._input_names]
 
-    def run(
-        self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
-    ) -> list[np.ndarray]:
+    def run_impl(self, feeds: dict[str, np.ndarray], outputs: list[str] | None) -> list[Any]:
         if outputs is not None:
             raise BadInputError("a torch model does not name its outputs; ask for all of them")
         return run_torch(self.model, self._arrays(feeds))
