@@ -32,6 +32,7 @@ import onnx
 
 from linkedonnx.errors import BadInputError, guarded
 from linkedonnx.onnx_io import file_if_large, load_model
+from linkedonnx.report_json import JsonReport
 from linkedonnx.runners.providers import get_provider
 from linkedonnx.runners.reference_runner import ReferenceEvaluatorRunner
 from linkedonnx.runtime.compare import (
@@ -60,7 +61,7 @@ RunFeeds = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(JsonReport):
     """The outcome of one validation: what ran against what, on which inputs, and one
     OutputComparison per output. ``passed`` is True when every output passed."""
 
@@ -111,12 +112,6 @@ class ValidationReport:
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
         }
-
-    def to_json(self) -> str:
-        """The report as indented JSON, with ``schema_version``."""
-        from linkedonnx.report_json import report_text
-
-        return report_text(self.to_dict())
 
     def summary(self) -> str:
         """One line: PASS/FAIL, model vs reference, worst error."""

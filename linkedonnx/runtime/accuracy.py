@@ -21,6 +21,7 @@ import numpy as np
 
 from linkedonnx.arrays.labelled import PreprocessOptions, model_data
 from linkedonnx.errors import BadInputError, guarded
+from linkedonnx.report_json import JsonReport
 from linkedonnx.runtime.compare import OutputComparison, compare
 
 #: Default largest allowed accuracy drop of the model below the reference, in points.
@@ -32,7 +33,7 @@ Run = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 
 
 @dataclass
-class AccuracyReport:
+class AccuracyReport(JsonReport):
     """Both sides' correct predictions on ``samples`` labelled samples of ``data``, how
     often they agree, the first output compared over the split, and the allowed drop
     (percentage points)."""
@@ -96,12 +97,6 @@ class AccuracyReport:
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
         }
-
-    def to_json(self) -> str:
-        """The report as indented JSON, with ``schema_version``."""
-        from linkedonnx.report_json import report_text
-
-        return report_text(self.to_dict())
 
     def summary(self) -> str:
         """One line: PASS/FAIL, both accuracies, the drop against the allowed one."""
