@@ -16,7 +16,10 @@ import onnx
 import onnxruntime as ort
 
 from linkedonnx.atomic import write_text_atomic
-from linkedonnx.quantize.isa import FLOAT_FLAGS, cpu_flags, cpu_model
+from linkedonnx.cpu import cpu_flags, cpu_model
+
+#: The flags that decide ORT's float32 kernels (NCHWc convolutions, GEMM).
+FLOAT_FLAGS = ("sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "asimd", "sve")
 
 #: Raised when the search or the file's fields change meaning (old entries are ignored).
 CACHE_VERSION = 1
