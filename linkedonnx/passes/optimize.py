@@ -190,16 +190,14 @@ def optimize(
 
 
 def check_options(
-    target: str = "cpu",
+    target: str,
     fp16: bool = False,
     keep_io_float32: bool = True,
     tune: bool | None = None,
     batch: int | None = None,
     form: str | None = None,
-    freeze_inputs: bool = False,
 ) -> None:
-    """Raise BadInputError for a bad :func:`optimize` option or one that would be
-    ignored (``freeze_inputs`` is always valid)."""
+    """Raise BadInputError for a bad :func:`optimize` option or one that would be ignored."""
     if target not in PROVIDERS:
         raise BadInputError(
             f"unknown target {target!r}; expected one of {', '.join(provider_names())}"
@@ -310,7 +308,8 @@ def optimize_file(
     refuse_overwriting_input(output, source)
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
-    check_options(**options)
+    checked = {k: v for k, v in options.items() if k != "freeze_inputs"}  # always valid
+    check_options(str(checked.pop("target", "cpu")), **checked)  # type: ignore[arg-type]
     read = read_model(source)
     if read.stopped is not None:
         optimized, report = read.given, PipelineReport("optimize")
