@@ -26,7 +26,9 @@ class Provider:
     missing, ``runner`` ("package.module:Class", imported on first use), the ONNX
     Runtime ``execution_providers`` it maps to (in order; empty for another runtime) and
     the ``lowering`` optimize applies for it: "cpu" (each linked site's form timed on this
-    machine with this provider's runner) or "cuda" (the CUDA table, nothing timed)."""
+    machine with this provider's runner) or "cuda" (the CUDA table, nothing timed), and
+    the ``device`` the model's tensors live on ("cpu" or "cuda": IO binding, Triton's
+    instance kind)."""
 
     name: str
     runtime: str
@@ -36,6 +38,7 @@ class Provider:
     runner: str
     execution_providers: tuple[str, ...] = ()
     lowering: str = "cpu"
+    device: str = "cpu"
 
     def installed(self) -> bool:
         """Whether the runtime's Python package can be imported (does not import it)."""
@@ -79,6 +82,7 @@ PROVIDERS: dict[str, Provider] = {
             runner="linkedonnx.runners.onnxruntime_runner:OnnxRuntimeRunner",
             execution_providers=("CUDAExecutionProvider", "CPUExecutionProvider"),
             lowering="cuda",
+            device="cuda",
         ),
     )
 }
