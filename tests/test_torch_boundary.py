@@ -28,6 +28,13 @@ ONNX_MODULES = (
     "linkedonnx.source_ref",
     "linkedonnx.errors",
     "linkedonnx.atomic",
+    "linkedonnx.cpu",
+    "linkedonnx.json_object",
+    "linkedonnx.runners",
+    "linkedonnx.runners.base",
+    "linkedonnx.runners.providers",
+    "linkedonnx.runners.onnxruntime_runner",
+    "linkedonnx.runners.reference_runner",
 )
 # What may not be loaded as a side effect: torch, and the packages of the torch world.
 FORBIDDEN = ("torch", "linkedonnx.train", "linkedonnx.nn", "linkedonnx.export")

@@ -1,11 +1,7 @@
-"""Every runner behind the one interface: the ONNX reference evaluator, torch, and the
-ONNX-side modules of the package loading no torch."""
+"""Every runner behind the one interface: the ONNX reference evaluator and torch (that
+the ONNX-side runner modules load no torch is in tests/test_torch_boundary.py)."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -96,13 +92,3 @@ def test_the_torch_runner_runs_and_traces_by_input_name() -> None:
         runner.run({"x": X}, ["0"])
     with pytest.raises(BadInputError, match=r"^PyTorch failed to run the model: "):
         runner.run({"x": np.zeros((1, 5), np.float32)})
-
-
-def test_the_onnx_side_runners_load_no_torch() -> None:
-    code = (
-        "import sys, json, linkedonnx.runners.base, linkedonnx.runners.providers, "
-        "linkedonnx.runners.onnxruntime_runner, linkedonnx.runners.reference_runner, "
-        "linkedonnx.runtime.reference; print(json.dumps('torch' in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) is False
