@@ -208,9 +208,8 @@ def validate(
     (``seed``) with dynamic dims set to ``batch`` (or to the size the file binds), and
     initializers that are graph inputs get their own values. The model runs on the
     runner of ``provider`` (:mod:`linkedonnx.runners.providers`) at graph
-    ``optimization`` level; the
-    reference as described in :func:`load_reference`, on the same data cast to the
-    float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
+    ``optimization`` level; the reference as described in :func:`load_reference`, on
+    the same data cast to the float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
     precision involved (the outputs' dtypes and both models' compute precision:
     float32 1e-5, float16 1e-3). With ``perturb`` (the default) and initializers among
     the inputs, one more seeded round feeds them perturbed values: the outputs must
@@ -345,8 +344,7 @@ def _per_layer(
 ) -> LayerReport:
     """Capture the model's points in a marked copy and compare them with the
     reference's trace (see :func:`linkedonnx.runtime.layers.compare_layers`)."""
-    if ref.tracer is None:
-        raise BadInputError(f"the reference {ref.label} gives no per-layer values")
+    ref.require_tracer()  # before any work
     points = find_points(model)
     values = guarded("ONNX Runtime", lambda: capture(model, points, feeds, provider, optimization))
     trace = guarded("the reference", lambda: ref.trace(feeds))

@@ -73,9 +73,13 @@ class Reference:
         """Its outputs for the model's ``feeds``."""
         return self.runner.run(self.feeds(feeds))
 
+    def require_tracer(self) -> Tracer:
+        """Its tracer. Raises BadInputError when it gives no per-layer values."""
+        if self.tracer is None:
+            raise BadInputError(f"the reference {self.label} gives no per-layer values")
+        return self.tracer
+
     def trace(self, feeds: Mapping[str, np.ndarray]) -> Trace:
         """Its per-layer values for the model's ``feeds``. Raises BadInputError when it
         gives none."""
-        if self.tracer is None:
-            raise BadInputError(f"the reference {self.label} gives no per-layer values")
-        return self.tracer(self.feeds(feeds))
+        return self.require_tracer()(self.feeds(feeds))
