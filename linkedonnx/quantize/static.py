@@ -383,7 +383,7 @@ def quantize(
             same_outputs=False,
         )
         timings = {c.name: round(c.median_ms, 4) for c in tuned.candidates}
-        chosen = next(c for c in candidates if c.form == tuned.chosen)
+        chosen = min(candidates, key=lambda c: timings[c.form])  # as the report rounds
     report = QuantizeReport(
         linked=linked,
         form=(forms_used(chosen.lowered) or chosen.form) if linked else None,
