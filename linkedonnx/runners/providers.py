@@ -15,9 +15,6 @@ from linkedonnx.errors import BadInputError, MissingDependencyError
 if TYPE_CHECKING:  # the runner classes are imported on first use
     from linkedonnx.runners.base import Runner
 
-#: Optimize's lowerings: forms timed on this machine's CPU, or the CUDA table.
-LOWERINGS = ("cpu", "cuda")
-
 
 @dataclass(frozen=True)
 class Provider:
