@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 # Whole packages on the ONNX side (every submodule is checked), then single modules.
-ONNX_PACKAGES = ("linkedonnx.functions", "linkedonnx.passes", "linkedonnx.runtime", "linkedonnx.deploy")
+ONNX_PACKAGES = (
+    "linkedonnx.functions",
+    "linkedonnx.passes",
+    "linkedonnx.runtime",
+    "linkedonnx.deploy",
+)
 OPTIONAL_PACKAGES = ("linkedonnx.arrays", "linkedonnx.quantize", "linkedonnx.quantization")
 ONNX_MODULES = (
     "linkedonnx.validate",
