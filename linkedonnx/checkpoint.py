@@ -28,6 +28,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from linkedonnx.arrays.preprocess import Preprocess
 from linkedonnx.atomic import atomic_path
 from linkedonnx.errors import BadInputError
+from linkedonnx.json_object import parse_json_object
 from linkedonnx.linkify.options import LinkifyOptions
 from linkedonnx.onnx_io import check_readable_file
 from linkedonnx.zoo.spec import ModelSpec
@@ -78,12 +79,7 @@ def parse_spec(text: str, version: str = FORMAT_VERSION) -> tuple[ModelSpec, Lin
     Returns (spec, linkify options or None). Raises BadInputError when it is not a spec,
     or holds a ``linkify`` object in a version-1 file.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise BadInputError("model spec is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadInputError("model spec is not a JSON object")
+    data = parse_json_object(text, "model spec")
     options = None
     if _LINKIFY in data and version != "1":
         options = LinkifyOptions.from_dict(data.pop(_LINKIFY))

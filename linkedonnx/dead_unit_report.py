@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from linkedonnx.report_json import JsonReport
+
 
 def peak_magnitude(activation: np.ndarray) -> float:
     """The largest |value| of ``activation`` (0 for an empty array)."""
@@ -80,7 +82,7 @@ def dead_linkages(alive: np.ndarray) -> int:
 
 
 @dataclass
-class DeadUnitReport:
+class DeadUnitReport(JsonReport):
     """Per-layer dead units of one model on ``samples`` samples of a dataset."""
 
     source: str
@@ -143,12 +145,6 @@ class DeadUnitReport:
             "layers": [asdict(layer) | {"share": layer.share} for layer in self.layers],
             "notes": list(self.notes),
         }
-
-    def to_json(self) -> str:
-        """The report as indented JSON text with ``schema_version`` (ends with a newline)."""
-        from linkedonnx.report_json import report_text
-
-        return report_text(self.to_dict())
 
 
 class AliveTracker:

@@ -1,5 +1,10 @@
 """Errors that reach the user as one line and a non-zero exit code."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class LinkedOnnxError(Exception):
     """A problem with the user's input or environment; the CLI prints it on one line.
@@ -45,3 +50,21 @@ def one_line(error: BaseException | str, default: str = "") -> str:
     indices' on the lines after the first). An empty message gives ``default``."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     return "; ".join(lines) if lines else default
+
+
+def run_failure(
+    what: str, exc: Exception, error: type[LinkedOnnxError] = LinkedOnnxError
+) -> LinkedOnnxError:
+    """``error`` saying, on one line, '``what`` failed to run the model: <type>: <message>'."""
+    return error(f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}")
+
+
+def guarded(what: str, run: Callable[[], T]) -> T:
+    """``run()``'s result; a failure that is not already a LinkedOnnxError becomes one
+    (:func:`run_failure`)."""
+    try:
+        return run()
+    except LinkedOnnxError:
+        raise
+    except Exception as exc:
+        raise run_failure(what, exc) from None

@@ -21,3 +21,16 @@ def report_text(payload: Mapping[str, Any]) -> str:
     (:data:`KEPT_WARNINGS` so far) last; ends with a newline."""
     data = {"schema_version": SCHEMA_VERSION, **payload, "warnings": list(KEPT_WARNINGS)}
     return json.dumps(data, indent=2) + "\n"
+
+
+class JsonReport:
+    """A report written as one of these files: a subclass gives ``to_dict``, and
+    ``to_json`` is its :func:`report_text`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (subclasses)."""
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        """The report as indented JSON text with ``schema_version`` (ends with a newline)."""
+        return report_text(self.to_dict())

@@ -3,12 +3,12 @@ through a reference, compared output by output (Polygraphy's split).
 
 - loaders: the model file (:func:`linkedonnx.onnx_io.load_model`), the inputs
   (:mod:`linkedonnx.runtime.inputs`) and the reference;
-- runners: ONNX Runtime (:func:`linkedonnx.runtime.session.make_session`), the ONNX
-  reference evaluator (:mod:`linkedonnx.runtime.reference`, the default: an
-  independent implementation), another .onnx file in ONNX Runtime on the CPU, or a
-  PyTorch model from a SOURCE (``zoo:NAME`` or a checkpoint): the torch side
-  (:mod:`linkedonnx.reference_torch`, imported only then) hands arrays over, so this
-  module never imports torch, the zoo or the exporter;
+- runners (:mod:`linkedonnx.runners`): the model on the ``--provider``'s runner; the
+  reference (:class:`linkedonnx.runtime.reference.Reference`) on the ONNX reference
+  evaluator (the default: an independent implementation), another .onnx file on ONNX
+  Runtime's CPU runner, or a PyTorch model from a SOURCE (``zoo:NAME`` or a
+  checkpoint): the torch side (:mod:`linkedonnx.reference_torch`, imported only then)
+  hands arrays over, so this module never imports torch, the zoo or the exporter;
 - comparators: :mod:`linkedonnx.runtime.compare` for the final outputs and
   :mod:`linkedonnx.runtime.layers` for the per-layer rows (``per_layer``).
 
@@ -19,6 +19,7 @@ that ignores an input it declares.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -29,8 +30,11 @@ from typing import Any
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, LinkedOnnxError, one_line
+from linkedonnx.errors import BadInputError, guarded
 from linkedonnx.onnx_io import file_if_large, load_model
+from linkedonnx.report_json import JsonReport
+from linkedonnx.runners.providers import get_provider
+from linkedonnx.runners.reference_runner import ReferenceEvaluatorRunner
 from linkedonnx.runtime.compare import (
     OutputComparison,
     compare,
@@ -45,20 +49,19 @@ from linkedonnx.runtime.inputs import (
     perturbed_initializers,
     signature,
 )
-from linkedonnx.runtime.layers import LayerReport, Trace, compare_layers, onnx_trace
+from linkedonnx.runtime.layers import LayerReport, compare_layers, onnx_trace
 from linkedonnx.runtime.points import capture, find_points
-from linkedonnx.runtime.reference import run_reference
-from linkedonnx.runtime.session import make_session
+from linkedonnx.runtime.reference import Reference
 from linkedonnx.source_ref import parse_source
 
-REFERENCE_EVALUATOR = "onnx.reference"
+REFERENCE_EVALUATOR = ReferenceEvaluatorRunner.runtime
 
-Runner = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
-Tracer = Callable[[dict[str, np.ndarray]], Trace]
+#: Runs the model on feeds: input name -> array, to its outputs.
+RunFeeds = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(JsonReport):
     """The outcome of one validation: what ran against what, on which inputs, and one
     OutputComparison per output. ``passed`` is True when every output passed."""
 
@@ -110,12 +113,6 @@ class ValidationReport:
             "seconds": round(self.seconds, 3),
         }
 
-    def to_json(self) -> str:
-        """The report as indented JSON, with ``schema_version``."""
-        from linkedonnx.report_json import report_text
-
-        return report_text(self.to_dict())
-
     def summary(self) -> str:
         """One line: PASS/FAIL, model vs reference, worst error."""
         verdict = "PASS" if self.passed else "FAIL"
@@ -138,55 +135,16 @@ class ValidationReport:
         )
 
 
-@dataclass
-class Reference:
-    """A loaded reference: a label for the report, a runner over the model's feeds (it
-    picks and casts the inputs it takes), the names of the inputs it takes (None: all),
-    the lowest float precision it computes in, and optionally a tracer that returns its
-    per-layer values (:class:`linkedonnx.runtime.layers.Trace`) for the same feeds."""
-
-    label: str
-    run: Runner
-    output_names: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
-    takes: frozenset[str] | None = None
-    precision: str | None = None
-    trace: Tracer | None = None
-
-
-def adapt_feeds(
-    feeds: dict[str, np.ndarray], inputs: list[InputSignature]
-) -> dict[str, np.ndarray]:
-    """The arrays of ``feeds`` that ``inputs`` name, each float array cast to the float
-    type that input wants (a float16-IO model's inputs fed to a float32 reference)."""
-    out = {}
-    for sig in inputs:
-        if sig.name not in feeds:
-            continue
-        array = feeds[sig.name]
-        if (
-            array.dtype != sig.dtype
-            and np.issubdtype(array.dtype, np.floating)
-            and np.issubdtype(sig.dtype, np.floating)
-        ):
-            array = array.astype(sig.dtype)
-        out[sig.name] = array
-    return out
-
-
 def _onnx_reference(path: str) -> Reference:
     """Another .onnx file, run by ONNX Runtime on the CPU."""
     other = load_model(path)
-    session = make_session(file_if_large(other, path), "cpu")
-    names = [o.name for o in session.get_outputs()]
-    sig = signature(other)
+    runner = get_provider("cpu").load(file_if_large(other, path))
     return Reference(
-        label=f"{path} (onnxruntime cpu)",
-        run=lambda feeds: list(session.run(None, adapt_feeds(feeds, sig))),
-        output_names=names,
-        takes=frozenset(s.name for s in sig),
+        label=f"{path} ({runner.runtime} cpu)",
+        runner=runner,
+        inputs=signature(other),
         precision=compute_dtype(other),
-        trace=lambda feeds: onnx_trace(other, adapt_feeds(feeds, sig), "cpu"),
+        tracer=functools.partial(onnx_trace, other),
     )
 
 
@@ -204,11 +162,9 @@ def load_reference(
     if reference is None:
         return Reference(
             label=f"{REFERENCE_EVALUATOR} (ONNX reference evaluator)",
-            run=lambda feeds: run_reference(model, feeds),
+            runner=ReferenceEvaluatorRunner(model),
             precision=compute_dtype(model),
-            trace=lambda feeds: onnx_trace(
-                model, feeds, runner=lambda m, names, data: run_reference(m, data, names)
-            ),
+            tracer=functools.partial(onnx_trace, model, load=ReferenceEvaluatorRunner),
         )
     text = os.fspath(reference)
     kind = parse_source(text).kind
@@ -221,18 +177,6 @@ def load_reference(
     raise BadInputError(
         f"unknown reference {text!r}: expected zoo:NAME, a checkpoint file or an .onnx file"
     )
-
-
-def _guarded(what: str, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
-    """Run ``run``; turn a runtime failure into a one-line LinkedOnnxError."""
-    try:
-        return run()
-    except LinkedOnnxError:
-        raise
-    except Exception as exc:
-        raise LinkedOnnxError(
-            f"{what} failed to run the model: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
 
 
 def _pair_names(model_names: list[str], reference: Reference, count: int) -> list[str]:
@@ -262,10 +206,10 @@ def validate(
     Inputs: every input the model declares. The .npz file ``inputs`` may hold any
     subset of them (checked against the signature); the rest are seeded data
     (``seed``) with dynamic dims set to ``batch`` (or to the size the file binds), and
-    initializers that are graph inputs get their own values. The model runs in ONNX
-    Runtime on ``provider`` ('cpu' or 'cuda') at graph ``optimization`` level; the
-    reference as described in :func:`load_reference`, on the same data cast to the
-    float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
+    initializers that are graph inputs get their own values. The model runs on the
+    runner of ``provider`` (:mod:`linkedonnx.runners.providers`) at graph
+    ``optimization`` level; the reference as described in :func:`load_reference`, on
+    the same data cast to the float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
     precision involved (the outputs' dtypes and both models' compute precision:
     float32 1e-5, float16 1e-3). With ``perturb`` (the default) and initializers among
     the inputs, one more seeded round feeds them perturbed values: the outputs must
@@ -290,17 +234,19 @@ def validate(
     used_batch = batch_of(feeds, real)
     used_seed = seed if any(s.name not in given for s in real) else None
     ref = load_reference(reference, model, real, seed)
-    session = make_session(file_if_large(model, model_path), provider, optimization=optimization)
-    model_names = [o.name for o in session.get_outputs()]
+    runner = get_provider(provider).load(
+        file_if_large(model, model_path), optimization=optimization
+    )
+    model_names = runner.output_names
     precision = [compute_dtype(model), ref.precision]
 
     def run_model(data: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return _guarded("ONNX Runtime", lambda: list(session.run(None, data)))
+        return guarded(runner.title, lambda: runner.run(data))
 
     def outputs_against_reference(
         data: dict[str, np.ndarray], actual: list[np.ndarray]
     ) -> list[OutputComparison]:
-        expected = _guarded("the reference", lambda: ref.run(data))
+        expected = guarded("the reference", lambda: ref.run(data))
         names = _pair_names(model_names, ref, len(expected))
         if not names:
             raise BadInputError(
@@ -317,7 +263,7 @@ def validate(
     outputs = outputs_against_reference(feeds, actual)
     report = ValidationReport(
         model=os.fspath(model_path),
-        runner=f"onnxruntime {provider}",
+        runner=f"{runner.runtime} {provider}",
         reference=ref.label,
         batch=used_batch,
         seed=used_seed,
@@ -363,7 +309,7 @@ def _perturbed_round(
     actual: list[np.ndarray],
     seed: int,
     ref: Reference,
-    run_model: Runner,
+    run_model: RunFeeds,
     against_reference: Callable[[dict[str, np.ndarray], list[np.ndarray]], list[OutputComparison]],
 ) -> None:
     """One seeded round with every float initializer input perturbed: each must change
@@ -398,9 +344,8 @@ def _per_layer(
 ) -> LayerReport:
     """Capture the model's points in a marked copy and compare them with the
     reference's trace (see :func:`linkedonnx.runtime.layers.compare_layers`)."""
-    if ref.trace is None:
-        raise BadInputError(f"the reference {ref.label} gives no per-layer values")
+    ref.require_tracer()  # before any work
     points = find_points(model)
-    values = _guarded("ONNX Runtime", lambda: capture(model, points, feeds, provider, optimization))
-    trace = _guarded("the reference", lambda: ref.trace(feeds))  # type: ignore[misc]
+    values = guarded("ONNX Runtime", lambda: capture(model, points, feeds, provider, optimization))
+    trace = guarded("the reference", lambda: ref.trace(feeds))
     return compare_layers(model, values, trace, atol, rtol, precision)

@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 # Whole packages on the ONNX side (every submodule is checked), then single modules.
-ONNX_PACKAGES = ("linkedonnx.functions", "linkedonnx.passes", "linkedonnx.runtime", "linkedonnx.deploy")
+ONNX_PACKAGES = (
+    "linkedonnx.functions",
+    "linkedonnx.passes",
+    "linkedonnx.runtime",
+    "linkedonnx.deploy",
+)
 OPTIONAL_PACKAGES = ("linkedonnx.arrays", "linkedonnx.quantize", "linkedonnx.quantization")
 ONNX_MODULES = (
     "linkedonnx.validate",
@@ -28,6 +33,13 @@ ONNX_MODULES = (
     "linkedonnx.source_ref",
     "linkedonnx.errors",
     "linkedonnx.atomic",
+    "linkedonnx.cpu",
+    "linkedonnx.json_object",
+    "linkedonnx.runners",
+    "linkedonnx.runners.base",
+    "linkedonnx.runners.providers",
+    "linkedonnx.runners.onnxruntime_runner",
+    "linkedonnx.runners.reference_runner",
 )
 # What may not be loaded as a side effect: torch, and the packages of the torch world.
 FORBIDDEN = ("torch", "linkedonnx.train", "linkedonnx.nn", "linkedonnx.export")

@@ -184,9 +184,8 @@ def test_an_onnx_runtime_failure_keeps_its_details_on_the_one_line(tmp_path) -> 
     indices" was cut before the indices (they come on the next lines)."""
     import numpy as np
 
-    from linkedonnx.errors import LinkedOnnxError
+    from linkedonnx.errors import LinkedOnnxError, guarded
     from linkedonnx.runtime.session import make_session
-    from linkedonnx.validate import _guarded
     from tests.cli.tiny_models import relu_model
 
     relu_model(tmp_path / "m.onnx")
@@ -194,7 +193,7 @@ def test_an_onnx_runtime_failure_keeps_its_details_on_the_one_line(tmp_path) -> 
     name = session.get_inputs()[0].name
     wrong = np.zeros((1, 3), np.float32)
     with pytest.raises(LinkedOnnxError) as exc:
-        _guarded("ONNX Runtime", lambda: session.run(None, {name: wrong}))
+        guarded("ONNX Runtime", lambda: session.run(None, {name: wrong}))
     message = str(exc.value)
     assert "\n" not in message and "for the following indices" in message
     assert "index: 1 Got: 3 Expected: 4" in message

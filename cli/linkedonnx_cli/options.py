@@ -4,11 +4,12 @@ before any work starts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.runners.providers import provider_help
 
 #: ``--external-data`` of the commands that write a model (convert, optimize, quantize).
 ExternalData = Annotated[
@@ -30,6 +31,12 @@ FreezeInputs = Annotated[
 ]
 
 
+def provider_option(what: str) -> Any:
+    """The ``--provider`` option of a command: its help says ``what`` it picks and lists
+    the values of the provider registry (:mod:`linkedonnx.runners.providers`)."""
+    return typer.Option("--provider", help=provider_help(what), show_default=True)
+
+
 _OUTPUT = {"--output": "--out"}
 
 #: Old option spellings, still accepted for one release and hidden from --help
@@ -38,12 +45,13 @@ OLD_SPELLINGS: dict[str, dict[str, str]] = {
     "linkify": _OUTPUT,
     "export": _OUTPUT,
     "convert": _OUTPUT,
-    "optimize": _OUTPUT,
+    "optimize": {**_OUTPUT, "--target": "--provider"},
     "quantize": _OUTPUT,
     "train": {"--batch-size": "--batch"},
     "inspect": {"--batch-size": "--batch"},
     "experiment": {"--batch-size": "--batch", "--train-subset": "--samples"},
     "validate": {"--limit": "--samples"},
+    "deploy": {"--target": "--provider"},
 }
 
 

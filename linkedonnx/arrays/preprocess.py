@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.json_object import parse_json_object
 
 #: Model metadata key (ONNX ``metadata_props``) holding the preprocessing as JSON.
 METADATA_KEY = "linkedonnx.preprocess"
@@ -104,13 +105,7 @@ class Preprocess:
     @classmethod
     def from_json(cls, text: str) -> Preprocess:
         """Inverse of :meth:`to_json`. Raises BadInputError for invalid JSON or fields."""
-        try:
-            entry = json.loads(text)
-        except json.JSONDecodeError:
-            raise BadInputError(f"{METADATA_KEY} is not valid JSON") from None
-        if not isinstance(entry, dict):
-            raise BadInputError(f"{METADATA_KEY} is not a JSON object")
-        return cls.from_dict(entry)
+        return cls.from_dict(parse_json_object(text, METADATA_KEY))
 
 
 def channel_stats(images: np.ndarray, scale: float) -> tuple[tuple[float, ...], tuple[float, ...]]:

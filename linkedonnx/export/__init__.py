@@ -15,8 +15,8 @@ from linkedonnx.export.exporter import (
     export_plain,
     export_source,
 )
-from linkedonnx.export.runner import run_torch
 from linkedonnx.functions.inline import inline_linked_functions
+from linkedonnx.runners.torch_runner import run_torch
 
 __all__ = [
     "MAX_EXPORT_OPSET",

@@ -16,7 +16,10 @@ import onnx
 import onnxruntime as ort
 
 from linkedonnx.atomic import write_text_atomic
-from linkedonnx.quantize.isa import FLOAT_FLAGS, cpu_flags, cpu_model
+from linkedonnx.cpu import cpu_flags, cpu_model
+
+#: The flags that decide ORT's float32 kernels (NCHWc convolutions, GEMM).
+FLOAT_FLAGS = ("sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "asimd", "sve")
 
 #: Raised when the search or the file's fields change meaning (old entries are ignored).
 CACHE_VERSION = 1
@@ -70,9 +73,16 @@ def structure_hash(model: onnx.ModelProto) -> str:
     return hashlib.sha256(skeleton.SerializeToString(deterministic=True)).hexdigest()
 
 
-def cache_key(model: onnx.ModelProto, machine: Machine, batch: int, threads: int | None) -> str:
-    """The file stem of ``model``'s entry for ``machine``, ``batch`` and ``threads``."""
-    parts = [
+def cache_key(
+    model: onnx.ModelProto,
+    machine: Machine,
+    batch: int,
+    threads: int | None,
+    provider: str = "cpu",
+) -> str:
+    """The file stem of ``model``'s entry for ``machine``, ``batch``, ``threads`` and
+    the ``provider`` that timed it (the default, cpu, keeps the keys it always had)."""
+    parts: list = [
         CACHE_VERSION,
         structure_hash(model),
         machine.cpu,
@@ -81,6 +91,7 @@ def cache_key(model: onnx.ModelProto, machine: Machine, batch: int, threads: int
         machine.ort,
         batch,
         threads,
+        *([] if provider == "cpu" else [provider]),
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 

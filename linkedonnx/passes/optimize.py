@@ -1,11 +1,11 @@
 """The ``optimize`` pipeline: linked function nodes -> the fastest plain-ONNX form for
-an ONNX Runtime execution provider (no torch here).
+a provider of :mod:`linkedonnx.runners.providers` (the ``target``; no torch here).
 
 Steps: ``convert``'s recognition and fusion passes,
-batch-norm folding, clean-up, lowering for the target (CPU: each linked site's form
-chosen by timing on this machine, cached; ``tune=False`` or a forced ``form``: the
-machine-independent table; CUDA: inline, not measured), inlining what is left,
-clean-up, and optionally float16.
+batch-norm folding, clean-up, lowering for the target (a provider with the "cpu"
+lowering: each linked site's form chosen by timing on this machine with the provider's
+runner, cached; ``tune=False`` or a forced ``form``: the machine-independent table;
+"cuda": inline, not measured), inlining what is left, clean-up, and optionally float16.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import onnx
 import onnx_ir as ir
@@ -40,12 +40,33 @@ from linkedonnx.passes.lower_linked import uniform_preference
 from linkedonnx.passes.lowering import FORMS, is_linked
 from linkedonnx.passes.site_search import DEFAULT_BATCH
 from linkedonnx.report_json import report_text
+from linkedonnx.runners.providers import PROVIDERS, get_provider, provider_names
 
 if TYPE_CHECKING:
     from linkedonnx.passes.tuning import Timer
 
-Target = Literal["cpu", "cuda"]
-TARGETS = ("cpu", "cuda")
+#: A provider name (:func:`~linkedonnx.runners.providers.provider_names`).
+Target = str
+
+
+class Options(TypedDict, total=False):
+    """The options of :func:`optimize` that :func:`optimize_file` passes on."""
+
+    target: Target
+    fp16: bool
+    keep_io_float32: bool
+    tune: bool | None
+    batch: int | None
+    form: str | None
+    freeze_inputs: bool
+
+
+def measures(target: Target, tune: bool | None = None, form: str | None = None) -> bool:
+    """Whether optimizing for ``target`` with these options times lowering forms: on a
+    provider with the "cpu" lowering, with no forced ``form`` and ``tune`` not False
+    (False for an unknown ``target``: :func:`check_options` names it)."""
+    known = target in PROVIDERS and PROVIDERS[target].lowering == "cpu"
+    return known and form is None and tune is not False
 
 
 def prepare(
@@ -76,7 +97,7 @@ def lower(
     ``preference`` (kind -> forms) overrides the target's default; ``site_forms`` (site
     id -> form) overrides both for the sites it names. The model's metadata
     ``linkedonnx.lowered_sites`` records site id -> form applied (JSON)."""
-    if target == "cuda":
+    if get_provider(target).lowering == "cuda":
         lowering = lower_for_cuda() if preference is None else lower_for_cpu(preference)
         lowering.name = "LowerForCuda"
     else:
@@ -117,7 +138,8 @@ def optimize(
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
-    For the CPU (this machine's) each linked site's form is chosen by timing at ``batch``
+    For a provider with the "cpu" lowering (this machine's CPU: cpu, ...) each linked
+    site's form is chosen by timing on the provider's runner at ``batch``
     (default :data:`~linkedonnx.passes.site_search.DEFAULT_BATCH`, the geometric mean of
     1 and 32): ``tune`` None within a 10 s time box, from the user cache when this model
     structure was measured on this CPU before; True with more runs, no time box and no
@@ -141,7 +163,7 @@ def optimize(
     if form is not None:
         preference = uniform_preference(form)
         choice = {"choice": f"form {form}", "measured": False}
-    elif target != "cpu":
+    elif get_provider(target).lowering != "cpu":
         choice = {"choice": "table", "measured": False}
         note = f"not measured: target {target} is not this machine's CPU (table used)"
         report.steps.append(StepReport("ChooseForms", False, {note: 1}))
@@ -152,7 +174,9 @@ def optimize(
         choice = {"choice": "nothing linked", "measured": False}
     else:
         try:
-            site_forms, choice, step = _measure(prepared, batch or DEFAULT_BATCH, bool(tune), timer)
+            site_forms, choice, step = _measure(
+                prepared, batch or DEFAULT_BATCH, bool(tune), timer, target
+            )
         except BadInputError as exc:  # inputs that cannot be synthesized (strings, ...)
             choice = {"choice": "table", "measured": False}
             note = f"not measured: {first_line(str(exc), 'the model cannot be timed')} (table used)"
@@ -174,15 +198,17 @@ def check_options(
     form: str | None = None,
 ) -> None:
     """Raise BadInputError for a bad :func:`optimize` option or one that would be ignored."""
-    if target not in TARGETS:
-        raise BadInputError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
+    if target not in PROVIDERS:
+        raise BadInputError(
+            f"unknown target {target!r}; expected one of {', '.join(provider_names())}"
+        )
     if not keep_io_float32 and not fp16:
         raise BadInputError(
             "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
         )
-    if tune and target != "cpu":
+    if tune and get_provider(target).lowering != "cpu":
         raise BadInputError(
-            f"--tune times lowering forms on the CPU; --target {target} inlines them"
+            f"--tune times lowering forms on the CPU; --provider {target} inlines them"
         )
     if tune and form is not None:
         raise BadInputError(f"--form {form} forces one lowering form; --tune would choose one")
@@ -190,17 +216,17 @@ def check_options(
         raise BadInputError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
     if batch is not None and batch < 1:
         raise BadInputError(f"batch must be at least 1, got {batch}")
-    measured = target == "cpu" and form is None and tune is not False
-    if batch is not None and not measured:
-        why = f"--form {form}" if form else "--no-tune" if tune is False else f"--target {target}"
+    if batch is not None and not measures(target, tune, form):
+        why = f"--form {form}" if form else "--no-tune" if tune is False else f"--provider {target}"
         raise BadInputError(f"--batch names the batch forms are timed at; {why} times nothing")
 
 
 def _measure(
-    prepared: ir.Model, batch: int, thorough: bool, timer: Timer | None
+    prepared: ir.Model, batch: int, thorough: bool, timer: Timer | None, provider: str
 ) -> tuple[dict[str, str], dict, StepReport]:
-    """The measured choice of every linked site's form (see site_search): site forms,
-    the ``linkedonnx.form_choice`` record and the report step."""
+    """The measured choice of every linked site's form (see site_search), timed on
+    ``provider``'s runner: site forms, the ``linkedonnx.form_choice`` record and the
+    report step."""
     import time
 
     from linkedonnx.passes.site_search import choose_site_forms
@@ -212,7 +238,9 @@ def _measure(
         lowered, _ = lower(ir.from_proto(proto), "cpu", site_forms=site_forms)
         return ir.to_proto(lowered), json.loads(lowered.metadata_props["linkedonnx.lowered_sites"])
 
-    found = choose_site_forms(proto, lower_sites, batch, thorough=thorough, timer=timer)
+    found = choose_site_forms(
+        proto, lower_sites, batch, thorough=thorough, timer=timer, provider=provider
+    )
     step = StepReport("ChooseForms", False, found.counts(), time.perf_counter() - start)
     return found.site_forms, {**found.metadata(), "measured": True}, step
 
@@ -257,17 +285,11 @@ def optimize_file(
     output: str | os.PathLike[str],
     json_path: str | os.PathLike[str] | None = None,
     *,
-    target: Target = "cpu",
-    fp16: bool = False,
-    keep_io_float32: bool = True,
-    tune: bool | None = None,
-    batch: int | None = None,
-    form: str | None = None,
-    freeze_inputs: bool = False,
     external_data: bool = False,
+    **options: Unpack[Options],
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize the ONNX file ``source`` into ``output`` (atomic) and write the JSON
-    report to ``json_path`` when given (see :func:`optimize` for the options).
+    report to ``json_path`` when given (``options``: those of :func:`optimize`).
 
     Raises BadInputError (one line, nothing written, input untouched) when an output path
     names the input, the input is not a loadable ONNX model (missing, not ONNX,
@@ -286,21 +308,13 @@ def optimize_file(
     refuse_overwriting_input(output, source)
     if json_path is not None:
         refuse_overwriting_input(Path(json_path), source, output)
-    check_options(target, fp16, keep_io_float32, tune, batch, form)
+    checked = {k: v for k, v in options.items() if k != "freeze_inputs"}  # always valid
+    check_options(str(checked.pop("target", "cpu")), **checked)  # type: ignore[arg-type]
     read = read_model(source)
     if read.stopped is not None:
         optimized, report = read.given, PipelineReport("optimize")
     else:
-        optimized, report = optimize(
-            read.model,
-            target,
-            fp16,
-            keep_io_float32,
-            tune=tune,
-            batch=batch,
-            form=form,
-            freeze_inputs=freeze_inputs,
-        )
+        optimized, report = optimize(read.model, **options)
     report.steps.insert(0, read.step())
     large = needs_external_data(optimized)
     verify(optimized, in_memory=not large)
@@ -317,8 +331,8 @@ def optimize_file(
         data = {
             "input": str(source),
             "output": str(output),
-            "target": target,
-            "fp16": fp16,
+            "target": options.get("target", "cpu"),
+            "fp16": options.get("fp16", False),
             "ops_before": op_counts(read.given),
             "ops_after": op_counts(optimized),
             **report.to_dict(),

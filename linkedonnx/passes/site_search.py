@@ -109,15 +109,17 @@ def choose_site_forms(
     threads: int | None = None,
     timer: Timer | None = None,
     machine: Machine | None = None,
+    provider: str = "cpu",
 ) -> FormChoice:
     """Choose a form for every linked site of ``prepared`` (the model before lowering) by
     timing ``lower_sites`` candidates at ``batch``: within :data:`BUDGET_S` and from the
     cache by default; ``thorough`` (``--tune``) takes :data:`TUNE_RUNS` rounds per
     comparison with no time box and measures again (refreshing the cache). ``timer``
-    replaces the timing (tests). Raises BadInputError when no candidate matches inline.
+    replaces the timing (tests); the real one runs on ``provider``'s runner. Raises
+    BadInputError when no candidate matches inline.
     """
     machine = machine or this_machine()
-    key = cache_key(prepared, machine, batch, threads)
+    key = cache_key(prepared, machine, batch, threads, provider)
     cached = None if thorough else load_entry(key)
     if cached is not None:
         return FormChoice(
@@ -159,6 +161,7 @@ def choose_site_forms(
         runs=runs,
         budget_s=budget(0.5),
         timer=timer,
+        provider=provider,
     )
     timings = {c.name: c.median_ms for c in first.candidates}
     inline_ms = timings["all inline"]
@@ -190,6 +193,7 @@ def choose_site_forms(
                 runs=runs,
                 budget_s=budget(share),
                 timer=timer,
+                provider=provider,
             )
             ms = {c.name: c.median_ms for c in report.candidates}
             best = report.chosen

@@ -1,7 +1,9 @@
-"""Measurement-driven form selection (no torch here): the one timing helper that
-optimize and quantize share (interleaved ORT CPU sessions, spinning off, paired
-medians, an optional time box), and :func:`choose`, which checks every candidate's
-parity against a reference and keeps the fastest.
+"""Measurement-driven choice among candidate models, the one tuning module of optimize
+(each linked site's lowering form) and quantize (``--tune``'s INT8 forms); no torch
+here. :func:`time_models` times candidates interleaved on a provider's runner
+(:mod:`linkedonnx.runners.providers`; ONNX Runtime's spinning off), by paired medians
+within an optional time box; :func:`choose` checks every candidate's parity against a
+reference (unless told the candidates differ by design) and keeps the fastest.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import numpy as np
 import onnx
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.runtime.bench import interleave, make_runner
+from linkedonnx.runners.base import Runner
+from linkedonnx.runners.providers import get_provider
+from linkedonnx.runtime.bench import interleave
 from linkedonnx.runtime.compare import compare_all
-from linkedonnx.runtime.inputs import session_inputs
-from linkedonnx.runtime.session import make_session
+from linkedonnx.runtime.inputs import data_inputs, seeded_inputs
 
 #: Tolerances for a candidate to count as equal to the inline lowering (float32).
 ATOL = RTOL = 1e-4
@@ -76,6 +79,21 @@ def parity(
     return all(r.passed for r in results), float(max(errors, default=0.0))
 
 
+def seeded_feeds(model: onnx.ModelProto, batch: int) -> dict[str, np.ndarray]:
+    """The one seeded input (seed 0, dynamic dims ``batch``) candidates of ``model`` are
+    run on. Raises BadInputError for an input that cannot be synthesized (strings, ...)."""
+    inputs = data_inputs(model)
+    for sig in inputs:
+        if sig.dtype.kind not in "biuf":
+            raise BadInputError(f"input {sig.name!r} has type {sig.dtype}, which cannot be fed")
+    return seeded_inputs(inputs, batch, seed=0)
+
+
+def load_runner(model: onnx.ModelProto, provider: str, threads: int | None) -> Runner:
+    """``model`` on ``provider``'s runner with ``threads`` (None: the runtime's default)."""
+    return get_provider(provider).load(model, threads=threads)
+
+
 def time_models(
     models: Mapping[str, onnx.ModelProto],
     batch: int,
@@ -84,17 +102,18 @@ def time_models(
     *,
     threads: int | None = None,
     warmup: int = 2,
+    provider: str = "cpu",
 ) -> dict[str, float]:
-    """Time ``models`` (name -> model) interleaved in ORT CPU sessions (spinning off) on
-    one seeded input at ``batch``; return name -> ms. The first model is the reference:
-    each one's figure is the median over rounds of its time / the reference's time in
-    the same round, times the reference's median (paired rounds cancel the machine's
-    slow drifts). With ``budget_s`` the rounds are cut to what fits in it (at least
-    :data:`MIN_RUNS`), judged by the warm-up rounds."""
+    """Time ``models`` (name -> model) interleaved on ``provider``'s runner (ONNX
+    Runtime: spinning off) on one seeded input at ``batch``; return name -> ms. The
+    first model is the reference: each one's figure is the median over rounds of its
+    time / the reference's time in the same round, times the reference's median (paired
+    rounds cancel the machine's slow drifts). With ``budget_s`` the rounds are cut to
+    what fits in it (at least :data:`MIN_RUNS`), judged by the warm-up rounds."""
     names = list(models)
-    sessions = [make_session(models[n], "cpu", threads=threads) for n in names]
-    feeds = session_inputs(sessions[0], batch, seed=0)
-    runners = [make_runner(s, feeds) for s in sessions]
+    feeds = seeded_feeds(models[names[0]], batch)
+    loaded = [load_runner(models[n], provider, threads) for n in names]
+    runners = [functools.partial(r.run, feeds) for r in loaded]
     if budget_s is not None:
         start = time.perf_counter()
         interleave(runners, 0, max(warmup, 1))
@@ -120,23 +139,34 @@ def choose(
     runs: int = 30,
     budget_s: float | None = None,
     timer: Timer | None = None,
+    provider: str = "cpu",
+    warmup: int = 2,
+    same_outputs: bool = True,
 ) -> TuningReport:
-    """Check ``candidates`` (name -> lowered model) against ``reference``'s outputs in ORT
-    CPU at ``batch``, time those that match with ``timer`` (default :func:`time_models`,
+    """Check ``candidates`` (name -> model) against ``reference``'s outputs on
+    ``provider``'s runner at ``batch`` (skipped when not ``same_outputs``: candidates
+    that differ by design, such as INT8 models of different forms), time those that
+    match with ``timer`` (default :func:`time_models` with ``warmup`` rounds,
     ``reference`` first) and return a report naming the fastest.
 
     Raises BadInputError when ``reference`` is not a candidate or no candidate matches it.
     """
     if reference not in candidates:
         raise BadInputError(f"no lowering candidate named {reference!r} to compare against")
-    outputs = {}
-    for name, model in candidates.items():
-        session = make_session(model, "cpu", threads=threads)
-        outputs[name] = session.run(None, session_inputs(session, batch, seed=0))
-    checks = {name: parity(outputs[reference], out) for name, out in outputs.items()}
+    if same_outputs:
+        feeds = seeded_feeds(candidates[reference], batch)
+        outputs = {
+            name: load_runner(model, provider, threads).run(feeds)
+            for name, model in candidates.items()
+        }
+        checks = {name: parity(outputs[reference], out) for name, out in outputs.items()}
+    else:
+        checks = dict.fromkeys(candidates, (True, float("nan")))
     good = {reference: candidates[reference]}
     good.update({n: m for n, m in candidates.items() if checks[n][0]})
-    timer = timer or functools.partial(time_models, threads=threads)
+    timer = timer or functools.partial(
+        time_models, threads=threads, warmup=warmup, provider=provider
+    )
     timings = timer(good, batch, runs, budget_s) if len(good) > 1 else {reference: 0.0}
     report = TuningReport(batch, threads, runs, chosen="")
     for name in candidates:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from pathlib import Path
+
+from linkedonnx.cpu import cpu_flags
 
 #: The flags that decide ORT's 8-bit kernels (recorded in reports and model metadata).
 INT8_FLAGS = (
@@ -25,38 +26,6 @@ INT8_FLAGS = (
     "i8mm",
 )
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-#: The flags that decide ORT's float32 kernels (NCHWc convolutions, GEMM).
-FLOAT_FLAGS = ("sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "asimd", "sve")
-
-
-def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    """Return the CPU's feature flags from ``/proc/cpuinfo`` (or the given text): the
-    'flags' line on x86, 'Features' on ARM; an empty set when neither can be read."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
-        except OSError:
-            return set()
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return set(value.split())
-    return set()
-
-
-def cpu_model(cpuinfo: str | None = None) -> str:
-    """Return the CPU's model name from ``/proc/cpuinfo`` (or the given text; 'model
-    name' on x86, 'CPU part' on ARM), else the machine name (e.g. 'x86_64')."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
-        except OSError:
-            cpuinfo = ""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("model name", "CPU part") and value.strip():
-            return value.strip()
-    return platform.machine() or "unknown CPU"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, fl
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
 from linkedonnx.quantize.linked_groups import find_layout, shared_range_overrides
+from linkedonnx.runners.providers import get_provider
 
 METHODS = ("minmax", "entropy", "percentile")
 #: Model metadata key recording how the model was quantized (JSON).
@@ -317,16 +318,20 @@ def quantize(
     reduce_range: bool | None = None,
     isa: Int8Isa | None = None,
     progress: ProgressFn | None = None,
+    provider: str = "cpu",
 ) -> tuple[onnx.ModelProto, QuantizeReport]:
     """Quantize the float ``model`` (function form, converted or flat export) to a
     standard-op QDQ model calibrated on ``batches`` (dicts input name -> float32 array).
 
     ``form`` forces one lowering form (default :data:`DEFAULT_FORM`), ``tune`` times
-    the INT8 model of every form at ``tune_batch`` and keeps the fastest; ``method`` is
+    the INT8 model of every form at ``tune_batch`` on ``provider``'s runner
+    (:func:`linkedonnx.passes.tuning.choose`, optimize's tuning) and keeps the
+    fastest; ``method`` is
     'minmax', 'entropy' or 'percentile'; ``reduce_range`` None follows the CPU
     (``isa``, default: detected). A model with no linked activation is quantized the
     stock way (no shared ranges). Returns (QDQ ModelProto, QuantizeReport). Raises
-    BadInputError for bad options, no float input, weights that are graph inputs
+    BadInputError for bad options (an unknown ``provider``, or one other than cpu
+    without ``tune``), no float input, weights that are graph inputs
     without ``freeze_inputs``, batches that do not fit the model or no sample.
     """
     _calibration_method(method)
@@ -336,6 +341,9 @@ def quantize(
         raise BadInputError("give either a form or tune, not both")
     if tune_batch < 1:
         raise BadInputError(f"tune batch must be at least 1, got {tune_batch}")
+    get_provider(provider)  # an unknown name is refused before any work
+    if provider != "cpu" and not tune:
+        raise BadInputError(f"--provider {provider} picks where --tune times; add --tune")
     frozen: list[str] = []
     if freeze_inputs:
         model, frozen = freeze_initializer_inputs(model)
@@ -363,8 +371,19 @@ def quantize(
     timings: dict[str, float] = {}
     chosen = first
     if len(candidates) > 1:
-        timings = _time_candidates(candidates, tune_batch)
-        chosen = min(candidates, key=lambda c: timings[c.form])
+        from linkedonnx.passes.tuning import choose
+
+        tuned = choose(
+            {c.form: c.model for c in candidates},
+            first.form,
+            batch=tune_batch,
+            runs=20,
+            warmup=3,
+            provider=provider,
+            same_outputs=False,
+        )
+        timings = {c.name: round(c.median_ms, 4) for c in tuned.candidates}
+        chosen = min(candidates, key=lambda c: timings[c.form])  # as the report rounds
     report = QuantizeReport(
         linked=linked,
         form=(forms_used(chosen.lowered) or chosen.form) if linked else None,
@@ -410,12 +429,3 @@ def quantize(
 def _float_ops(model: onnx.ModelProto) -> dict[str, int]:
     with tempfile.TemporaryDirectory(prefix="linkedonnx.quantize.") as tmp:
         return float_ops(model, Path(tmp))
-
-
-def _time_candidates(candidates: list[_Candidate], batch: int) -> dict[str, float]:
-    """Median ms of each candidate's INT8 model (optimize's timing helper: interleaved,
-    ORT CPU, spinning off, paired with the first candidate)."""
-    from linkedonnx.passes.tuning import time_models
-
-    timings = time_models({c.form: c.model for c in candidates}, batch, runs=20, warmup=3)
-    return {name: round(ms, 4) for name, ms in timings.items()}

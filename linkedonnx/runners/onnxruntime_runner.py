@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import onnx
 
-from linkedonnx.errors import BadInputError, one_line
 from linkedonnx.runners.base import Runner
 from linkedonnx.runtime.session import make_session
 
@@ -40,6 +38,10 @@ class OnnxRuntimeRunner(Runner):
         self.optimization = optimization
 
     @property
+    def title(self) -> str:
+        return "ONNX Runtime"
+
+    @property
     def input_names(self) -> list[str]:
         return [i.name for i in self.session.get_inputs()]
 
@@ -47,14 +49,8 @@ class OnnxRuntimeRunner(Runner):
     def output_names(self) -> list[str]:
         return [o.name for o in self.session.get_outputs()]
 
-    def run(
-        self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
-    ) -> list[np.ndarray]:
-        try:
-            values = self.session.run(None if outputs is None else list(outputs), dict(feeds))
-        except Exception as exc:
-            raise BadInputError(f"ONNX Runtime cannot run the model: {one_line(exc)}") from None
-        return [np.asarray(v) for v in values]
+    def run_impl(self, feeds: dict[str, np.ndarray], outputs: list[str] | None) -> list[Any]:
+        return self.session.run(outputs, feeds)
 
     def settings(self) -> dict[str, Any]:
         return {

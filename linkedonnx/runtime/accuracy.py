@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from linkedonnx.arrays.labelled import PreprocessOptions, model_data
-from linkedonnx.errors import BadInputError
+from linkedonnx.errors import BadInputError, guarded
+from linkedonnx.report_json import JsonReport
 from linkedonnx.runtime.compare import OutputComparison, compare
 
 #: Default largest allowed accuracy drop of the model below the reference, in points.
@@ -32,7 +33,7 @@ Run = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 
 
 @dataclass
-class AccuracyReport:
+class AccuracyReport(JsonReport):
     """Both sides' correct predictions on ``samples`` labelled samples of ``data``, how
     often they agree, the first output compared over the split, and the allowed drop
     (percentage points)."""
@@ -97,12 +98,6 @@ class AccuracyReport:
             "seconds": round(self.seconds, 3),
         }
 
-    def to_json(self) -> str:
-        """The report as indented JSON, with ``schema_version``."""
-        from linkedonnx.report_json import report_text
-
-        return report_text(self.to_dict())
-
     def summary(self) -> str:
         """One line: PASS/FAIL, both accuracies, the drop against the allowed one."""
         verdict = "PASS" if self.passed else "FAIL"
@@ -152,7 +147,7 @@ def validate_accuracy(
     provider: str = "cpu",
     seed: int = 0,
 ) -> AccuracyReport:
-    """Top-1 accuracy of the ONNX model at ``model_path`` (ONNX Runtime on ``provider``)
+    """Top-1 accuracy of the ONNX model at ``model_path`` (on ``provider``'s runner)
     and of ``reference`` (see :func:`linkedonnx.validate.load_reference`; ``seed`` for
     a zoo reference's weights) on ``split`` of ``data`` (a data set name or an .npz;
     None: the data set the model records), the first ``limit`` samples (None: all),
@@ -160,9 +155,9 @@ def validate_accuracy(
     (check ``.passed``: drop <= ``max_accuracy_drop`` points). Raises BadInputError for
     bad files, data, options or reference, LinkedOnnxError when a runner fails."""
     from linkedonnx.onnx_io import load_model
+    from linkedonnx.runners.providers import get_provider
     from linkedonnx.runtime.inputs import data_inputs
-    from linkedonnx.runtime.session import make_session
-    from linkedonnx.validate import _guarded, load_reference
+    from linkedonnx.validate import load_reference
 
     start = time.perf_counter()
     if not (np.isfinite(max_accuracy_drop) and max_accuracy_drop >= 0):
@@ -183,15 +178,15 @@ def validate_accuracy(
     sig = data_inputs(model)
     dtype, batch_dim = sig[0].dtype, sig[0].dims[0]
     ref = load_reference(reference, model, sig, seed)
-    session = make_session(model, provider)
-    output_name = session.get_outputs()[0].name
+    runner = get_provider(provider).load(model)
+    output_name = runner.output_names[0]
     notes = list(ref.notes)
-    if len(session.get_outputs()) > 1:
+    if len(runner.output_names) > 1:
         notes.append(f"the model has several outputs; classes are read from {output_name!r}")
     fixed = batch_dim if isinstance(batch_dim, int) else None
     ours, theirs = predict_both(
-        lambda feeds: _guarded("ONNX Runtime", lambda: list(session.run(None, feeds))),
-        lambda feeds: _guarded("the reference", lambda: ref.run(feeds)),
+        lambda feeds: guarded(runner.title, lambda: runner.run(feeds)),
+        lambda feeds: guarded("the reference", lambda: ref.run(feeds)),
         input_name,
         (x.astype(dtype) for x, _ in labelled.batches(fixed or BATCH)),
         fixed,
@@ -209,7 +204,7 @@ def validate_accuracy(
     predicted, expected = ours.argmax(axis=1), theirs.argmax(axis=1)
     return AccuracyReport(
         model=what,
-        runner=f"onnxruntime {provider}",
+        runner=f"{runner.runtime} {provider}",
         reference=ref.label,
         data=labelled.source,
         samples=len(labels),

@@ -117,29 +117,55 @@ class OutputComparison:
         return data
 
 
-def _failed_shape(
-    name: str, actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float
+#: The error statistics of a comparison: max_abs, mean_abs, max_rel, mean_rel, the worst
+#: element's index, and the actual and expected values there.
+Errors = tuple[float, float, float, float, tuple[int, ...], float, float]
+
+
+def _result(
+    name: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    tolerances: tuple[float, float],
+    errors: Errors,
+    counts: tuple[int, int, int],
+    reason: str,
 ) -> OutputComparison:
-    nan = float("nan")
+    """The OutputComparison of ``actual`` against ``expected`` at ``tolerances`` (atol,
+    rtol) with ``errors`` and ``counts`` (mismatched, nonfinite, compared); it passes
+    when there is no ``reason`` to fail."""
+    max_abs, mean_abs, max_rel, mean_rel, worst, at_worst, expected_at_worst = errors
+    mismatched, nonfinite, compared = counts
     return OutputComparison(
         name=name,
         shape=tuple(actual.shape),
         dtype=str(actual.dtype),
         expected_dtype=str(expected.dtype),
-        atol=atol,
-        rtol=rtol,
-        max_abs=nan,
-        mean_abs=nan,
-        max_rel=nan,
-        mean_rel=nan,
-        worst_index=(),
-        actual_at_worst=nan,
-        expected_at_worst=nan,
-        mismatched=int(max(actual.size, expected.size)),
-        nonfinite=0,
-        passed=False,
-        reason=f"shape {list(actual.shape)} differs from expected {list(expected.shape)}",
+        atol=tolerances[0],
+        rtol=tolerances[1],
+        max_abs=max_abs,
+        mean_abs=mean_abs,
+        max_rel=max_rel,
+        mean_rel=mean_rel,
+        worst_index=worst,
+        actual_at_worst=at_worst,
+        expected_at_worst=expected_at_worst,
+        mismatched=mismatched,
+        nonfinite=nonfinite,
+        passed=not reason,
+        reason=reason,
+        compared=compared,
     )
+
+
+def _failed_shape(
+    name: str, actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float
+) -> OutputComparison:
+    nan = float("nan")
+    reason = f"shape {list(actual.shape)} differs from expected {list(expected.shape)}"
+    mismatched = int(max(actual.size, expected.size))
+    errors = (nan, nan, nan, nan, (), nan, nan)
+    return _result(name, actual, expected, (atol, rtol), errors, (mismatched, 0, 0), reason)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -170,26 +196,9 @@ def _compare_exactly(
         reason = f"{mismatched} of {actual.size} element(s) differ (compared exactly)"
     elif not actual.size:
         reason = "nothing compared: the output has no elements"
-    return OutputComparison(
-        name=name,
-        shape=tuple(actual.shape),
-        dtype=str(actual.dtype),
-        expected_dtype=str(expected.dtype),
-        atol=atol,
-        rtol=rtol,
-        max_abs=stat,
-        mean_abs=stat,
-        max_rel=stat,
-        mean_rel=stat,
-        worst_index=worst,
-        actual_at_worst=stat,
-        expected_at_worst=stat,
-        mismatched=mismatched,
-        nonfinite=0,
-        passed=not reason,
-        reason=reason,
-        compared=int(actual.size),
-    )
+    errors = (stat, stat, stat, stat, worst, stat, stat)
+    counts = (mismatched, 0, int(actual.size))
+    return _result(name, actual, expected, (atol, rtol), errors, counts, reason)
 
 
 def compare(
@@ -248,26 +257,9 @@ def compare(
         reason = "nothing compared: the output has no elements"
     elif not compared:
         reason = "nothing compared: no element is finite on both sides"
-    return OutputComparison(
-        name=name,
-        shape=tuple(actual.shape),
-        dtype=str(actual.dtype),
-        expected_dtype=str(expected.dtype),
-        atol=atol,
-        rtol=rtol,
-        max_abs=stats[0],
-        mean_abs=stats[1],
-        max_rel=stats[2],
-        mean_rel=stats[3],
-        worst_index=worst,
-        actual_at_worst=at_worst[0],
-        expected_at_worst=at_worst[1],
-        mismatched=mismatched,
-        nonfinite=nonfinite,
-        passed=not reason,
-        reason=reason,
-        compared=compared,
-    )
+    errors = (*stats, worst, *at_worst)
+    counts = (mismatched, nonfinite, compared)
+    return _result(name, actual, expected, (atol, rtol), errors, counts, reason)
 
 
 def compare_all(

@@ -20,8 +20,8 @@ import onnx
 
 from linkedonnx.runtime.compare import OutputComparison, compare
 from linkedonnx.runtime.points import (
+    Loader,
     Point,
-    ValueRunner,
     all_points,
     capture,
     folded_batch_norms,
@@ -86,13 +86,13 @@ def onnx_trace(
     feeds: dict[str, np.ndarray],
     provider: str = "cpu",
     optimization: str = "all",
-    runner: ValueRunner | None = None,
+    load: Loader | None = None,
 ) -> Trace:
     """The per-layer values of an ONNX reference ``model`` on ``feeds`` (every point of
-    :func:`~linkedonnx.runtime.points.all_points`, captured in ONNX Runtime or by
-    ``runner``; see :func:`~linkedonnx.runtime.points.capture`)."""
+    :func:`~linkedonnx.runtime.points.all_points`, captured on ``provider``'s runner or
+    on the one ``load`` makes; see :func:`~linkedonnx.runtime.points.capture`)."""
     points = all_points(model)
-    values = capture(model, points, feeds, provider, optimization, runner) if points else {}
+    values = capture(model, points, feeds, provider, optimization, load) if points else {}
     return Trace(
         values={p.key: a for p, a in values.items()},
         batch_norm_after=folded_batch_norms(model),

@@ -34,6 +34,7 @@ import onnx
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.runners.base import Runner
 
 SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 Z_KEY = "linkedonnx.z"
@@ -211,8 +212,8 @@ def slice_channels(array: np.ndarray, channels: Channels) -> np.ndarray:
     return array[:, channels[0] : channels[1]]
 
 
-#: Runs a model for some of its values: (model, value names, feeds) -> arrays.
-ValueRunner = Callable[[onnx.ModelProto, list[str], dict[str, np.ndarray]], list[np.ndarray]]
+#: Loads a model on a runner, e.g. :class:`~linkedonnx.runners.reference_runner.ReferenceEvaluatorRunner`.
+Loader = Callable[[onnx.ModelProto], Runner]
 
 
 def capture(
@@ -221,21 +222,21 @@ def capture(
     feeds: dict[str, np.ndarray],
     provider: str = "cpu",
     optimization: str = "all",
-    runner: ValueRunner | None = None,
+    load: Loader | None = None,
 ) -> dict[Point, np.ndarray]:
     """Run ``model`` with every point's value marked as an output and return point ->
-    array (channel slices applied): in ONNX Runtime on ``provider`` at ``optimization``
-    level, or with ``runner`` (e.g. the ONNX reference evaluator). Raises BadInputError
-    when ONNX Runtime cannot load the marked model."""
-    from linkedonnx.runtime.session import make_session
+    array (channel slices applied): on ``provider``'s runner at graph ``optimization``
+    level, or on the runner ``load`` makes (e.g. the ONNX reference evaluator). Raises
+    BadInputError when the runner cannot load the marked model."""
+    from linkedonnx.runners.providers import get_provider
 
     names = list(dict.fromkeys(p.value for p in points))
     marked = mark_outputs(model, names)
-    if runner is not None:
-        results = runner(marked, names, feeds)
+    if load is None:
+        runner = get_provider(provider).load(marked, optimization=optimization)
     else:
-        session = make_session(marked, provider, optimization=optimization)
-        wanted = {i.name for i in session.get_inputs()}
-        results = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
+        runner = load(marked)
+    wanted = set(runner.input_names)
+    results = runner.run({k: v for k, v in feeds.items() if k in wanted}, names)
     by_name = dict(zip(names, results, strict=True))
     return {p: slice_channels(np.asarray(by_name[p.value]), p.channels) for p in points}

@@ -1,32 +1,85 @@
-"""The independent runner: ONNX's own reference evaluator (pure numpy, no torch).
-
-``onnx.reference.ReferenceEvaluator`` runs model-local functions (the linkedonnx
-ones included) from their bodies, so it checks ONNX Runtime without sharing its
-kernels or its function inlining.
+"""What a model is checked against (no torch here): a :class:`Reference` is a loaded
+runner (:mod:`linkedonnx.runners`) with a label for the report, the inputs it takes
+(each fed in the float type it wants) and, optionally, how to trace its per-layer
+values. ``validate`` and ``validate --data`` load one; the torch side
+(:mod:`linkedonnx.reference_torch`) builds the PyTorch one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 import numpy as np
-import onnx
-from onnx.reference import ReferenceEvaluator
 
-from linkedonnx.errors import LinkedOnnxError, first_line
+from linkedonnx.errors import BadInputError
+from linkedonnx.runners.base import Runner
+from linkedonnx.runtime.inputs import InputSignature
+from linkedonnx.runtime.layers import Trace
+
+#: Per-layer values of a reference for the same feeds.
+Tracer = Callable[[Mapping[str, np.ndarray]], Trace]
 
 
-def run_reference(
-    model: onnx.ModelProto, feeds: dict[str, np.ndarray], names: list[str] | None = None
-) -> list[np.ndarray]:
-    """Run ``model`` on ``feeds`` with the ONNX reference evaluator; return the values
-    ``names`` (any value of the main graph; default: its outputs in graph order).
-    Raises LinkedOnnxError (one line) when the evaluator cannot load or run the model
-    (e.g. an op it does not implement, such as com.microsoft contrib ops)."""
-    try:
-        evaluator = ReferenceEvaluator(model)
-        outputs = evaluator.run(names, feeds)
-    except Exception as exc:
-        raise LinkedOnnxError(
-            "the ONNX reference evaluator cannot run this model "
-            f"({type(exc).__name__}: {first_line(exc, '')}); give --reference instead"
-        ) from None
-    return [np.asarray(o) for o in outputs]
+def adapt_feeds(
+    feeds: Mapping[str, np.ndarray], inputs: list[InputSignature]
+) -> dict[str, np.ndarray]:
+    """The arrays of ``feeds`` that ``inputs`` name, each float array cast to the float
+    type that input wants (a float16-IO model's inputs fed to a float32 reference)."""
+    out = {}
+    for sig in inputs:
+        if sig.name not in feeds:
+            continue
+        array = feeds[sig.name]
+        if (
+            array.dtype != sig.dtype
+            and np.issubdtype(array.dtype, np.floating)
+            and np.issubdtype(sig.dtype, np.floating)
+        ):
+            array = array.astype(sig.dtype)
+        out[sig.name] = array
+    return out
+
+
+@dataclass
+class Reference:
+    """A loaded reference: a ``label`` for the report, the ``runner`` holding it, the
+    ``inputs`` it takes (None: every feed, as given; else only these, cast to their
+    float types), notes for the report, the lowest float ``precision`` it computes in,
+    and optionally a ``tracer`` returning its per-layer values for the same feeds."""
+
+    label: str
+    runner: Runner
+    inputs: list[InputSignature] | None = None
+    notes: list[str] = field(default_factory=list)
+    precision: str | None = None
+    tracer: Tracer | None = None
+
+    @property
+    def takes(self) -> frozenset[str] | None:
+        """The names of the inputs it takes (None: all)."""
+        return None if self.inputs is None else frozenset(s.name for s in self.inputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Its output names (empty when its runner does not name them)."""
+        return self.runner.output_names
+
+    def feeds(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The part of the model's ``feeds`` it takes, in the float types it wants."""
+        return dict(feeds) if self.inputs is None else adapt_feeds(feeds, self.inputs)
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Its outputs for the model's ``feeds``."""
+        return self.runner.run(self.feeds(feeds))
+
+    def require_tracer(self) -> Tracer:
+        """Its tracer. Raises BadInputError when it gives no per-layer values."""
+        if self.tracer is None:
+            raise BadInputError(f"the reference {self.label} gives no per-layer values")
+        return self.tracer
+
+    def trace(self, feeds: Mapping[str, np.ndarray]) -> Trace:
+        """Its per-layer values for the model's ``feeds``. Raises BadInputError when it
+        gives none."""
+        return self.require_tracer()(self.feeds(feeds))

@@ -1,17 +1,18 @@
-"""ONNX Runtime sessions: provider selection and session options in one place."""
+"""ONNX Runtime sessions, the loader of :mod:`linkedonnx.runners.onnxruntime_runner`:
+execution providers (from the provider registry, :mod:`linkedonnx.runners.providers`)
+and session options in one place. Code that needs a raw session (IO binding, profiling)
+uses :func:`make_session`."""
 
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import onnx
 import onnxruntime as ort
 
 from linkedonnx.errors import BadInputError, MissingDependencyError, first_line
+from linkedonnx.runners.providers import get_provider
 
-Provider = Literal["cpu", "cuda"]
-PROVIDERS: dict[str, str] = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 OPT_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -26,21 +27,20 @@ def available_providers() -> list[str]:
 
 
 def resolve_providers(provider: str, available: list[str] | None = None) -> list[str]:
-    """Map 'cpu' or 'cuda' to the ORT provider list to use (CUDA falls back to CPU for
-    unsupported nodes). Raises BadInputError for an unknown name and
-    MissingDependencyError when CUDA is asked for but this onnxruntime has no CUDA EP."""
-    if provider not in PROVIDERS:
-        raise BadInputError(f"unknown provider {provider!r}; expected one of {sorted(PROVIDERS)}")
+    """Map a ``--provider`` name served by ONNX Runtime ('cpu', 'cuda') to the ORT
+    execution providers to use, in order (CUDA falls back to CPU for unsupported
+    nodes). Raises BadInputError for an unknown name or one another runtime serves,
+    and MissingDependencyError when this onnxruntime build lacks its first provider."""
+    entry = get_provider(provider)
+    if not entry.execution_providers:
+        raise BadInputError(f"--provider {provider} runs on {entry.runtime}, not ONNX Runtime")
     available = available_providers() if available is None else available
-    wanted = PROVIDERS[provider]
+    wanted = entry.execution_providers[0]
     if wanted not in available:
         raise MissingDependencyError(
-            "the CUDA execution provider is not available: install onnxruntime-gpu "
-            "(in place of onnxruntime) and a matching CUDA runtime"
-            if provider == "cuda"
-            else f"{wanted} is not available in this onnxruntime build"
+            f"{wanted} is not available in this onnxruntime build: {entry.install}"
         )
-    return [wanted] if provider == "cpu" else [wanted, PROVIDERS["cpu"]]
+    return list(entry.execution_providers)
 
 
 def session_options(

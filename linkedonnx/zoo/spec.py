@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.json_object import parse_json_object
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,4 @@ class ModelSpec:
     @classmethod
     def from_json(cls, text: str) -> ModelSpec:
         """Parse a JSON object string; raise BadInputError when it is not a spec."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            raise BadInputError("model spec is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise BadInputError("model spec is not a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json_object(text, "model spec"))

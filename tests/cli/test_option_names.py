@@ -15,9 +15,12 @@ COMMANDS = {info.name: info for info in app.registered_commands}
 
 
 def flags(command: str, *, hidden: bool = False) -> set[str]:
-    """Every flag of ``command`` (hidden ones only when ``hidden``)."""
+    """Every flag of ``command`` (hidden ones only when ``hidden``); a command group's
+    (``deploy``) are its subcommands' flags."""
     group = typer.main.get_command(app)
-    params = group.commands[command].params  # type: ignore[attr-defined]
+    found = group.commands[command]  # type: ignore[attr-defined]
+    subs = getattr(found, "commands", {}).values()
+    params = [p for c in (found, *subs) for p in c.params]
     return {
         opt for p in params if hidden or not getattr(p, "hidden", False)
         for opt in (*p.opts, *p.secondary_opts)

@@ -250,3 +250,12 @@ def test_the_report_names_the_form_used_and_counts_split_sites_as_shared() -> No
     _, _, split = run_quantize("relu", "split")
     assert split.form == "split" and split.shared_ranges == 3
     assert split.layout and not any("," in label for label in split.layout)
+
+
+def test_a_provider_is_where_tune_times() -> None:
+    from linkedonnx.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="unknown provider 'tpu'"):
+        quantize(allcnn_like("relu"), batches(), tune=True, provider="tpu")
+    with pytest.raises(BadInputError, match="--provider cuda picks where --tune times"):
+        quantize(allcnn_like("relu"), batches(), provider="cuda")

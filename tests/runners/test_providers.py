@@ -58,3 +58,29 @@ def test_missing_runtime_gives_the_pip_command() -> None:
     with pytest.raises(MissingDependencyError, match="pip install fakeruntime"):
         missing.load(_relu_model())
     assert "fake" not in PROVIDERS
+
+
+def test_each_provider_says_how_onnx_runtime_and_optimize_serve_it() -> None:
+    cpu, cuda = get_provider("cpu"), get_provider("cuda")
+    assert cpu.execution_providers == ("CPUExecutionProvider",)
+    assert cuda.execution_providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert (cpu.lowering, cpu.device) == ("cpu", "cpu")
+    assert (cuda.lowering, cuda.device) == ("cuda", "cuda")
+    for provider in PROVIDERS.values():
+        assert provider.lowering in ("cpu", "cuda") and provider.device in ("cpu", "cuda")
+
+
+def test_the_session_and_optimize_read_the_registry() -> None:
+    from linkedonnx.passes.optimize import check_options, measures
+    from linkedonnx.runtime.session import resolve_providers
+
+    available = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    for name in provider_names():
+        provider = get_provider(name)
+        if provider.runtime == "onnxruntime":
+            assert resolve_providers(name, available) == list(provider.execution_providers)
+        check_options(name)  # every provider is an optimize target
+        assert measures(name) is (provider.lowering == "cpu")
+    with pytest.raises(BadInputError, match="unknown target 'tpu'; expected one of cpu, cuda"):
+        check_options("tpu")
+    assert measures("tpu") is False

@@ -17,7 +17,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.options import at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
@@ -52,7 +52,7 @@ def command(
     models: Annotated[
         list[Path], typer.Argument(help="ONNX model files; ratios are to the first.")
     ],
-    provider: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    provider: Annotated[str, provider_option("Where the models run")] = "cpu",
     batch: Annotated[
         int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
     ] = 1,

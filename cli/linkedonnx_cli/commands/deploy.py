@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from linkedonnx_cli.options import provider_option
 from linkedonnx_cli.render import output_console
 
 app = typer.Typer(
@@ -34,8 +35,8 @@ def triton(
     instances: Annotated[
         int, typer.Option("--instances", help="Model instances (instance_group count).")
     ] = 1,
-    target: Annotated[
-        str, typer.Option("--target", help="cpu (KIND_CPU) or cuda (KIND_GPU); optimize's target.")
+    provider: Annotated[
+        str, provider_option("What to optimize for (cpu: KIND_CPU, cuda: KIND_GPU)")
     ] = "cpu",
     preferred_batch_size: Annotated[
         list[int] | None,
@@ -48,7 +49,7 @@ def triton(
         bool, typer.Option("--overwrite", help="Replace an existing entry's model and config.")
     ] = False,
 ) -> None:
-    """Write --repo/NAME/1/model.onnx (optimized for --target, no model-local functions) and
+    """Write --repo/NAME/1/model.onnx (optimized for --provider, no model-local functions) and
     --repo/NAME/config.pbtxt (ONNX Runtime backend, inputs and outputs, dynamic batching,
     instance group, the recorded preprocessing as a parameter), all or nothing."""
     from linkedonnx.deploy.triton import write_repository
@@ -59,7 +60,7 @@ def triton(
         name,
         max_batch_size=max_batch_size,
         instances=instances,
-        target=target,
+        target=provider,
         preferred_batch_sizes=preferred_batch_size,
         queue_delay_us=queue_delay_us,
         overwrite=overwrite,

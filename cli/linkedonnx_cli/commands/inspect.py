@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from linkedonnx_cli.data_options import DataDirOption, MeanOption, ScaleOption, StdOption
-from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.options import at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # torch/onnx are imported when the command runs
@@ -97,7 +97,7 @@ def command(
         ),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="ORT provider for an .onnx source: cpu (default) or cuda.")
+        str | None, provider_option("Where an .onnx source runs (default cpu)")
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")

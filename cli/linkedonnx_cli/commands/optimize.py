@@ -1,5 +1,5 @@
-"""`linkedonnx optimize`: linked function nodes -> the fastest plain-ONNX form for an
-ONNX Runtime execution provider."""
+"""`linkedonnx optimize`: linked function nodes -> the fastest plain-ONNX form for a
+provider (``--provider``; ``--target`` is its old name)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from linkedonnx_cli import verbosity
-from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one, provider_option
 from linkedonnx_cli.render import output_console, pipeline_table
 
 if TYPE_CHECKING:  # onnx/onnxscript are imported when the command runs
@@ -27,9 +27,7 @@ def render(report: PipelineReport, ops: dict[str, int], output: Path, console: C
 def command(
     model: Annotated[Path, typer.Argument(help="Input ONNX file (linked functions or flat).")],
     output: Annotated[Path, typer.Option("-o", "--out", help="Output ONNX file.")],
-    target: Annotated[
-        str, typer.Option("--target", help="Execution provider to optimize for: cpu or cuda.")
-    ] = "cpu",
+    provider: Annotated[str, provider_option("What to optimize for")] = "cpu",
     fp16: Annotated[bool, typer.Option("--fp16", help="Write a float16 model.")] = False,
     fp16_io: Annotated[
         bool, typer.Option("--fp16-io", help="With --fp16, make inputs/outputs float16 too.")
@@ -63,19 +61,19 @@ def command(
     freeze_inputs: FreezeInputs = False,
     external_data: ExternalData = False,
 ) -> None:
-    """Lower linked activations to the fastest standard ops for --target, fold batch norm,
-    clean up (and convert to float16); print what each pass did."""
+    """Lower linked activations to the fastest standard ops for --provider, fold batch
+    norm, clean up (and convert to float16); print what each pass did."""
     from linkedonnx.atomic import reserve_outputs
-    from linkedonnx.passes.optimize import op_counts, optimize_file
+    from linkedonnx.passes.optimize import measures, op_counts, optimize_file
 
-    measures = target == "cpu" and form is None and tune is not False
-    timing = verbosity.progress("optimize: timing lowering forms") if measures else nullcontext()
+    timed = measures(provider, tune, form)
+    timing = verbosity.progress("optimize: timing lowering forms") if timed else nullcontext()
     with reserve_outputs(output, json_path, inputs=(model,)), timing:
         optimized, report = optimize_file(
             model,
             output,
             json_path,
-            target=target,  # type: ignore[arg-type]
+            target=provider,
             fp16=fp16,
             keep_io_float32=not fp16_io,
             tune=tune,

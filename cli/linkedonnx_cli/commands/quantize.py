@@ -17,7 +17,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one
+from linkedonnx_cli.options import ExternalData, FreezeInputs, at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
@@ -66,7 +66,9 @@ def command(
     samples: Annotated[
         int,
         typer.Option(
-            "--samples", help="Calibrate on the first N samples of the split.", callback=at_least_one
+            "--samples",
+            help="Calibrate on the first N samples of the split.",
+            callback=at_least_one,
         ),
     ] = 512,
     method: Annotated[
@@ -82,6 +84,7 @@ def command(
     tune: Annotated[
         bool, typer.Option("--tune", help="Quantize every lowering form, keep the fastest INT8.")
     ] = False,
+    provider: Annotated[str, provider_option("Where --tune times the INT8 models")] = "cpu",
     freeze_inputs: FreezeInputs = False,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
@@ -114,6 +117,7 @@ def command(
             per_channel=not per_tensor,
             form=form,
             tune=tune,
+            provider=provider,
             freeze_inputs=freeze_inputs,
             options=options,
             data_dir=data_dir,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from linkedonnx_cli.options import at_least_one
+from linkedonnx_cli.options import at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 PIP = "pip install 'linkedonnx[serve]'"
@@ -48,7 +48,7 @@ def command(
     max_request_mb: Annotated[
         float, typer.Option("--max-request-mb", help="Largest request body (413 above it).")
     ] = 64.0,
-    provider: Annotated[str, typer.Option("--provider", help="cpu or cuda.")] = "cpu",
+    provider: Annotated[str, provider_option("Where the model runs")] = "cpu",
     address: Annotated[
         str | None,
         typer.Option(

@@ -19,7 +19,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import at_least_one, given_flags
+from linkedonnx_cli.options import at_least_one, given_flags, provider_option
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
@@ -95,7 +95,7 @@ def command(
             help="zoo:NAME, a checkpoint or another .onnx (default: ONNX reference evaluator)."
         ),
     ] = None,
-    provider: Annotated[str, typer.Option(help="cpu or cuda (ONNX Runtime EP).")] = "cpu",
+    provider: Annotated[str, provider_option("Where the model runs")] = "cpu",
     batch: Annotated[
         int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
     ] = 1,
