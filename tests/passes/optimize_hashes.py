@@ -32,17 +32,29 @@ MODELS = tuple(f"{family}/{kind}" for family in FAMILIES for kind in LINKED)
 
 #: Metadata entries left out of the hash (they change with the package, not the model).
 IGNORED_METADATA = ("linkedonnx.version",)
+#: Node metadata left out: torch's exporter records the Python stack of each node (file
+#: paths of the checkout and line numbers of linkedonnx's code, not the model).
+IGNORED_NODE_METADATA = ("pkg.torch.onnx.stack_trace",)
 
 
 def model_hash(model: onnx.ModelProto) -> str:
     """sha256 (hex) of ``model`` serialized deterministically, ignoring
-    :data:`IGNORED_METADATA`; the model itself is left unchanged."""
+    :data:`IGNORED_METADATA` and :data:`IGNORED_NODE_METADATA`; the model itself is left
+    unchanged."""
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    kept = [p for p in copy.metadata_props if p.key not in IGNORED_METADATA]
-    del copy.metadata_props[:]
-    copy.metadata_props.extend(kept)
+    _drop(copy.metadata_props, IGNORED_METADATA)
+    for graph in (copy.graph, *copy.functions):
+        for node in graph.node:
+            _drop(node.metadata_props, IGNORED_NODE_METADATA)
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _drop(props, keys: tuple[str, ...]) -> None:
+    """Remove the entries of ``keys`` from a repeated StringStringEntryProto field."""
+    kept = [p for p in props if p.key not in keys]
+    del props[:]
+    props.extend(kept)
 
 
 def export_zoo(name: str) -> onnx.ModelProto:
