@@ -397,7 +397,16 @@ class _IrView:
         return attr_value(node, name)
 
     def constant(self, value: ir.Value) -> np.ndarray | None:
-        return const_array(value)
+        """The constant ``value`` holds, also through a Cast/CastLike of a constant (the
+        function bodies write their constants so); None when it is not one."""
+        arr = const_array(value)
+        producer = value.producer()
+        if arr is not None or producer is None or producer.op_type not in ("Cast", "CastLike"):
+            return arr
+        base = const_array(producer.inputs[0]) if producer.domain in ("", "ai.onnx") else None
+        if base is None or value.dtype is None:
+            return None
+        return base.astype(value.dtype.numpy())
 
 
 _IR_VIEW = _IrView()

@@ -58,7 +58,7 @@ def activation_of(
             return values[id(item)]
         if isinstance(item, str):
             return named[item]
-        return initializer(graph, namer, np.array(item, dtype=dtype), f"{base}_const")
+        return initializer(graph, namer, np.array([item], dtype=dtype), f"{base}_const")
 
     for op in postorder(tree):
         node = new_node(
