@@ -8,7 +8,7 @@ Adding a kind: write its module and list it below; nothing else in the package n
 from __future__ import annotations
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.kinds import prelu, relu, relu_minmax, selu, swish
+from linkedonnx.kinds import gelu, prelu, relu, relu_minmax, selu, swish
 from linkedonnx.kinds.base import (
     BODY_OPSET,
     DOMAIN_VERSION,
@@ -23,7 +23,7 @@ from linkedonnx.kinds.spelling import Op
 
 #: kind name -> kind, in the order rules are tried and names are listed.
 KINDS: dict[str, LinkedKind] = {
-    k.name: k for k in (relu.KIND, relu_minmax.KIND, selu.KIND, swish.KIND, prelu.KIND)
+    k.name: k for k in (relu.KIND, relu_minmax.KIND, selu.KIND, swish.KIND, prelu.KIND, gelu.KIND)
 }
 
 #: torch activations no registered kind links (``torch.nn`` module class names and
@@ -33,7 +33,6 @@ UNLINKED_TORCH_MODULES: tuple[str, ...] = (
     "LeakyReLU",
     "ELU",
     "CELU",
-    "GELU",
     "Hardswish",
     "Mish",
 )
@@ -42,7 +41,6 @@ UNLINKED_TORCH_FUNCTIONS: tuple[str, ...] = (
     "leaky_relu",
     "elu",
     "celu",
-    "gelu",
     "hardswish",
     "mish",
     "prelu",
