@@ -72,3 +72,38 @@ def test_linkify_maps_its_torch_activations_to_it(name: str) -> None:
     assert len(found) == 1 and function_kind(found[0]) == name, report
     with torch.no_grad():  # the first half is the original activation: function preserved
         torch.testing.assert_close(linked(x), original(x), atol=1e-5, rtol=1e-5)
+
+
+class _Functional(nn.Module):
+    """Conv(3->4) -> fn -> Conv(4->5): an activation called as a function."""
+
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+        self.a, self.b = nn.Conv2d(3, 4, 3), nn.Conv2d(4, 5, 1)
+
+    def forward(self, x):
+        return self.b(self.fn(self.a(x)))
+
+
+FUNCTION_SOURCES = [
+    (k.zoo_name, fn)
+    for k in KINDS.values()
+    if k.torch_sources is not None
+    for fn in k.torch_sources()[1]
+    if not isinstance(fn, str)
+]
+
+
+@pytest.mark.parametrize(
+    ("zoo_name", "fn"), FUNCTION_SOURCES, ids=lambda v: getattr(v, "__name__", v)
+)
+def test_linkify_maps_its_torch_functions_to_it(zoo_name: str, fn) -> None:
+    name = next(n for n, k in KINDS.items() if k.zoo_name == zoo_name and not k.zoo_policy)
+    torch.manual_seed(0)
+    original = _Functional(fn).eval()
+    linked, report = linkify(
+        original, KINDS[name].linkify_name, example_input=torch.randn(2, 3, 6, 6)
+    )
+    found = [m for m in linked.modules() if isinstance(m, LinkedActivation)]
+    assert len(found) == 1 and function_kind(found[0]) == name, report
