@@ -39,6 +39,7 @@ from torch import nn
 
 from linkedonnx.atomic import write_text_atomic
 from linkedonnx.export import export_model, export_plain
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.convert import convert_passes
 from linkedonnx.passes.optimize import lowered_candidates, optimize, prepare
 from linkedonnx.runtime.bench import bench_sessions, machine_description
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     console.print(table)
 
-    kinds = ["relu", "relu-minmax", "prelu", "selu", "swish"] if args.all_kinds else ["relu"]
+    kinds = list(KINDS) if args.all_kinds else ["relu"]
     forms_table = Table(title="lowering forms of linked AllCNN-C (median ms; speed-up vs flat)")
     for col in ("activation", "batch", "form", "ms", "vs flat", "max |err|"):
         forms_table.add_column(col)

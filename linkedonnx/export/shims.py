@@ -16,15 +16,8 @@ from torch import Tensor, nn
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import DOMAIN_VERSION, op_type
-from linkedonnx.nn import (
-    MINMAX,
-    MIRROR,
-    LinkedActivation,
-    LinkedPReLU,
-    LinkedReLU,
-    LinkedSELU,
-    LinkedSwish,
-)
+from linkedonnx.kinds import KINDS
+from linkedonnx.nn import LinkedActivation, LinkedPReLU
 
 
 def _doubled_shape(z: Tensor, axis: int) -> list[int | torch.SymInt]:
@@ -54,11 +47,13 @@ class LinkedCallShim(nn.Module):
 
 
 class LinkedPReluShim(nn.Module):
-    """Emits ``linkedonnx::LinkedPRelu(X, SlopePos, SlopeNeg)``; the slopes are reshaped
-    to [C, 1, ..., 1] so that they broadcast along ``axis`` the way ONNX PRelu expects."""
+    """Emits ``linkedonnx::LinkedPRelu(X, SlopePos, SlopeNeg)`` (``kind``'s function); the
+    slopes are reshaped to [C, 1, ..., 1] so that they broadcast along ``axis`` the way
+    ONNX PRelu expects."""
 
-    def __init__(self, source: LinkedPReLU) -> None:
+    def __init__(self, source: LinkedPReLU, kind: str = "prelu") -> None:
         super().__init__()
+        self.kind = kind
         self.axis = source.axis
         self.slope_pos = source.slope_pos
         self.slope_neg = source.slope_neg
@@ -71,7 +66,7 @@ class LinkedPReluShim(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         return torch.onnx.ops.symbolic(
-            f"{DOMAIN}::{op_type('prelu')}",
+            f"{DOMAIN}::{op_type(self.kind)}",
             (z, self._slope(self.slope_pos, z), self._slope(self.slope_neg, z)),
             {"axis": self.axis},
             dtype=z.dtype,
@@ -81,21 +76,16 @@ class LinkedPReluShim(nn.Module):
 
 
 def function_kind(module: nn.Module) -> str | None:
-    """Return the linkedonnx function kind that ``module`` exports as ('relu',
-    'relu-minmax', 'selu', 'swish', 'prelu'), or None when it exports flat (the generic
-    ``Linked(fn)``, any other module, or a subclass that overrides ``forward``)."""
+    """Return the registered kind (a key of :data:`linkedonnx.kinds.KINDS`) that
+    ``module`` exports as, or None when it exports flat (the generic ``Linked(fn)``, any
+    other module, or a subclass that overrides ``forward`` without naming its kind)."""
     if not isinstance(module, LinkedActivation):
         return None
-    forward = type(module).forward
-    if isinstance(module, LinkedReLU) and forward is LinkedReLU.forward:
-        return {MIRROR: "relu", MINMAX: "relu-minmax"}.get(module.policy)
-    if isinstance(module, LinkedPReLU) and forward is LinkedPReLU.forward:
-        return "prelu"
-    if isinstance(module, LinkedSELU) and forward is LinkedSELU.forward:
-        return "selu"
-    if isinstance(module, LinkedSwish) and forward is LinkedSwish.forward:
-        return "swish"
-    return None
+    owner = next(c for c in type(module).__mro__ if "forward" in vars(c))
+    if "kind" not in vars(owner):
+        return None
+    kind = module.export_kind
+    return kind if kind in KINDS else None
 
 
 def make_shim(module: nn.Module) -> nn.Module | None:
@@ -103,9 +93,9 @@ def make_shim(module: nn.Module) -> nn.Module | None:
     kind = function_kind(module)
     if kind is None:
         return None
-    if kind == "prelu":
+    if KINDS[kind].has_slopes:
         assert isinstance(module, LinkedPReLU)
-        return LinkedPReluShim(module)
+        return LinkedPReluShim(module, kind)
     assert isinstance(module, LinkedActivation)
     return LinkedCallShim(kind, module.axis)
 

@@ -1,8 +1,8 @@
-"""Registry of the linked-activation ONNX functions (no torch here).
+"""The linked-activation ONNX functions, read from the registry of kinds (no torch here).
 
-``FUNCTIONS`` maps an activation kind ("relu", "relu-minmax", "selu", "swish",
-"prelu") to its onnxscript function; :func:`function_proto` gives the FunctionProto
-to attach to a model, :func:`make_call` a node calling it.
+``FUNCTIONS`` maps each kind of :data:`linkedonnx.kinds.KINDS` to its onnxscript
+function; :func:`function_proto` gives the FunctionProto to attach to a model,
+:func:`make_call` a node calling it.
 """
 
 from __future__ import annotations
@@ -10,46 +10,29 @@ from __future__ import annotations
 import onnx
 
 from linkedonnx import DOMAIN
-from linkedonnx.functions.definitions import (
-    BODY_OPSET,
-    DOMAIN_VERSION,
-    LinkedPRelu,
-    LinkedRelu,
-    LinkedReluMinMax,
-    LinkedReluMinMaxBeforeCastLike,
-    LinkedSelu,
-    LinkedSwish,
-)
+from linkedonnx.kinds import BODY_OPSET, DOMAIN_VERSION, KINDS
 
-FUNCTIONS = {
-    "relu": LinkedRelu,
-    "relu-minmax": LinkedReluMinMax,
-    "selu": LinkedSelu,
-    "swish": LinkedSwish,
-    "prelu": LinkedPRelu,
-}
+#: kind -> its onnxscript function.
+FUNCTIONS = {name: k.function for name, k in KINDS.items()}
 
 #: Function name (op_type in the linkedonnx domain) -> activation kind.
-KIND_OF_OP = {fn.name: kind for kind, fn in FUNCTIONS.items()}
-
-#: Bodies computing the same values for default-domain opsets older than ``(opset, body)``:
-#: LinkedReluMinMax's CastLike arrived in opset 15.
-OLDER_OPSET_BODIES = {"relu-minmax": (15, LinkedReluMinMaxBeforeCastLike)}
+KIND_OF_OP = {k.op_type: name for name, k in KINDS.items()}
 
 
 def function_proto(kind: str, opset: int | None = None) -> onnx.FunctionProto:
     """Return the FunctionProto for activation ``kind`` (for a model whose default-domain
     opset is ``opset``, when given: older opsets may get a body of older ops, same values
     and name, importing that opset). Raise KeyError for an unknown kind."""
-    older = OLDER_OPSET_BODIES.get(kind)
-    if opset is not None and older is not None and opset < older[0]:
-        proto = older[1].to_function_proto()
+    body, older = KINDS[kind].body_for(opset)
+    if older:
+        assert opset is not None
+        proto = body.to_function_proto()
         proto.name = FUNCTIONS[kind].name
         for imported in proto.opset_import:
             if imported.domain in ("", "ai.onnx"):
                 imported.version = opset  # its ops are older than the model's opset
         return proto
-    return FUNCTIONS[kind].to_function_proto()
+    return body.to_function_proto()
 
 
 def op_type(kind: str) -> str:

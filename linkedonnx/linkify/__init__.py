@@ -5,12 +5,12 @@ returns ``(GraphModule, LinkifyReport)``; see :mod:`linkedonnx.linkify.core`.
 """
 
 from linkedonnx.linkify.core import count_parameters, linkify, relinkify
-from linkedonnx.linkify.options import FORMS, LinkifyOptions
+from linkedonnx.linkify.options import ACTIVATIONS, LinkifyOptions
 from linkedonnx.linkify.report import ActivationEntry, LinkifyReport
 from linkedonnx.linkify.trace import LinkifyError
 
 __all__ = [
-    "FORMS",
+    "ACTIVATIONS",
     "ActivationEntry",
     "LinkifyError",
     "LinkifyOptions",

@@ -7,30 +7,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.kinds import KINDS
 
-#: linked form name -> (plain activation kind it extends, LK-ReLU policy or None).
-FORMS: dict[str, tuple[str, str | None]] = {
-    "lk-relu": ("relu", "mirror"),
-    "lk-relu-minmax": ("relu", "minmax"),
-    "lk-prelu": ("prelu", None),
-    "lk-selu": ("selu", None),
-    "lk-swish": ("swish", None),
+
+def _default_policy(zoo_name: str) -> str | None:
+    """'mirror' for an activation that other kinds extend with a policy (LK-ReLU), else None."""
+    policies = any(k.zoo_policy and k.zoo_name == zoo_name for k in KINDS.values())
+    return "mirror" if policies else None
+
+
+#: linked activation name -> (plain activation kind it extends, LK-ReLU policy or None),
+#: one per registered kind (its ``linkify_name``; the mirror ReLU's policy is 'mirror').
+ACTIVATIONS: dict[str, tuple[str, str | None]] = {
+    k.linkify_name: (k.zoo_name, k.zoo_policy or _default_policy(k.zoo_name))
+    for k in KINDS.values()
 }
 
 
 @dataclass(frozen=True)
 class LinkifyOptions:
     """What :func:`linkedonnx.linkify.linkify` was asked for: the linked ``activation``
-    (a key of :data:`FORMS`) and ``preserve_function`` (second-half consumer weights
+    (a key of :data:`ACTIVATIONS`) and ``preserve_function`` (second-half consumer weights
     zero, so that the result computes what the original did)."""
 
     activation: str = "lk-relu"
     preserve_function: bool = True
 
     def __post_init__(self) -> None:
-        if self.activation not in FORMS:
+        if self.activation not in ACTIVATIONS:
             raise BadInputError(
-                f"unknown linked activation {self.activation!r}; expected one of {', '.join(FORMS)}"
+                f"unknown linked activation {self.activation!r}; "
+                f"expected one of {', '.join(ACTIVATIONS)}"
             )
         if not isinstance(self.preserve_function, bool):
             raise BadInputError("linkify option preserve_function must be true or false")
@@ -38,12 +45,12 @@ class LinkifyOptions:
     @property
     def kind(self) -> str:
         """The plain activation kind whose linked form this is ('relu', 'prelu', ...)."""
-        return FORMS[self.activation][0]
+        return ACTIVATIONS[self.activation][0]
 
     @property
     def policy(self) -> str | None:
         """LK-ReLU's policy ('mirror' or 'minmax'), None for the other forms."""
-        return FORMS[self.activation][1]
+        return ACTIVATIONS[self.activation][1]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the checkpoint spec's ``linkify`` object)."""

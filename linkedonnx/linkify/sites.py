@@ -12,49 +12,34 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from linkedonnx.kinds import KINDS, UNLINKED_TORCH_FUNCTIONS, UNLINKED_TORCH_MODULES
 from linkedonnx.linkify.trace import shape_of
-from linkedonnx.nn import Swish
 
-#: Activation modules with a linked form, by kind.
-ACTIVATION_MODULES: tuple[tuple[type[nn.Module], str], ...] = (
-    (nn.ReLU, "relu"),
-    (nn.PReLU, "prelu"),
-    (nn.SELU, "selu"),
-    (nn.SiLU, "swish"),
-    (Swish, "swish"),
+_SOURCES = [(k.zoo_name, *k.torch_sources()) for k in KINDS.values() if k.torch_sources]
+#: Activation modules with a linked form, by kind (each registered kind's torch sources).
+ACTIVATION_MODULES: tuple[tuple[type[nn.Module], str], ...] = tuple(
+    (module, kind) for kind, modules, _ in _SOURCES for module in modules
 )
-#: Activation functions and tensor methods with a linked form, by kind.
+#: Activation functions and tensor methods (strings) with a linked form, by kind.
 ACTIVATION_FUNCTIONS: dict[object, str] = {
-    F.relu: "relu",
-    F.relu_: "relu",
-    torch.relu: "relu",
-    torch.relu_: "relu",
-    F.selu: "selu",
-    torch.selu: "selu",
-    torch.selu_: "selu",
-    F.silu: "swish",
+    f: kind for kind, _, calls in _SOURCES for f in calls if not isinstance(f, str)
 }
-ACTIVATION_METHODS: dict[str, str] = {"relu": "relu", "relu_": "relu"}
-IN_PLACE_CALLS: set[object] = {F.relu_, torch.relu_, torch.selu_, "relu_"}
+ACTIVATION_METHODS: dict[str, str] = {
+    f: kind for kind, _, calls in _SOURCES for f in calls if isinstance(f, str)
+}
+#: Calls that run in place: torch's trailing-underscore names.
+IN_PLACE_CALLS: set[object] = {
+    f
+    for _, _, calls in _SOURCES
+    for f in calls
+    if (f if isinstance(f, str) else getattr(f, "__name__", "")).endswith("_")
+}
 #: Activations without a linked form: reported as left.
-OTHER_ACTIVATION_MODULES: tuple[type[nn.Module], ...] = (
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.ELU,
-    nn.CELU,
-    nn.GELU,
-    nn.Hardswish,
-    nn.Mish,
+OTHER_ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(
+    getattr(nn, name) for name in UNLINKED_TORCH_MODULES
 )
 OTHER_ACTIVATION_FUNCTIONS: set[object] = {
-    F.relu6,
-    F.leaky_relu,
-    F.elu,
-    F.celu,
-    F.gelu,
-    F.hardswish,
-    F.mish,
-    F.prelu,
+    *(getattr(F, name) for name in UNLINKED_TORCH_FUNCTIONS),
     torch.prelu,
 }
 

@@ -14,36 +14,24 @@ from __future__ import annotations
 import torch
 from torch import fx, nn
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.linkify.options import LinkifyOptions
 from linkedonnx.linkify.plan import Decision
 from linkedonnx.linkify.trace import shape_of
-from linkedonnx.nn import LinkedPReLU, LinkedReLU, LinkedSELU, LinkedSwish
 
 
 def linked_module(gm: fx.GraphModule, decision: Decision, options: LinkifyOptions) -> nn.Module:
-    """The linked activation module replacing ``decision``'s site (an LK-PReLU takes the
-    site's PReLU slopes for its first half)."""
+    """The linked activation module replacing ``decision``'s site: the registered kind's
+    torch module, given the module it replaces (an LK-PReLU takes an ``nn.PReLU``'s slopes
+    for its first half) or else the site's channel count."""
     axis = int(decision.axis if decision.axis is not None else 1)
-    kind = options.kind
-    if kind == "relu":
-        return LinkedReLU(axis=axis, policy=str(options.policy))
-    if kind == "selu":
-        return LinkedSELU(axis=axis)
-    if kind == "swish":
-        return LinkedSwish(axis=axis)
+    kind = next(k for k in KINDS.values() if k.linkify_name == options.activation)
     site = decision.site
     original = gm.get_submodule(site.module) if site.module is not None else None
-    if isinstance(original, nn.PReLU):
-        weight = original.weight.detach()
-        linked = LinkedPReLU(num_parameters=weight.numel(), axis=axis, init=original.init)
-        linked = linked.to(device=weight.device, dtype=weight.dtype)
-        with torch.no_grad():
-            linked.slope_pos.copy_(weight.reshape(-1))
-        return linked
     source = site.node.args[0]
     shape = shape_of(source) if isinstance(source, fx.Node) else None
     channels = shape[axis] if shape is not None else 1
-    return LinkedPReLU(num_parameters=channels, axis=axis)
+    return kind.torch_linked(axis, original, channels)
 
 
 def _second_half(weight: torch.Tensor, preserve: bool) -> torch.Tensor:

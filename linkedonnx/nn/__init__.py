@@ -12,6 +12,7 @@ from linkedonnx.nn.functional import (
 )
 from linkedonnx.nn.modules import (
     ElementPReLU,
+    KindActivation,
     Linked,
     LinkedActivation,
     LinkedPReLU,
@@ -25,6 +26,7 @@ __all__ = [
     "MINMAX",
     "MIRROR",
     "ElementPReLU",
+    "KindActivation",
     "Linked",
     "LinkedActivation",
     "LinkedPReLU",

@@ -24,8 +24,33 @@ class LinkedActivation(nn.Module):
         super().__init__()
         self.axis = axis
 
+    @property
+    def export_kind(self) -> str:
+        """The registered linked kind this module computes ('relu-minmax' for min-max
+        LK-ReLU; :attr:`kind` otherwise)."""
+        return self.kind
+
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+
+class KindActivation(LinkedActivation):
+    """A linked activation of a registered kind that has no class of its own here: its
+    ``forward(z, axis)`` comes from the kind's module (:mod:`linkedonnx.kinds`), which
+    builds this module; ``kind`` is the kind's name."""
+
+    kind = "registered"
+
+    def __init__(self, kind: str, forward: Callable[[Tensor, int], Tensor], axis: int = 1) -> None:
+        super().__init__(axis)
+        self.kind = kind
+        self.kind_forward = forward
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.kind_forward(z, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, axis={self.axis}"
 
 
 class LinkedReLU(LinkedActivation):
@@ -36,8 +61,14 @@ class LinkedReLU(LinkedActivation):
     def __init__(self, axis: int = 1, policy: str = LF.MIRROR) -> None:
         super().__init__(axis)
         if policy not in LF.POLICIES:
-            raise ValueError(f"unknown LK-ReLU policy {policy!r}; expected one of {', '.join(LF.POLICIES)}")
+            raise ValueError(
+                f"unknown LK-ReLU policy {policy!r}; expected one of {', '.join(LF.POLICIES)}"
+            )
         self.policy = policy
+
+    @property
+    def export_kind(self) -> str:
+        return "relu-minmax" if self.policy == LF.MINMAX else "relu"
 
     def forward(self, z: Tensor) -> Tensor:
         return LF.lk_relu(z, self.axis, self.policy)

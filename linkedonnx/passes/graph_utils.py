@@ -146,7 +146,8 @@ def is_zero_like(value: ir.Value | None, like: ir.Value) -> bool:
     """True when ``value`` is exactly zero everywhere and broadcasting it against ``like``
     leaves ``like``'s shape unchanged: a zero constant (scalar or tensor), or a zero
     tensor built at run time for a dynamic shape, ``Expand(0, Shape(like))`` or
-    ``ConstantOfShape(Shape(like))`` with a zero value (torch's ``zeros_like``)."""
+    ``ConstantOfShape(Shape(like))`` with a zero value (torch's ``zeros_like``), or a
+    zero constant through Cast/CastLike (LinkedReluMinMax's inlined body)."""
     if value is None:
         return False
     arr = const_array(value)
@@ -162,6 +163,9 @@ def is_zero_like(value: ir.Value | None, like: ir.Value) -> bool:
             and broadcasts_into(base.shape, like)
             and _is_full_shape_of(producer.inputs[1], like)
         )
+    if producer.op_type in ("Cast", "CastLike"):  # a zero constant cast (function bodies)
+        base = const_array(producer.inputs[0])
+        return base is not None and _is_zero_array(base) and broadcasts_into(base.shape, like)
     if producer.op_type == "ConstantOfShape":
         attr = producer.attributes.get("value")
         fill = (

@@ -9,15 +9,16 @@ LessOrEqual, GreaterOrEqual against zero, either operand order) of a value that 
 exactly ±z or 0 in each class, choosing between chain values and zero; Mul/Div by a
 constant that is all 1 or all -1; Sub(0, t), Add/Sub of zero; Sub(t, Relu(t)) and
 Sub(Relu(t), t); Identity; Cast/CastLike to the same type; LeakyRelu with alpha 0;
-PRelu; Selu with the default alpha and gamma; Mul(t, Sigmoid(t)); and, for torch's
-PReLU spelling, Mul of ``±z`` by a slope that does not depend on ``z`` and broadcasts
+PRelu; the spellings of the registered kinds' activations (:mod:`linkedonnx.kinds`:
+Selu with the default alpha and gamma, Mul(t, Sigmoid(t)) ...); and, for torch's PReLU
+spelling, Mul of ``±z`` by a slope that does not depend on ``z`` and broadcasts
 into it. Constants are read with ``const_array``, which refuses a graph input (it can be
 overridden at run time).
 
 Canonical form: a chain's :data:`Form` is its image on five classes of float32 input
 (:data:`CLASSES`: finite z > 0, finite z < 0, +inf, -inf, NaN; the sign of zero is not
-tracked), each image a :class:`Term` (exact zero, NaN, ``k*z``, ``k*slope*z``,
-``k*selu(s*z)`` or ``k*swish(s*z)``, with k, s = ±1). Every step maps terms class by
+tracked), each image a :class:`Term` (exact zero, NaN, ``k*z``, ``k*slope*z``, or ``k*f(s*z)`` for
+a registered activation ``f`` such as selu or swish, with k, s = ±1). Every step maps terms class by
 class exactly as IEEE arithmetic does (``inf - inf`` and ``0 * inf`` are NaN, so
 ``Sub(z, Relu(z))`` differs from ``min(z, 0)`` at +inf and ``LeakyRelu(alpha=0)`` from
 ``relu`` at -inf). Two conventions, both documented in the README: a Clip bound left out
@@ -26,8 +27,8 @@ is no bound (the ONNX reference implementation and torch's clamp; ONNX Runtime c
 (torch's ``where(z > 0, z, 0)``).
 
 API: :func:`form_of` (a value's form as a function of ``z``; raises :class:`NotAHalf`),
-the known halves :func:`relu_form`, :func:`selu_form`, :func:`swish_form`,
-:func:`prelu_form`, :func:`same_meaning`, and :func:`match_halves` (find the ``z`` two
+the known halves :func:`relu_form`, :func:`activation_form`, :func:`prelu_form` and
+:func:`half_form` (a registry :class:`~linkedonnx.kinds.Half`), :func:`same_meaning`, and :func:`match_halves` (find the ``z`` two
 halves share and check them against a pair of known halves). No torch here.
 """
 
@@ -40,6 +41,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import onnx_ir as ir
 
+from linkedonnx.kinds import ACTIVATIONS, Activation, Half
+from linkedonnx.kinds.spelling import Op, match, op_types, render
 from linkedonnx.passes.graph_utils import (
     attr_value,
     broadcasts_into,
@@ -52,10 +55,6 @@ from linkedonnx.passes.graph_utils import (
 CLASSES = ("pos", "neg", "+inf", "-inf", "nan")
 _ZSIGN = {"pos": 1, "neg": -1, "+inf": 1, "-inf": -1}
 _INFINITE = frozenset({"+inf", "-inf"})
-
-#: ONNX Selu defaults (used by the LinkedSelu body).
-SELU_ALPHA = np.float32(1.67326319217681884765625)
-SELU_GAMMA = np.float32(1.05070102214813232421875)
 
 #: How many values a backward walk may visit before giving up (chains are short).
 WALK_LIMIT = 64
@@ -71,8 +70,9 @@ class NotAHalf(Exception):
 @dataclass(frozen=True)
 class Term:
     """The image of one input class: ``op`` is "zero" (exact 0), "nan", "z" (``k*z``),
-    "slope" (``k*slope*z``), "selu" (``k*selu(s*z)``), "swish" (``k*swish(s*z)``) or
-    "unknown" (a step could not tell the value; ``why`` says which). An unknown image a
+    "slope" (``k*slope*z``), the name of a registered activation ``f`` (``k*f(s*z)``,
+    e.g. "selu", "swish") or "unknown" (a step could not tell the value; ``why`` says
+    which). An unknown image a
     later Where discards does no harm; one left in a half's form refuses it."""
 
     op: str
@@ -89,13 +89,6 @@ NAN = Term("nan")
 Form = tuple[Term, ...]
 
 
-def has_default_attributes(node: ir.Node) -> bool:
-    """True when a Selu node's alpha and gamma (if given) equal the defaults in float32."""
-    alpha = attr_value(node, "alpha", SELU_ALPHA)
-    gamma = attr_value(node, "gamma", SELU_GAMMA)
-    return np.float32(alpha) == SELU_ALPHA and np.float32(gamma) == SELU_GAMMA
-
-
 # -- term arithmetic --------------------------------------------------------------------
 
 
@@ -109,7 +102,7 @@ def _sign(t: Term, cls: str) -> int | None:
         return 0
     if t.op == "z":
         return t.k * _ZSIGN[cls]
-    if t.op in ("selu", "swish"):
+    if t.op in ACTIVATIONS:
         return t.k * t.s * _ZSIGN[cls]
     slope = const_array(t.slope)  # k*slope*z: known for a constant slope of one sign
     if slope is not None and slope.size > 0 and bool(np.all(slope > 0)):
@@ -126,12 +119,13 @@ def _infinite(t: Term, cls: str) -> bool | None:
     if t.op == "slope":
         return None  # slope * z may overflow
     positive = t.s * _ZSIGN[cls] > 0
-    if t.op == "selu" and positive and cls not in _INFINITE:
-        return None  # gamma > 1: selu(z) overflows near FLT_MAX
+    act = ACTIVATIONS.get(t.op)
+    if act is not None and act.overflows and positive and cls not in _INFINITE:
+        return None  # e.g. selu: gamma > 1, selu(z) overflows near FLT_MAX
     if cls not in _INFINITE:
         return False
-    if t.op in ("selu", "swish"):
-        return positive  # selu(-inf) is finite; swish(-inf) is NaN already
+    if act is not None:
+        return positive  # f(-inf) is finite, or NaN already
     return True
 
 
@@ -150,13 +144,15 @@ def _z_sign(t: Term, what: str) -> int:
     return t.k
 
 
-def _swish(t: Term, cls: str) -> Term:
+def _activation_term(act: Activation, t: Term, cls: str) -> Term:
+    """``f(t)`` for a registered activation ``f``: exact 0 at 0, NaN at -inf when the
+    activation says so (swish: -inf * sigmoid(-inf) = -inf * 0), else ``f(s*z)``."""
     if t.op == "zero":
         return ZERO
-    s = _z_sign(t, "Mul(t, Sigmoid(t))")
-    if cls in _INFINITE and s * _ZSIGN[cls] < 0:
-        return NAN  # -inf * sigmoid(-inf) = -inf * 0
-    return Term("swish", 1, s)
+    s = _z_sign(t, act.name)
+    if act.nan_at_minus_inf and cls in _INFINITE and s * _ZSIGN[cls] < 0:
+        return NAN
+    return Term(act.name, 1, s)
 
 
 def _relu(t: Term, cls: str) -> Term:
@@ -235,14 +231,22 @@ def relu_form(sigma: int = 1, tau: int = 1) -> Form:
     return _known(lambda zs: Term("z", sigma * tau) if sigma * zs > 0 else ZERO)
 
 
+def activation_form(name: str, sigma: int = 1) -> Form:
+    """``f(sigma * z)`` for the registered activation called ``name``."""
+    act = ACTIVATIONS[name]
+    return tuple(
+        NAN if cls == "nan" else _activation_term(act, Term("z", sigma), cls) for cls in CLASSES
+    )
+
+
 def selu_form(sigma: int = 1) -> Form:
     """``selu(sigma * z)`` with the default alpha and gamma."""
-    return _known(lambda zs: Term("selu", 1, sigma))
+    return activation_form("selu", sigma)
 
 
 def swish_form(sigma: int = 1) -> Form:
     """``swish(sigma * z) = sigma*z * sigmoid(sigma*z)``."""
-    return tuple(NAN if cls == "nan" else _swish(Term("z", sigma), cls) for cls in CLASSES)
+    return activation_form("swish", sigma)
 
 
 def prelu_form(sigma: int, slope: ir.Value) -> Form:
@@ -250,6 +254,21 @@ def prelu_form(sigma: int, slope: ir.Value) -> Form:
     return _known(
         lambda zs: Term("z", sigma) if sigma * zs > 0 else Term("slope", sigma, slope=slope)
     )
+
+
+def half_form(half: Half, sigma: int = 1, tau: int = 1, slope: ir.Value | None = None) -> Form:
+    """The form of a kind's ``half`` of ``sigma * z``, times ``tau``: relu and prelu (with
+    ``slope``; tau 1 only) from the grammar's core, any other activation from the
+    registry. Raises ValueError for a prelu half without a slope or negated."""
+    s, t = half.sigma * sigma, half.tau * tau
+    if half.activation == "relu":
+        return relu_form(s, t)
+    if half.activation == "prelu":
+        if slope is None or t != 1:
+            raise ValueError("a prelu half needs its slope and is never negated")
+        return prelu_form(s, slope)
+    form = activation_form(half.activation, s)
+    return form if t == 1 else tuple(_negate(term) for term in form)
 
 
 def same_meaning(form: Form, known: Form) -> bool:
@@ -279,6 +298,7 @@ class _Chain:
     def __init__(self, z: ir.Value) -> None:
         self.z = z
         self.memo: dict[int, Form] = {}
+        self.spelled = _spelled_activations(_opset_of(z))
 
     # -- constants -------------------------------------------------------------------
     def is_zero(self, value: ir.Value | None) -> bool:
@@ -343,10 +363,75 @@ class _Chain:
             raise NotAHalf(f"{value.name!r} is not computed from z")
         if node.domain not in ("", "ai.onnx") or len(node.outputs) != 1:
             raise NotAHalf(f"{node.op_type} is not a step of the half grammar")
+        for act, tree in self.spelled.get(node.op_type, ()):
+            x = match(tree, value, _IR_VIEW)
+            if x is not None:
+                return _map(self.form(x, depth), functools.partial(_activation_term, act))
         handler = _STEPS.get(node.op_type)
+        if handler is None and node.op_type in self.spelled:
+            act, tree = self.spelled[node.op_type][0]
+            raise NotAHalf(
+                f"{node.op_type} is not {act.name} as the function spells it, {render(tree)}"
+            )
         if handler is None:
             raise NotAHalf(f"{node.op_type} is not a step of the half grammar")
         return handler(self, node, depth)
+
+
+class _IrView:
+    """How :func:`linkedonnx.kinds.spelling.match` reads an onnx_ir graph."""
+
+    def producer(self, value: ir.Value) -> ir.Node | None:
+        node = value.producer()
+        if node is None or node.domain not in ("", "ai.onnx") or len(node.outputs) != 1:
+            return None
+        return node
+
+    def op_type(self, node: ir.Node) -> str:
+        return node.op_type
+
+    def inputs(self, node: ir.Node) -> list[ir.Value | None]:
+        return list(node.inputs)
+
+    def attribute(self, node: ir.Node, name: str) -> object:
+        return attr_value(node, name)
+
+    def constant(self, value: ir.Value) -> np.ndarray | None:
+        """The constant ``value`` holds, also through a Cast/CastLike of a constant (the
+        function bodies write their constants so); None when it is not one."""
+        arr = const_array(value)
+        producer = value.producer()
+        if arr is not None or producer is None or producer.op_type not in ("Cast", "CastLike"):
+            return arr
+        base = const_array(producer.inputs[0]) if producer.domain in ("", "ai.onnx") else None
+        if base is None or value.dtype is None:
+            return None
+        return base.astype(value.dtype.numpy())
+
+
+_IR_VIEW = _IrView()
+
+
+def _opset_of(value: ir.Value) -> int | None:
+    """The default-domain opset of the graph ``value`` lives in, or None when unknown."""
+    graph = value.graph
+    if graph is None:
+        producer = value.producer()
+        graph = producer.graph if producer is not None else None
+    if graph is None:
+        return None
+    opset = graph.opset_imports.get("", graph.opset_imports.get("ai.onnx"))
+    return int(opset) if opset is not None else None
+
+
+@functools.cache
+def _spelled_activations(opset: int | None) -> dict[str, list[tuple[Activation, Op]]]:
+    """op type of a tree's root -> (activation, tree) recognized at ``opset``."""
+    out: dict[str, list[tuple[Activation, Op]]] = {}
+    for act in ACTIVATIONS.values():
+        for tree in act.spellings_at(opset):
+            out.setdefault(tree.op_type, []).append((act, tree))
+    return out
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -463,16 +548,6 @@ def _prelu_step(c: _Chain, node: ir.Node, depth: int) -> Form:
     return _map(c.form(ins[0], depth), prelu)
 
 
-def _selu_step(c: _Chain, node: ir.Node, depth: int) -> Form:
-    if not has_default_attributes(node):
-        raise NotAHalf("Selu with non-default alpha/gamma")
-
-    def selu(t: Term, cls: str) -> Term:
-        return ZERO if t.op == "zero" else Term("selu", 1, _z_sign(t, "Selu"))
-
-    return _map(c.form(_unary(node), depth), selu)
-
-
 def _is_unary_of(value: ir.Value | None, op_type: str, x: ir.Value | None) -> bool:
     """True when ``value`` is ``op_type(x)`` (a standard-domain op)."""
     producer = value.producer() if value is not None else None
@@ -501,13 +576,10 @@ def _mul_step(c: _Chain, node: ir.Node, depth: int) -> Form:
         unit = c.unit(other)
         if unit is not None:
             return _map(c.form(x, depth), _times_unit(unit))
-    for x, gate in ((a, b), (b, a)):
-        if _is_unary_of(gate, "Sigmoid", x):
-            return _map(c.form(x, depth), _swish)
     for x, slope in ((a, b), (b, a)):
         if slope is not None and c.slope_fits(slope):
             return _map(c.form(x, depth), functools.partial(_scale_by, c, slope))
-    raise NotAHalf("Mul by something other than ±1, a gate Sigmoid(t) or a slope")
+    raise NotAHalf("Mul by something other than ±1 or a slope")
 
 
 def _div_step(c: _Chain, node: ir.Node, depth: int) -> Form:
@@ -612,14 +684,15 @@ _STEPS: dict[str, Callable[[_Chain, ir.Node, int], Form]] = {
     "Div": _div_step,
     "LeakyRelu": _leaky_step,
     "PRelu": _prelu_step,
-    "Selu": _selu_step,
     "Cast": _cast_step,
     "CastLike": _castlike_step,
     "Where": _where_step,
 }
 
 #: The ops a half may be built from.
-GRAMMAR_OPS = frozenset(_STEPS) | {"Sigmoid"}
+GRAMMAR_OPS = frozenset(_STEPS).union(
+    *(op_types(tree) for act in ACTIVATIONS.values() for _, _, tree in act.spellings)
+)
 
 
 def form_of(half: ir.Value, z: ir.Value) -> Form:

@@ -10,19 +10,17 @@ model and machine instead (:mod:`linkedonnx.passes.site_search`).
 
 from __future__ import annotations
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.lower_linked import LowerLinkedPass
 
-#: kind -> forms tried in order (inline is the final fallback), from measurement
-#: (``python benchmarks/bench_passes.py --all-kinds``, AllCNN-C, 2 threads, batch 1/32):
-#: split beat dw and inline for ReLU; stacked (doubling the producer conv's work) ran
-#: about 2x slower than inline for every kind, so it is never preferred; for Swish dw and
-#: inline tied, for SELU nothing beat inline (Selu has no NCHWc kernel).
+#: kind -> forms tried in order (inline is the final fallback): each registered kind's
+#: ``lowering.cpu_forms``, from measurement (``python benchmarks/bench_passes.py
+#: --all-kinds``, AllCNN-C, 2 threads, batch 1/32): split beat dw and inline for ReLU;
+#: stacked (doubling the producer conv's work) ran about 2x slower than inline for every
+#: kind, so it is never preferred; for Swish dw and inline tied, for SELU nothing beat
+#: inline (Selu has no NCHWc kernel).
 CPU_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "relu": ("split", "dw"),
-    "relu-minmax": ("split", "dw"),
-    "prelu": ("split", "dw"),
-    "selu": (),
-    "swish": ("dw",),
+    name: k.lowering.cpu_forms for name, k in KINDS.items()
 }
 
 

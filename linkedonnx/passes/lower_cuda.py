@@ -11,12 +11,11 @@ It is tested for parity on the CPU (no GPU build of ORT here).
 
 from __future__ import annotations
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.lower_linked import LowerLinkedPass
 
-#: kind -> forms tried in order: inline only.
-CUDA_PREFERENCE: dict[str, tuple[str, ...]] = {
-    k: ("inline",) for k in ("relu", "relu-minmax", "selu", "swish", "prelu")
-}
+#: kind -> forms tried in order: inline only, for every registered kind.
+CUDA_PREFERENCE: dict[str, tuple[str, ...]] = {k: ("inline",) for k in KINDS}
 
 
 def lower_for_cuda() -> LowerLinkedPass:

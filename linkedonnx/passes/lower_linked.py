@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import onnx_ir as ir
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.base import CountingPass
 from linkedonnx.passes.ir_helpers import Namer
 from linkedonnx.passes.lowering import APPLY, FORMS, is_linked, site_of
@@ -27,7 +28,7 @@ def uniform_preference(form: str) -> dict[str, tuple[str, ...]]:
     if form not in APPLY:
         raise ValueError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
     order = (form, "inline") if form != "inline" else ("inline",)
-    return {kind: order for kind in ("relu", "relu-minmax", "selu", "swish", "prelu")}
+    return {kind: order for kind in KINDS}
 
 
 class LowerLinkedPass(CountingPass):

@@ -7,40 +7,41 @@ what each did. The bodies of the linkedonnx functions themselves are never rewri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import onnx_ir as ir
 from onnxscript.rewriter import pattern as P
 
 from linkedonnx import DOMAIN
-from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.kinds import KINDS, LinkedKind, kind
 from linkedonnx.passes import (
     recognize_minmax,
-    recognize_prelu,
+    recognize_mirror,
     recognize_relu,
-    recognize_selu,
-    recognize_swish,
     recognize_transposed,
 )
 from linkedonnx.passes.attach_functions import model_opset, usable_at
 from linkedonnx.passes.base import CountingPass
+from linkedonnx.passes.recognize_base import rule_kind
+
+#: Rule family name (a kind's ``recognition`` entry) -> the family's rules for a kind.
+FAMILIES: dict[str, Callable[[LinkedKind], list[P.RewriteRule]]] = {
+    "mirror": recognize_mirror.rules,
+    "crelu": recognize_relu.rules,
+    "signed": recognize_minmax.rules,
+}
 
 
-def rule_kind(rule: P.RewriteRule) -> str | None:
-    """The linked kind a rule emits, read from its name ('LinkedRelu(...)' -> 'relu')."""
-    return KIND_OF_OP.get(str(rule.name).split("(", 1)[0])
+def rules_for(name: str) -> list[P.RewriteRule]:
+    """The rules that emit kind ``name`` (its recognition families, in order)."""
+    k = kind(name)
+    return [rule for family in k.recognition for rule in FAMILIES[family](k)]
 
 
 def default_rules() -> list[P.RewriteRule]:
-    """Every recognition rule of every family, in the order they are tried."""
-    return [
-        *recognize_relu.RULES,
-        *recognize_minmax.RULES,
-        *recognize_selu.RULES,
-        *recognize_swish.RULES,
-        *recognize_prelu.RULES,
-        *recognize_transposed.RULES,
-    ]
+    """Every recognition rule of every family, in the order they are tried: each
+    registered kind's families, then the transposes family."""
+    return [*(r for name in KINDS for r in rules_for(name)), *recognize_transposed.rules()]
 
 
 class RecognizeLinkedPass(CountingPass):

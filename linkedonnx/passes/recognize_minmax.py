@@ -1,4 +1,6 @@
-"""Recognize min-max LK-ReLU as ``linkedonnx::LinkedReluMinMax``.
+"""The signed family: min-max LK-ReLU as ``linkedonnx::LinkedReluMinMax``, for every
+kind listing "signed" among its recognition families (its halves of ``sigma*x``, the
+whole negated or not).
 
 ``Concat(h1, h2)`` where h1 means max(x, 0) and h2 min(x, 0), however spelled (Relu,
 Max/Clip/Where against zero, ``-relu(-x)``, ``Min`` with zeros of any shape that does not
@@ -16,32 +18,29 @@ x to a larger shape, does not match.
 
 from __future__ import annotations
 
-import onnx_ir as ir
+from onnxscript.rewriter import pattern as P
 
-from linkedonnx.passes.half_semantics import Form, relu_form
+from linkedonnx.functions import op_type
+from linkedonnx.kinds import LinkedKind
 from linkedonnx.passes.recognize_base import HalvesRule
 
-#: (sigma, tau) of each rule -> its name: the halves of sigma*x, the output times tau.
-FORMS = {
-    (1, 1): "LinkedReluMinMax(minmax)",
-    (-1, -1): "LinkedReluMinMax(min half first)",
-    (-1, 1): "LinkedReluMinMax(minmax of the negation)",
-    (1, -1): "LinkedReluMinMax(min half first, of the negation)",
+#: (sigma, tau) of each rule -> its name's tail: the halves of sigma*x, output times tau.
+RULE_NAMES = {
+    (1, 1): "minmax",
+    (-1, -1): "min half first",
+    (-1, 1): "minmax of the negation",
+    (1, -1): "min half first, of the negation",
 }
 
 
-class MinMaxRule(HalvesRule):
-    """``tau * Concat(max(sigma*x, 0), min(sigma*x, 0))``."""
+class SignedRule(HalvesRule):
+    """``tau * Concat(h1(sigma*x), h2(sigma*x))`` for the kind's halves h1, h2."""
 
-    kind = "relu-minmax"
-
-    def __init__(self, sigma: int, tau: int) -> None:
-        super().__init__(FORMS[(sigma, tau)], sigma=sigma, tau=tau)
-
-    def known_pair(self, *_: ir.Value | None) -> tuple[Form, Form]:
-        s, t = self.sigma, self.tau
-        return relu_form(s, t), relu_form(-s, -t)
+    def __init__(self, kind: str, sigma: int, tau: int) -> None:
+        name = f"{op_type(kind)}({RULE_NAMES[(sigma, tau)]})"
+        super().__init__(name, kind, sigma=sigma, tau=tau)
 
 
-#: The rules of this family, in the order they are tried.
-RULES = [MinMaxRule.rule(sigma=s, tau=t) for s, t in FORMS]
+def rules(kind: LinkedKind) -> list[P.RewriteRule]:
+    """The family's rules for ``kind``, in the order they are tried."""
+    return [SignedRule.kind_rule(kind, sigma=s, tau=t) for s, t in RULE_NAMES]

@@ -1,9 +1,6 @@
-"""Recognize mirror LK-ReLU (CReLU) spellings as ``linkedonnx::LinkedRelu``.
+"""The crelu family: ``tf.nn.crelu`` as ``linkedonnx::LinkedRelu`` (the mirror spellings
+of LK-ReLU are the mirror family's, :mod:`linkedonnx.passes.recognize_mirror`).
 
-- ``Concat(h1, h2)`` where h1 means relu(x) and h2 relu(-x), however spelled (any chain
-  of the grammar of :mod:`linkedonnx.passes.half_semantics`: Relu, Max/Clip/Where against
-  zero, ``Sub(Relu(x), x)`` ...) -> ``LinkedRelu(x)``;
-- the same with relu(-x) first -> ``LinkedRelu(Neg(x))`` (exact: ``-(-x) == x``);
 - ``tf.nn.crelu``: ``Relu(Concat(x, Neg(x)))`` -> ``LinkedRelu(x)`` and
   ``Relu(Concat(Neg(x), x))`` -> ``LinkedRelu(Neg(x))``, on any axis.
 
@@ -16,24 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 import onnx_ir as ir
+from onnxscript.rewriter import pattern as P
 
-from linkedonnx.passes.half_semantics import relu_form
-from linkedonnx.passes.recognize_base import LinkedRuleBase, MirrorRule
-
-
-class MirrorReluRule(MirrorRule):
-    """Concat of relu(z) and relu(-z), either first."""
-
-    kind = "relu"
-    half = staticmethod(relu_form)
+from linkedonnx.functions import op_type
+from linkedonnx.kinds import LinkedKind
+from linkedonnx.passes.recognize_base import LinkedRuleBase
 
 
 class CReluRule(LinkedRuleBase):
     """``tf.nn.crelu``: Relu of Concat(x, -x) (or Concat(-x, x)) on any axis."""
 
-    def __init__(self, neg_first: bool) -> None:
+    def __init__(self, kind: str, neg_first: bool) -> None:
+        name = op_type(kind)
         super().__init__(
-            "LinkedRelu(crelu, mirrored half first)" if neg_first else "LinkedRelu(crelu)"
+            f"{name}(crelu, mirrored half first)" if neg_first else f"{name}(crelu)", kind
         )
         self.neg_first = neg_first
 
@@ -44,12 +37,10 @@ class CReluRule(LinkedRuleBase):
 
     def rewrite(self, op: Any, x: ir.Value, cat: ir.Value, **_: Any) -> ir.Value:
         source = op.Neg(x) if self.neg_first else x
-        return self.emit(op, "relu", [source], self.axis_of(cat))
+        return self.emit(op, self.kind, [source], self.axis_of(cat))
 
 
-#: The rules of this family, in the order they are tried.
-RULES = [
-    *MirrorReluRule.rules(),
-    CReluRule.rule(neg_first=False),
-    CReluRule.rule(neg_first=True),
-]
+def rules(kind: LinkedKind) -> list[P.RewriteRule]:
+    """The family's rules for ``kind`` (whose halves are relu(z), relu(-z)), in the order
+    they are tried."""
+    return [CReluRule.kind_rule(kind, neg_first=False), CReluRule.kind_rule(kind, neg_first=True)]

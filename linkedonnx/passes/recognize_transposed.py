@@ -8,7 +8,8 @@ Transpose and the function (a mirrored-half-first crelu) is moved before it too:
 This is what turns tf2onnx's NHWC ``tf.nn.crelu`` (Transpose, Neg, Concat on the last
 axis, Relu, Transpose back) into one ``LinkedRelu(axis=1)`` on the NCHW tensor, once
 :mod:`recognize_relu` has found the crelu. LinkedPRelu is left alone: its slopes are
-laid out for the transposed tensor. A function whose output is read by anything other
+laid out for the transposed tensor: the family covers the registered kinds without
+slopes. A function whose output is read by anything other
 than the outer Transpose stays (moving it would compute it twice).
 """
 
@@ -21,19 +22,22 @@ from onnxscript.rewriter import pattern as P
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import op_type
+from linkedonnx.kinds import KINDS, LinkedKind
 from linkedonnx.passes.graph_utils import attr_value
 from linkedonnx.passes.recognize_base import LinkedRuleBase
 
-#: Linked kinds whose function is elementwise apart from the Concat (no per-channel data).
-MOVABLE_KINDS = ("relu", "relu-minmax", "selu", "swish")
+
+def movable(kind: LinkedKind) -> bool:
+    """True when ``kind``'s function is elementwise apart from the Concat (no
+    per-channel data such as slopes), so Transposes around it cancel."""
+    return not kind.has_slopes
 
 
 class CancelTransposesRule(LinkedRuleBase):
     """Transpose(Linked(Transpose(x))) with inverse permutations -> Linked(x)."""
 
     def __init__(self, kind: str) -> None:
-        super().__init__(f"{op_type(kind)}(transposes cancelled)")
-        self.kind = kind
+        super().__init__(f"{op_type(kind)}(transposes cancelled)", kind)
 
     def pattern(self, op: Any, x: Any) -> Any:
         t_in = op.Transpose(x, _outputs=["t_in"])
@@ -72,5 +76,6 @@ class CancelTransposesRule(LinkedRuleBase):
         return self.emit(op, self.kind, [source], p[axis % len(p)])
 
 
-#: The rules of this family, in the order they are tried.
-RULES = [CancelTransposesRule.rule(kind) for kind in MOVABLE_KINDS]
+def rules() -> list[P.RewriteRule]:
+    """The family's rules, one per movable registered kind, in the order they are tried."""
+    return [CancelTransposesRule.kind_rule(k) for k in KINDS.values() if movable(k)]

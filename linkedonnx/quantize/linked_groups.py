@@ -6,10 +6,12 @@ plain ops. This module finds, in such a float model:
 
 - mirror pairs: ``h1 = act(z)`` and ``h2 = act(-z)`` where ``-z`` is a ``Neg`` or a
   depthwise 1x1 ``Conv`` with weight -1 (the inline and dw forms), ``act`` one of
-  Relu, PRelu, LeakyRelu, Selu, Elu or Swish (``x * Sigmoid(x)``), plus the ``Concat``
-  of the two halves when there is one. Both halves and the Concat get one shared
-  range, so one scale and zero point: for ReLU ``[0, max(|z|)]`` (unsigned 8-bit,
-  zero point 0), otherwise the union of the halves' ranges;
+  LeakyRelu, Elu or the activation of a registered kind as spelled in standard ops
+  (:data:`linkedonnx.kinds.HALF_TREES`: Relu, PRelu, Selu, Swish ``x * Sigmoid(x)``
+  ...), plus the ``Concat`` of the two halves when there is one. Both halves and the
+  Concat get one shared range, so one scale and zero point: the kind's INT8 range rule,
+  for ReLU ``[0, max(|z|)]`` (unsigned 8-bit, zero point 0), otherwise the union of the
+  halves' ranges;
 - split sites: ``z`` read both by a ``Relu`` and directly by a linear consumer
   (the split form); ONNX Runtime's QDQ quantizer gives ``z`` one QuantizeLinear
   whose scale every consumer shares, and ``relu(z)`` gets the same range, so the
@@ -26,11 +28,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
-#: Elementwise activations a linked half can be (Swish is matched as Mul(x, Sigmoid(x))).
-HALF_OPS = ("Relu", "PRelu", "LeakyRelu", "Selu", "Elu")
+from linkedonnx.kinds import HALF_TREES, UNSIGNED
+from linkedonnx.kinds.spelling import ProtoView, label, match, proto_constants
+
+#: Elementwise activations a linked half can be besides the registered kinds' (those of
+#: generic ``Linked(fn)`` modules).
+OTHER_HALF_OPS = ("LeakyRelu", "Elu")
 LINEAR_OPS = ("Conv", "Gemm", "MatMul")
+#: Half label -> True when its pair shares an unsigned range (the kind's INT8 rule).
+UNSIGNED_LABELS = {
+    label(tree, k.activation.name if k.activation else k.name): k.int8_range == UNSIGNED
+    for k, tree in HALF_TREES
+}
 
 
 @dataclass
@@ -49,8 +59,9 @@ class MirrorPair:
 
     @property
     def unsigned(self) -> bool:
-        """True for ReLU halves: unsigned 8-bit with zero point 0."""
-        return self.act == "Relu"
+        """True for halves whose kind's INT8 range is unsigned (ReLU): unsigned 8-bit with
+        zero point 0."""
+        return UNSIGNED_LABELS.get(self.act, False)
 
 
 @dataclass
@@ -90,14 +101,6 @@ class LinkedLayout:
         return out
 
 
-def _constants(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    consts = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    return consts
-
-
 def _is_negation(node: onnx.NodeProto, consts: Mapping[str, np.ndarray]) -> bool:
     """``Neg(z)``, or a depthwise 1x1 Conv of ``z`` with weight -1 and no (or zero) bias."""
     if node.op_type == "Neg":
@@ -116,22 +119,33 @@ def _is_negation(node: onnx.NodeProto, consts: Mapping[str, np.ndarray]) -> bool
     return bias is None or not np.any(bias)
 
 
-def _halves_of(tensor: str, consumers: Mapping[str, list[onnx.NodeProto]]) -> list[tuple[str, str]]:
-    """(activation, output) of every elementwise half computed from ``tensor``."""
-    out = []
-    for node in consumers.get(tensor, []):
-        if node.op_type in HALF_OPS and node.input[0] == tensor:
-            out.append((node.op_type, node.output[0]))
-        elif node.op_type == "Sigmoid":
-            for mul in consumers.get(node.output[0], []):
-                if mul.op_type == "Mul" and set(mul.input) == {tensor, node.output[0]}:
-                    out.append(("Swish", mul.output[0]))
+def spelled_halves(graph: onnx.GraphProto) -> dict[str, list[tuple[str, str]]]:
+    """Tensor -> (activation label, output) of every elementwise half computed from it, in
+    node order: the registered kinds' trees (:data:`linkedonnx.kinds.HALF_TREES`) and
+    :data:`OTHER_HALF_OPS`."""
+    view = ProtoView(graph)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for node in graph.node:
+        if len(node.output) != 1 or node.domain not in ("", "ai.onnx"):
+            continue
+        if node.op_type in OTHER_HALF_OPS and node.input:
+            out.setdefault(node.input[0], []).append((node.op_type, node.output[0]))
+            continue
+        for k, tree in HALF_TREES:
+            if tree.op_type != node.op_type:
+                continue
+            x = match(tree, node.output[0], view)
+            if x is not None:
+                name = k.activation.name if k.activation else k.name
+                out.setdefault(x, []).append((label(tree, name), node.output[0]))
+                break
     return out
 
 
 def find_layout(model: onnx.ModelProto) -> LinkedLayout:
     """Find the mirror pairs and split sites of a lowered float ``model`` (main graph)."""
-    consts = _constants(model)
+    consts = proto_constants(model.graph)
+    halves = spelled_halves(model.graph)
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in model.graph.node:
         for name in node.input:
@@ -143,7 +157,7 @@ def find_layout(model: onnx.ModelProto) -> LinkedLayout:
         if not _is_negation(node, consts):
             continue
         z, neg = node.input[0], node.output[0]
-        first, second = _halves_of(z, consumers), _halves_of(neg, consumers)
+        first, second = halves.get(z, []), halves.get(neg, [])
         for act, h1 in first:
             h2 = next((out for a, out in second if a == act and out not in seen), None)
             if h2 is None or h1 in seen:

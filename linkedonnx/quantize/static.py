@@ -25,6 +25,7 @@ import numpy as np
 import onnx
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.kinds import KINDS
 from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, float_inputs
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
@@ -402,16 +403,16 @@ def quantize(
         notes=notes,
     )
     kinds = {key.split(":")[0] for key in chosen.lowered}
-    for kind, ops in (("selu", ("Selu", "Elu")), ("swish", ("Sigmoid", "Mul"))):
-        if kind not in kinds:
+    for name, kind in KINDS.items():
+        if name not in kinds or not kind.int8_float_ops:
             continue
-        kept = [op for op in ops if op in report.float_ops]
+        kept = [op for op in kind.int8_float_ops if op in report.float_ops]
         report.notes.append(
-            f"LK-{kind.upper() if kind == 'selu' else 'Swish'}: "
+            f"{kind.title}: "
             + (
                 f"{' and '.join(kept)} stay float between DequantizeLinear and QuantizeLinear"
                 if kept
-                else "Sigmoid and Mul run in ORT's 8-bit kernels (QLinearSigmoid, QLinearMul)"
+                else kind.int8_note
             )
         )
     if reduce:

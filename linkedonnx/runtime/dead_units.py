@@ -2,8 +2,10 @@
 
 The activation outputs are found in the graph: calls of the linked functions in the
 ``linkedonnx`` domain (units along their ``axis`` attribute: both halves count) and the
-plain single activations Relu, PRelu, Selu, LeakyRelu, Elu, Swish and Mul(x, Sigmoid(x))
-(units along axis 1). Those outputs are exposed as extra graph outputs, the model runs
+plain single activations: LeakyRelu, Elu, Swish and each registered kind's activation as
+spelled in standard ops (:data:`linkedonnx.kinds.HALF_TREES`: Relu, PRelu, Selu,
+Mul(x, Sigmoid(x)) ...; units along axis 1). A unit is dead by its kind's dead-unit rule
+(every registered kind: exactly zero). Those outputs are exposed as extra graph outputs, the model runs
 on the given batches, and a unit is dead when it is zero at every position of every
 sample (see :mod:`linkedonnx.dead_unit_report`).
 
@@ -29,13 +31,12 @@ from linkedonnx.dead_unit_report import (
     peak_magnitude,
 )
 from linkedonnx.errors import BadInputError
-from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.kinds import BY_OP_TYPE, HALF_TREES
+from linkedonnx.kinds.spelling import ProtoView, match
 from linkedonnx.runtime.session import make_session
 
+#: Plain activation ops that are no registered kind's (generic linked modules, contrib).
 PLAIN_OPS = {
-    "Relu": "relu",
-    "PRelu": "prelu",
-    "Selu": "selu",
     "LeakyRelu": "leaky-relu",
     "Elu": "elu",
     "Swish": "swish",
@@ -60,8 +61,18 @@ def _axis(node: onnx.NodeProto) -> int:
 
 
 def _linked_kind(op_type: str) -> str:
-    kind = KIND_OF_OP[op_type]
-    return "lk-relu" if kind == "relu-minmax" else f"lk-{kind}"
+    return f"lk-{BY_OP_TYPE[op_type].zoo_name}"
+
+
+def _plain_kind(node: onnx.NodeProto, view: ProtoView) -> str | None:
+    """The zoo name of the registered kind whose activation ``node`` computes (as the
+    root of one of :data:`linkedonnx.kinds.HALF_TREES`), or None."""
+    if len(node.output) != 1:
+        return None
+    for kind, tree in HALF_TREES:
+        if tree.op_type == node.op_type and match(tree, node.output[0], view) is not None:
+            return kind.zoo_name
+    return None
 
 
 #: Node metadata in which torch's exporter records the module path of each node.
@@ -88,20 +99,18 @@ def layer_name(node: onnx.NodeProto) -> str | None:
 def find_activations(model: onnx.ModelProto) -> list[ActivationSite]:
     """Return the activation outputs of ``model``'s main graph, in node order."""
     graph = model.graph
-    sigmoid_of = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Sigmoid"}
+    view = ProtoView(graph)
     sites = []
     for i, node in enumerate(graph.node):
         name = layer_name(node) or node.name or f"{node.op_type}_{i}"
-        if node.domain == DOMAIN and node.op_type in KIND_OF_OP:
+        if node.domain == DOMAIN and node.op_type in BY_OP_TYPE:
             sites.append(
                 ActivationSite(node.output[0], name, _linked_kind(node.op_type), _axis(node))
             )
         elif node.domain in ("", "ai.onnx") and node.op_type in PLAIN_OPS:
             sites.append(ActivationSite(node.output[0], name, PLAIN_OPS[node.op_type], 1))
-        elif node.domain in ("", "ai.onnx") and node.op_type == "Mul" and len(node.input) == 2:
-            a, b = node.input
-            if sigmoid_of.get(b) == a or sigmoid_of.get(a) == b:
-                sites.append(ActivationSite(node.output[0], name, "swish", 1))
+        elif node.domain in ("", "ai.onnx") and (kind := _plain_kind(node, view)) is not None:
+            sites.append(ActivationSite(node.output[0], name, kind, 1))
     return sites
 
 

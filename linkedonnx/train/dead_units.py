@@ -15,15 +15,19 @@ import torch
 from torch import Tensor, nn
 
 from linkedonnx.dead_unit_report import AliveTracker, DeadUnitReport
-from linkedonnx.nn import ElementPReLU, LinkedActivation, Swish
+from linkedonnx.kinds import KINDS
+from linkedonnx.nn import ElementPReLU, LinkedActivation
 
+#: Plain activation module -> kind: every module linkify maps to a registered kind
+#: (its zoo name), Keras' per-element PReLU, and activations without a linked form.
 PLAIN_ACTIVATIONS: dict[type[nn.Module], str] = {
-    nn.ReLU: "relu",
-    nn.PReLU: "prelu",
+    **{
+        module: k.zoo_name
+        for k in KINDS.values()
+        if k.torch_sources is not None
+        for module in k.torch_sources()[0]
+    },
     ElementPReLU: "prelu",
-    nn.SELU: "selu",
-    nn.SiLU: "swish",
-    Swish: "swish",
     nn.LeakyReLU: "leaky-relu",
     nn.ELU: "elu",
     nn.ReLU6: "relu6",

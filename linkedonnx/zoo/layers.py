@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from linkedonnx.nn import LinkedPReLU, LinkedReLU, LinkedSELU, LinkedSwish, Swish
+from linkedonnx.kinds import zoo_kind
 from linkedonnx.zoo.naming import MIRROR, ModelName
 
 SQRT2 = math.sqrt(2.0)
@@ -23,31 +23,21 @@ def sqrt2_width(n: int) -> int:
 
 
 def plain_activation(activation: str, channels: int) -> nn.Module:
-    """A single (non-linked) activation module: ReLU, per-channel PReLU, SELU or Swish."""
-    if activation == "relu":
-        return nn.ReLU()
-    if activation == "prelu":
-        return nn.PReLU(num_parameters=channels)
-    if activation == "selu":
-        return nn.SELU()
-    if activation == "swish":
-        return Swish()
-    raise ValueError(f"unknown activation {activation!r}")
+    """A single (non-linked) activation module: the plain activation of the registry's
+    kind of that zoo name (ReLU, per-channel PReLU, SELU, Swish ...). Raises ValueError
+    for an unknown activation."""
+    single = zoo_kind(activation).torch_single
+    if single is None:
+        raise ValueError(f"no plain activation for {activation!r}")
+    return single(channels)
 
 
 def linked_activation(
     activation: str, channels: int, axis: int = 1, policy: str | None = MIRROR
 ) -> nn.Module:
-    """A linked activation module doubling ``channels`` along ``axis``."""
-    if activation == "relu":
-        return LinkedReLU(axis=axis, policy=policy or MIRROR)
-    if activation == "prelu":
-        return LinkedPReLU(num_parameters=channels, axis=axis)
-    if activation == "selu":
-        return LinkedSELU(axis=axis)
-    if activation == "swish":
-        return LinkedSwish(axis=axis)
-    raise ValueError(f"unknown activation {activation!r}")
+    """A linked activation module doubling ``channels`` along ``axis`` (the registry's
+    kind of that zoo name and policy). Raises ValueError for an unknown activation."""
+    return zoo_kind(activation, policy).torch_linked(axis, None, channels)
 
 
 @dataclass(frozen=True)

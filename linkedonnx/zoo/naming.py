@@ -3,8 +3,9 @@
 - ``family``: width, depth, params, allcnn, resnet;
 - form: no prefix = single (plain activation), ``lk-`` = linked, ``ext-`` = the plain
   net widened so that its parameter count matches the linked form;
-- ``act``: relu, prelu, selu, swish; ``-minmax`` (only ``lk-relu``) selects LK-ReLU's
-  min-max policy instead of the mirror (CReLU) policy;
+- ``act``: a zoo name of the registry of linked kinds (relu, prelu, selu, swish ...);
+  ``-minmax`` (only ``lk-relu``: a kind's zoo policy) selects LK-ReLU's min-max policy
+  instead of the mirror (CReLU) policy;
 - ``-bn`` / ``-nobn`` override the family's batch-norm default (resnet: on; the
   others: off, as in the paper). With BN on, a BatchNorm2d follows every hidden conv
   (conv -> BN -> activation; the conv then has no bias); dense layers get none.
@@ -20,13 +21,17 @@ from dataclasses import dataclass
 from functools import cache
 
 from linkedonnx.errors import BadInputError
+from linkedonnx.kinds import KINDS, ZOO_ACTIVATIONS
 
 FAMILIES: tuple[str, ...] = ("width", "depth", "params", "allcnn", "resnet")
-ACTIVATIONS: tuple[str, ...] = ("relu", "prelu", "selu", "swish")
+ACTIVATIONS: tuple[str, ...] = ZOO_ACTIVATIONS
 SINGLE, LINKED, EXTENDED = "single", "linked", "extended"
-FORMS: tuple[str, ...] = (SINGLE, LINKED, EXTENDED)
+#: The variants of a model name (``ModelName.form``): plain, linked, widened plain.
+VARIANTS: tuple[str, ...] = (SINGLE, LINKED, EXTENDED)
 _PREFIX = {SINGLE: "", LINKED: "lk-", EXTENDED: "ext-"}
 MIRROR, MINMAX = "mirror", "minmax"
+#: zoo policy suffix (other than the mirror default) -> the activation it applies to.
+POLICIES: dict[str, str] = {k.zoo_policy: k.zoo_name for k in KINDS.values() if k.zoo_policy}
 
 #: Whether each family uses batch norm when the name has no -bn/-nobn suffix.
 BN_DEFAULT: dict[str, bool] = {
@@ -66,8 +71,8 @@ class ModelName:
     def name(self) -> str:
         """The canonical spelling (no suffix for the family's BN default)."""
         text = f"{self.family}/{_PREFIX[self.form]}{self.activation}"
-        if self.policy == MINMAX:
-            text += "-minmax"
+        if self.policy in POLICIES:
+            text += f"-{self.policy}"
         if self.batch_norm != BN_DEFAULT[self.family]:
             text += "-bn" if self.batch_norm else "-nobn"
         return text
@@ -77,14 +82,16 @@ class ModelName:
 
 
 def _variants(family: str) -> list[ModelName]:
-    """Every model of ``family``: 4 activations × 3 forms + lk-relu-minmax, × BN on/off."""
+    """Every model of ``family``: each activation × 3 variants, plus the linked model of
+    each extra policy (lk-relu-minmax), × BN on/off."""
     out = []
     for batch_norm in (BN_DEFAULT[family], not BN_DEFAULT[family]):
         for activation in ACTIVATIONS:
-            for form in FORMS:
+            for form in VARIANTS:
                 policy = MIRROR if form == LINKED else None
                 out.append(ModelName(family, activation, form, policy, batch_norm))
-        out.append(ModelName(family, "relu", LINKED, MINMAX, batch_norm))
+        for policy, activation in POLICIES.items():
+            out.append(ModelName(family, activation, LINKED, policy, batch_norm))
     return out
 
 
@@ -128,8 +135,10 @@ def parse_name(name: str) -> ModelName:
     elif rest.endswith("-bn"):
         batch_norm, rest = True, rest[: -len("-bn")]
     policy = None
-    if rest.endswith("-minmax"):
-        policy, rest = MINMAX, rest[: -len("-minmax")]
+    for suffix in POLICIES:
+        if rest.endswith(f"-{suffix}"):
+            policy, rest = suffix, rest[: -len(suffix) - 1]
+            break
     form = SINGLE
     if rest.startswith("lk-"):
         form, rest = LINKED, rest[3:]
@@ -137,8 +146,8 @@ def parse_name(name: str) -> ModelName:
         form, rest = EXTENDED, rest[4:]
     if rest not in ACTIVATIONS:
         raise (_unknown(name, f"activation must be one of {', '.join(ACTIVATIONS)}"))
-    if policy == MINMAX and (form != LINKED or rest != "relu"):
-        raise (_unknown(name, "-minmax exists only for lk-relu"))
+    if policy is not None and (form != LINKED or rest != POLICIES[policy]):
+        raise (_unknown(name, f"-{policy} exists only for lk-{POLICIES[policy]}"))
     if form == LINKED and policy is None:
         policy = MIRROR
     return ModelName(family, rest, form, policy, batch_norm)

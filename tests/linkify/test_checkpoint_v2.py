@@ -77,7 +77,7 @@ def test_version_1_files_still_load_and_cannot_carry_linkify(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("linkify_object", "message"),
-    [({"activation": "lk-gelu"}, "unknown linked activation"), ("yes", "not a linkify object")],
+    [({"activation": "lk-mish"}, "unknown linked activation"), ("yes", "not a linkify object")],
 )
 def test_bad_linkify_object_is_refused(tmp_path: Path, linkify_object, message: str) -> None:
     path = tmp_path / "bad.safetensors"

@@ -256,7 +256,7 @@ def test_unknown_activation_and_bad_example_are_refused() -> None:
     from linkedonnx.errors import BadInputError
 
     with pytest.raises(BadInputError, match="unknown linked activation"):
-        linkify(build("vgg11"), "lk-gelu", example_input=torch.randn(1, 3, 32, 32))
+        linkify(build("vgg11"), "lk-mish", example_input=torch.randn(1, 3, 32, 32))
     with pytest.raises(LinkifyError, match="does not run through the model"):
         linkify(build("vgg11"), example_input=torch.randn(1, 5, 32, 32))
 

@@ -12,7 +12,8 @@ from nets import resnet18
 
 from linkedonnx.export import export_model, export_plain, run_torch
 from linkedonnx.functions import count_linked_nodes, op_type
-from linkedonnx.linkify import FORMS, linkify
+from linkedonnx.linkify import ACTIVATIONS as FORMS
+from linkedonnx.linkify import linkify
 from linkedonnx.passes.convert import convert
 from linkedonnx.passes.optimize import optimize
 from linkedonnx.runtime.compare import compare

@@ -28,6 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from linkedonnx.functions import attach_functions, make_call
 from linkedonnx.functions import count_linked_nodes as count_linked
+from linkedonnx.kinds import KINDS
 
 OPSET = 18
 
@@ -150,7 +151,7 @@ class GraphBuilder:
     def linked(self, kind: str, x: str, axis: int = 1) -> str:
         """A ``linkedonnx::Linked*`` function node on ``x`` (PRelu gets random slopes)."""
         inputs = [x]
-        if kind == "prelu":
+        if KINDS[kind].has_slopes:
             c = self.shapes[x][axis]
             shape = (c,) + (1,) * (len(self.shapes[x]) - 1 - (axis % len(self.shapes[x])))
             inputs += [self.const(self.weight(shape, 0.3)), self.const(self.weight(shape, 0.3))]

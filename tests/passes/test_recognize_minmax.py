@@ -17,8 +17,7 @@ from graphs import (
 )
 from onnx_ir.passes.common import ShapeInferencePass
 
-from linkedonnx.passes import recognize_minmax
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 MINMAX_SPELLINGS = ["minmax", "minmax-max-full", "minmax-negfirst", "minmax-clip"]
 MINMAX_LOOKALIKES = [
@@ -30,7 +29,7 @@ MINMAX_LOOKALIKES = [
 
 
 def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass(recognize_minmax.RULES)
+    p = RecognizeLinkedPass(rules_for("relu-minmax"))
     return apply_passes(model, [ShapeInferencePass(), p]), p
 
 

@@ -16,12 +16,11 @@ from graphs import (
 )
 from onnx_ir.passes.common import ShapeInferencePass
 
-from linkedonnx.passes import recognize_prelu
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 
 def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass(recognize_prelu.RULES)
+    p = RecognizeLinkedPass(rules_for("prelu"))
     return apply_passes(model, [ShapeInferencePass(), p]), p
 
 

@@ -18,9 +18,8 @@ from graphs import (
 )
 from onnx_ir.passes.common import ShapeInferencePass
 
-from linkedonnx.passes import recognize_relu
 from linkedonnx.passes.half_semantics import NotAHalf, form_of, relu_form
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 RELU_SPELLINGS = [
     "relu",
@@ -45,7 +44,7 @@ RELU_LOOKALIKES = [
 
 
 def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass(recognize_relu.RULES)
+    p = RecognizeLinkedPass(rules_for("relu"))
     return apply_passes(model, [ShapeInferencePass(), p]), p
 
 

@@ -13,13 +13,12 @@ from graphs import (
     spelling_model,
 )
 
-from linkedonnx.passes import recognize_selu
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
-from linkedonnx.passes.recognize_selu import SELU_ALPHA, SELU_GAMMA
+from linkedonnx.kinds.selu import SELU_ALPHA, SELU_GAMMA
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 
 def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass(recognize_selu.RULES)
+    p = RecognizeLinkedPass(rules_for("selu"))
     return apply_passes(model, [p]), p
 
 

@@ -15,14 +15,13 @@ from graphs import (
 )
 from onnx_ir.passes.common import CommonSubexpressionEliminationPass
 
-from linkedonnx.passes import recognize_swish
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 
 def recognize(
     model: onnx.ModelProto, cse: bool = False
 ) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass(recognize_swish.RULES)
+    p = RecognizeLinkedPass(rules_for("swish"))
     return apply_passes(model, [*([CommonSubexpressionEliminationPass()] if cse else []), p]), p
 
 

@@ -14,12 +14,12 @@ from graphs import (
     spelling_model,
 )
 
-from linkedonnx.passes import recognize_relu, recognize_transposed
-from linkedonnx.passes.recognize_linked import RecognizeLinkedPass
+from linkedonnx.passes import recognize_transposed
+from linkedonnx.passes.recognize_linked import RecognizeLinkedPass, rules_for
 
 
 def recognize(model: onnx.ModelProto) -> tuple[onnx.ModelProto, RecognizeLinkedPass]:
-    p = RecognizeLinkedPass([*recognize_relu.RULES, *recognize_transposed.RULES])
+    p = RecognizeLinkedPass([*rules_for("relu"), *recognize_transposed.rules()])
     return apply_passes(model, [p]), p
 
 

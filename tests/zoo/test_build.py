@@ -8,13 +8,22 @@ import torch
 from torch import fx, nn
 
 from linkedonnx.errors import BadInputError
-from linkedonnx.nn import LinkedActivation, LinkedPReLU, LinkedReLU, LinkedSELU, LinkedSwish, Swish
+from linkedonnx.nn import (
+    KindActivation,
+    LinkedActivation,
+    LinkedPReLU,
+    LinkedReLU,
+    LinkedSELU,
+    LinkedSwish,
+    Swish,
+)
 from linkedonnx.zoo import FAMILIES, ModelSpec, build, names, parse_name
 from linkedonnx.zoo.resnet import Bottleneck
 from linkedonnx.zoo.stats import count_parameters
 
 PLAIN = {"relu": nn.ReLU, "prelu": nn.PReLU, "selu": nn.SELU, "swish": Swish}
 LINKED = {"relu": LinkedReLU, "prelu": LinkedPReLU, "selu": LinkedSELU, "swish": LinkedSwish}
+PLAIN["gelu"], LINKED["gelu"] = nn.GELU, KindActivation  # LK-GELU: the registry's module
 ACTIVATION_TYPES = (*PLAIN.values(), LinkedActivation)
 
 #: Hidden (activated) layers and conv layers of each family, from the paper.

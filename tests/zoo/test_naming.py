@@ -13,8 +13,8 @@ def test_names_cover_every_combination_once_sorted() -> None:
     all_names = names()
     assert all_names == sorted(all_names)
     assert len(all_names) == len(set(all_names))
-    # 5 families × (4 activations × 3 forms + lk-relu-minmax) × BN default/override
-    assert len(all_names) == 5 * (4 * 3 + 1) * 2
+    # 5 families × (5 activations × 3 forms + lk-relu-minmax) × BN default/override
+    assert len(all_names) == 5 * (5 * 3 + 1) * 2
     for expected in (
         "allcnn/lk-relu",
         "allcnn/relu",
@@ -35,7 +35,7 @@ def test_names_cover_every_combination_once_sorted() -> None:
 def test_names_by_family() -> None:
     for family in FAMILIES:
         subset = names(family)
-        assert len(subset) == 26
+        assert len(subset) == 32
         assert all(n.startswith(family + "/") for n in subset)
     with pytest.raises(BadInputError, match="unknown model family 'nope'"):
         names("nope")

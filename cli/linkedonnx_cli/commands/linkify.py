@@ -35,7 +35,10 @@ def command(
     ],
     activation: Annotated[
         str,
-        typer.Option(help="lk-relu, lk-relu-minmax, lk-prelu, lk-selu or lk-swish."),
+        typer.Option(
+            help="The linked activation: lk-<kind> for every registered linked kind "
+            "(lk-relu, lk-relu-minmax, lk-prelu, lk-selu, lk-swish ...)."
+        ),
     ] = "lk-relu",
     preserve_function: Annotated[
         bool,

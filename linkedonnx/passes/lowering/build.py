@@ -8,6 +8,8 @@ import json
 import numpy as np
 import onnx_ir as ir
 
+from linkedonnx.kinds import KINDS
+from linkedonnx.kinds.spelling import Op, X, postorder
 from linkedonnx.passes.ir_helpers import SCOPE_KEY, Z_KEY, Namer, initializer, new_node
 from linkedonnx.passes.lowering.site import LinearUse, LinkedSite
 
@@ -33,14 +35,44 @@ def relu_of(namer: Namer, site: LinkedSite, x: ir.Value) -> ir.Node:
     return node
 
 
-def swish_of(namer: Namer, site: LinkedSite, x: ir.Value) -> list[ir.Node]:
-    """New nodes Sigmoid(x), x*Sigmoid(x) typed like the site's Z (not inserted)."""
+def activation_of(
+    graph: ir.Graph,
+    namer: Namer,
+    site: LinkedSite,
+    x: ir.Value,
+    inputs: dict[str, ir.Value] | None = None,
+) -> list[ir.Node]:
+    """New nodes computing the site kind's elementwise activation
+    (``lowering.elementwise``) of ``x``, in order, the last one's output the result, each
+    typed like the site's Z (not inserted). ``inputs`` gives the tree's other named
+    inputs (a PReLU's slope); its float constants become initializers of Z's dtype."""
+    tree = KINDS[site.kind].lowering.elementwise
     base = site.node.name or "lk"
-    sig = new_node(namer, "Sigmoid", [x], base=base, source=site.node)
-    mul = new_node(namer, "Mul", [x, sig.outputs[0]], base=base, source=site.node)
-    for n in (sig, mul):
-        n.outputs[0].type, n.outputs[0].shape = site.z.type, site.z.shape
-    return [sig, mul]
+    dtype = site.z.dtype.numpy() if site.z.dtype is not None else np.float32
+    values: dict[int, ir.Value] = {}
+    named = {X: x, **(inputs or {})}
+    nodes: list[ir.Node] = []
+
+    def value_of(item: Op | str | float) -> ir.Value:
+        if isinstance(item, Op):
+            return values[id(item)]
+        if isinstance(item, str):
+            return named[item]
+        return initializer(graph, namer, np.array([item], dtype=dtype), f"{base}_const")
+
+    for op in postorder(tree):
+        node = new_node(
+            namer,
+            op.op_type,
+            [value_of(i) for i in op.inputs],
+            dict(op.attributes) or None,
+            base=base,
+            source=site.node,
+        )
+        node.outputs[0].type, node.outputs[0].shape = site.z.type, site.z.shape
+        values[id(op)] = node.outputs[0]
+        nodes.append(node)
+    return nodes
 
 
 def rewrite_linear_use(

@@ -1,16 +1,19 @@
 """The ``dw`` form (no torch here): ``-Z`` as a depthwise 1x1 conv with weight -1 (it
 stays in ORT's NCHWc layout), then ``r+, r- = Relu(Z), Relu(-Z)`` (Swish:
-``Z*Sigmoid(Z)`` and the same of ``-Z``); consumers split as ``P·r+ + Q·r-`` (Swish:
-``Wa·h1 + Wb·h2``) or, when they are not all linear, ``Concat(h1, h2)`` (mirror ReLU
-and Swish only)."""
+``Z*Sigmoid(Z)`` and the same of ``-Z``: any kind that is not piecewise linear applies its
+own activation); consumers split as ``P·r+ + Q·r-`` (Swish: ``Wa·h1 + Wb·h2``) or, when
+they are not all linear, ``Concat(h1, h2)`` (mirror ReLU and the kinds that are not
+piecewise linear only). The kinds it applies to say so in the registry
+(``lowering.dw``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx_ir as ir
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.ir_helpers import Namer, initializer, new_node
-from linkedonnx.passes.lowering.build import record_z, relu_of, rewrite_linear_use, swish_of
+from linkedonnx.passes.lowering.build import activation_of, record_z, relu_of, rewrite_linear_use
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import (
     LinkedSite,
@@ -20,9 +23,9 @@ from linkedonnx.passes.lowering.site import (
     linear_plan,
 )
 
-#: Kinds whose halves the dw form can build from Z and the depthwise negation -Z with
-#: ops that stay in ORT's NCHWc layout (Relu; Sigmoid and Mul for Swish).
-DW_KINDS = ("relu", "relu-minmax", "prelu", "swish")
+#: The halves relu(z), relu(-z) as coefficients over (relu(z), relu(-z)): their Concat is
+#: the output itself.
+_MIRROR_RELU = ((1.0, 0.0), (0.0, 1.0))
 
 
 def _negation_weight(site: LinkedSite) -> np.ndarray:
@@ -43,13 +46,16 @@ def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult:
     consumers that are not all linear, Concat(h1, h2) (mirror ReLU and Swish only).
     The result says why not when the form does not apply (graph untouched then)."""
     result = FormResult("dw")
-    if site.kind not in DW_KINDS:
+    kind = KINDS[site.kind]
+    if not kind.lowering.dw:
         return result.fail(f"no dw form for {site.kind}")
+    linear = kind.has_slopes or kind.lowering.coefficients is not None
     plan: Plan | None = None
     try:
-        plan = halves_plan(site) if site.kind == "swish" else linear_plan(site)
+        plan = linear_plan(site) if linear else halves_plan(site)
     except NotApplicable as exc:
-        if site.kind not in ("relu", "swish"):  # only these may keep a Concat
+        # only halves that are the output's own may keep a Concat
+        if linear and kind.lowering.coefficients != _MIRROR_RELU:
             return result.fail(str(exc))
     try:
         w = _negation_weight(site)
@@ -67,9 +73,9 @@ def apply_dw(graph: ir.Graph, namer: Namer, site: LinkedSite) -> FormResult:
         source=site.node,
     )
     neg.outputs[0].type, neg.outputs[0].shape = site.z.type, site.z.shape
-    if site.kind == "swish":
-        first_nodes = swish_of(namer, site, site.z)
-        second_nodes = swish_of(namer, site, neg.outputs[0])
+    if not linear:
+        first_nodes = activation_of(graph, namer, site, site.z)
+        second_nodes = activation_of(graph, namer, site, neg.outputs[0])
     else:
         first_nodes = [relu_of(namer, site, site.z)]
         second_nodes = [relu_of(namer, site, neg.outputs[0])]

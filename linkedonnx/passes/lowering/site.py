@@ -13,6 +13,7 @@ import onnx_ir as ir
 
 from linkedonnx import DOMAIN
 from linkedonnx.functions import KIND_OF_OP
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.graph_utils import const_array, overridable_reason
 from linkedonnx.passes.ir_helpers import attr_int
 from linkedonnx.passes.lowering.result import NotApplicable
@@ -52,7 +53,7 @@ def site_of(node: ir.Node) -> LinkedSite:
     """Describe a linked node: kind, axis, input Z, output Y, prelu slopes if constant."""
     kind = linked_kind(node)
     slopes = None
-    if kind == "prelu":
+    if KINDS[kind].has_slopes:
         a, b = const_array(node.inputs[1]), const_array(node.inputs[2])
         if a is not None and b is not None:
             slopes = (a, b)
@@ -93,19 +94,20 @@ def prelu_slopes(site: LinkedSite, channels: int, rank: int) -> tuple[np.ndarray
 def half_coefficients(
     site: LinkedSite, channels: int, rank: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-channel (alpha1, beta1, alpha2, beta2) with h_i = alpha_i*r+ + beta_i*r-.
+    """Per-channel (alpha1, beta1, alpha2, beta2) with h_i = alpha_i*r+ + beta_i*r-: the
+    kind's ``lowering.coefficients``, or its slopes (PReLU).
 
     Raises NotApplicable for a kind that is not piecewise linear."""
-    one, zero = np.ones(channels, np.float64), np.zeros(channels, np.float64)
-    if site.kind == "relu":
-        return one, zero, zero, one
-    if site.kind == "relu-minmax":
-        return one, zero, zero, -one
-    if site.kind == "prelu":
+    one = np.ones(channels, np.float64)
+    kind = KINDS[site.kind]
+    if kind.has_slopes:
         a, b = (v.astype(np.float64) for v in prelu_slopes(site, channels, rank))
         # PRelu(x, s) = relu(x) - s*relu(-x)
         return one, -a, -b, one
-    raise NotApplicable(f"{site.kind} is not piecewise linear")
+    if kind.lowering.coefficients is None:
+        raise NotApplicable(f"{site.kind} is not piecewise linear")
+    (a1, b1), (a2, b2) = kind.lowering.coefficients
+    return a1 * one, b1 * one, a2 * one, b2 * one
 
 
 @dataclass

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from linkedonnx.kinds import KINDS
 from linkedonnx.passes.graph_utils import const_array
-from linkedonnx.passes.ir_helpers import Namer, attr_float, attr_int, initializer, new_node
-from linkedonnx.passes.lowering.build import record_z
+from linkedonnx.passes.ir_helpers import Namer, attr_float, attr_int, initializer
+from linkedonnx.passes.lowering.build import activation_of, record_z
 from linkedonnx.passes.lowering.result import FormResult, NotApplicable
 from linkedonnx.passes.lowering.site import (
     LinearUse,
@@ -19,9 +20,6 @@ from linkedonnx.passes.lowering.site import (
     prelu_slopes,
     refuse_overridable,
 )
-
-#: Kinds the stacked form can apply elementwise to [Z; -Z].
-STACKED_KINDS = ("relu", "relu-minmax", "selu", "swish", "prelu")
 
 
 def _stackable_producer(site: LinkedSite) -> tuple[ir.Node, np.ndarray, np.ndarray, int]:
@@ -69,12 +67,14 @@ def _stackable_producer(site: LinkedSite) -> tuple[ir.Node, np.ndarray, np.ndarr
 def _check(site: LinkedSite):
     """Everything the stacked form needs, or NotApplicable: (producer, W, b, out_axis,
     min-max consumer uses or None, stacked prelu slopes or None)."""
-    if site.kind not in STACKED_KINDS:
+    kind = KINDS[site.kind]
+    first, second = kind.halves
+    if first.sigma != 1 or second.sigma != -1 or first.activation != second.activation:
         raise NotApplicable(f"no stacked form for {site.kind}")
     producer, w, b, out_axis = _stackable_producer(site)
     channels = w.shape[out_axis]
     uses: list[LinearUse] | None = None
-    if site.kind == "relu-minmax":
+    if second.tau != first.tau:  # the second half negated (min-max): consumers absorb it
         try:
             uses = linear_uses(site)
         except NotApplicable as exc:
@@ -85,7 +85,7 @@ def _check(site: LinkedSite):
             raise NotApplicable("consumer weights do not match the channel count")
     rank = len(site.z.shape) if site.z.shape is not None else (w.ndim if out_axis == 0 else 2)
     slopes = None
-    if site.kind == "prelu":
+    if kind.has_slopes:
         found = prelu_slopes(site, channels, rank)
         shape = [1] * rank
         shape[site.axis % rank] = 2 * channels
@@ -94,19 +94,12 @@ def _check(site: LinkedSite):
 
 
 def _activation(namer: Namer, site: LinkedSite, stacked: ir.Value, slopes, dtype, graph):
+    """The kind's elementwise activation of [Z; -Z] (with the stacked slopes, if any)."""
     act_base = site.node.name or "lk"
-    if site.kind in ("relu", "relu-minmax"):
-        return [new_node(namer, "Relu", [stacked], base=act_base, source=site.node)]
-    if site.kind == "selu":
-        return [new_node(namer, "Selu", [stacked], base=act_base, source=site.node)]
-    if site.kind == "swish":
-        sig = new_node(namer, "Sigmoid", [stacked], base=act_base, source=site.node)
-        return [
-            sig,
-            new_node(namer, "Mul", [stacked, sig.outputs[0]], base=act_base, source=site.node),
-        ]
+    if slopes is None:
+        return activation_of(graph, namer, site, stacked)
     sv = initializer(graph, namer, slopes.astype(dtype), f"{act_base}_slopes_stacked")
-    return [new_node(namer, "PRelu", [stacked, sv], base=act_base, source=site.node)]
+    return activation_of(graph, namer, site, stacked, {"slope": sv})
 
 
 def _sign_second_half(graph: ir.Graph, namer: Namer, uses: list[LinearUse]) -> None:
