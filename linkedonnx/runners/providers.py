@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,19 @@ class Provider:
 
     def load(self, model: Any, **options: Any) -> Runner:
         """Load ``model`` (path, bytes or ModelProto) on this provider; ``options`` are
-        the runner's keyword arguments (threads, ...)."""
-        return self.runner_class()(model, provider=self.name, **options)
+        the runner's keyword arguments (threads, precision, cache_dir, ...); those given
+        as None are left to the runner's default. Raises BadInputError (one line) for an
+        option this provider's runner does not take."""
+        cls = self.runner_class()
+        given = {k: v for k, v in options.items() if v is not None}
+        takes = inspect.signature(cls.__init__).parameters
+        unknown = [k for k in given if k not in takes]
+        if unknown:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise BadInputError(
+                f"{flags} do(es) not apply to --provider {self.name} ({self.runtime})"
+            )
+        return cls(model, provider=self.name, **given)
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -63,6 +75,14 @@ PROVIDERS: dict[str, Provider] = {
             module="onnxruntime",
             install="pip install onnxruntime-gpu (in place of onnxruntime)",
             runner="linkedonnx.runners.onnxruntime_runner:OnnxRuntimeRunner",
+        ),
+        Provider(
+            name="openvino",
+            runtime="openvino",
+            description="OpenVINO, CPU device (f32 unless --precision bf16)",
+            module="openvino",
+            install="pip install 'linkedonnx[openvino]'",
+            runner="linkedonnx.runners.openvino_runner:OpenVinoRunner",
         ),
     )
 }
