@@ -60,7 +60,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             values = self.session.run(None if outputs is None else list(outputs), dict(feeds))
         except Exception as exc:
-            raise BadInputError(f"ONNX Runtime cannot run the model: {one_line(exc)}") from None
+            raise BadInputError(f"ONNX Runtime failed to run the model: {one_line(exc)}") from None
         return [np.asarray(v) for v in values]
 
     def settings(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -217,10 +217,9 @@ class OpenVinoRunner(Runner):
         )
         return self._compiled[key]
 
-    def infer_function(self, feeds: Mapping[str, np.ndarray]) -> Any:
-        """A function of no arguments that runs the model once on ``feeds`` (compiled
-        now, inputs shared with OpenVINO, outputs left in its tensors): what a timing
-        loop calls."""
+    def timed_call(self, feeds: Mapping[str, np.ndarray]) -> Callable[[], None]:
+        """A function of no arguments that runs the model once on ``feeds``: compiled
+        now, the inputs shared with OpenVINO, the outputs left in its tensors."""
         _compiled, request, _ports = self.compiled({n: feeds[n].shape for n in feeds})
         data = {n: np.ascontiguousarray(feeds[n]) for n in self._input_names}
 
@@ -244,7 +243,7 @@ class OpenVinoRunner(Runner):
         try:
             result = request.infer(data)
         except Exception as exc:
-            raise BadInputError(f"OpenVINO cannot run the model: {one_line(exc)}") from None
+            raise BadInputError(f"OpenVINO failed to run the model: {one_line(exc)}") from None
         return [np.array(result[ports[n]], copy=True) for n in names]
 
     def settings(self) -> dict[str, Any]:
@@ -260,7 +259,7 @@ class OpenVinoRunner(Runner):
             "compile_seconds": {k: round(v, 4) for k, v in self.compile_seconds.items()},
             "compiled_precision": sorted(
                 {
-                    str(c.get_property("INFERENCE_PRECISION_HINT"))
+                    c.get_property("INFERENCE_PRECISION_HINT").to_string()
                     for c, _, _ in self._compiled.values()
                 }
             ),

@@ -1,4 +1,4 @@
-"""Accuracy on labelled data as a parity rule: a model in ONNX Runtime and a reference
+"""Accuracy on labelled data as a parity rule: a model on a runner and a reference
 (another ONNX file, a checkpoint or zoo model, or the ONNX reference evaluator) on the
 same prepared split; each one's top-1 accuracy, the share of samples where both predict
 the same class, the error statistics of the first output over the whole split, and a
@@ -151,8 +151,11 @@ def validate_accuracy(
     limit: int | None = None,
     provider: str = "cpu",
     seed: int = 0,
+    precision: str = "f32",
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> AccuracyReport:
-    """Top-1 accuracy of the ONNX model at ``model_path`` (ONNX Runtime on ``provider``)
+    """Top-1 accuracy of the ONNX model at ``model_path`` (on ``provider``; OpenVINO's
+    ``precision`` and ``cache_dir`` as in :func:`linkedonnx.validate.validate`)
     and of ``reference`` (see :func:`linkedonnx.validate.load_reference`; ``seed`` for
     a zoo reference's weights) on ``split`` of ``data`` (a data set name or an .npz;
     None: the data set the model records), the first ``limit`` samples (None: all),
@@ -160,8 +163,8 @@ def validate_accuracy(
     (check ``.passed``: drop <= ``max_accuracy_drop`` points). Raises BadInputError for
     bad files, data, options or reference, LinkedOnnxError when a runner fails."""
     from linkedonnx.onnx_io import load_model
+    from linkedonnx.runners.providers import load_runner, runner_label
     from linkedonnx.runtime.inputs import data_inputs
-    from linkedonnx.runtime.session import make_session
     from linkedonnx.validate import _guarded, load_reference
 
     start = time.perf_counter()
@@ -183,14 +186,14 @@ def validate_accuracy(
     sig = data_inputs(model)
     dtype, batch_dim = sig[0].dtype, sig[0].dims[0]
     ref = load_reference(reference, model, sig, seed)
-    session = make_session(model, provider)
-    output_name = session.get_outputs()[0].name
+    runner = load_runner(provider, model, precision=precision, cache_dir=cache_dir)
+    output_name = runner.output_names[0]
     notes = list(ref.notes)
-    if len(session.get_outputs()) > 1:
+    if len(runner.output_names) > 1:
         notes.append(f"the model has several outputs; classes are read from {output_name!r}")
     fixed = batch_dim if isinstance(batch_dim, int) else None
     ours, theirs = predict_both(
-        lambda feeds: _guarded("ONNX Runtime", lambda: list(session.run(None, feeds))),
+        lambda feeds: _guarded(runner.runtime, lambda: runner.run(feeds)),
         lambda feeds: _guarded("the reference", lambda: ref.run(feeds)),
         input_name,
         (x.astype(dtype) for x, _ in labelled.batches(fixed or BATCH)),
@@ -209,7 +212,7 @@ def validate_accuracy(
     predicted, expected = ours.argmax(axis=1), theirs.argmax(axis=1)
     return AccuracyReport(
         model=what,
-        runner=f"onnxruntime {provider}",
+        runner=runner_label(runner),
         reference=ref.label,
         data=labelled.source,
         samples=len(labels),

@@ -68,6 +68,7 @@ def test_settings_are_explicit_and_compilation_is_per_shape_and_timed_apart() ->
         "INFERENCE_NUM_THREADS": "1",
     }
     assert settings["runtime"] == "openvino" and settings["precision"] == "f32"
+    assert settings["compiled_precision"] == []  # nothing compiled yet
     x = np.ones((2, 8), np.float32)
     runner.run({"X": x})
     runner.run({"X": x + 1})
@@ -80,6 +81,7 @@ def test_settings_are_explicit_and_compilation_is_per_shape_and_timed_apart() ->
     assert int(compiled.get_property("NUM_STREAMS")) == 1
     assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
     assert list(compiled.inputs[0].get_shape()) == [2, 8]  # static, not dynamic
+    assert runner.settings()["compiled_precision"] == ["f32"]
 
 
 def test_compiled_model_cache_dir_is_filled(tmp_path: Path) -> None:
@@ -98,7 +100,9 @@ def test_bad_feeds_and_options_are_one_line_errors() -> None:
         assert "\n" not in str(info.value)
     with pytest.raises(BadInputError, match="unknown precision 'f16'"):
         get_provider("openvino").load(linked_model(), precision="f16")
-    with pytest.raises(BadInputError, match="--cache-dir do"):
+    with pytest.raises(
+        BadInputError, match="--provider cpu \\(onnxruntime\\) takes no --cache-dir"
+    ):
         get_provider("cpu").load(linked_model(), cache_dir="somewhere")
 
 
