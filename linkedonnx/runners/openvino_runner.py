@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -158,6 +159,7 @@ class OpenVinoRunner(Runner):
         except Exception as exc:
             raise BadInputError(f"OpenVINO cannot read the model: {one_line(exc)}") from None
         self._compiled: dict[tuple[tuple[int, ...], ...], Any] = {}
+        self._lock = threading.Lock()  # an infer request runs one inference at a time
         #: Seconds each compilation took, by input shapes ("1x3x32x32").
         self.compile_seconds: dict[str, float] = {}
         self.load_seconds = time.perf_counter() - start
@@ -238,13 +240,14 @@ class OpenVinoRunner(Runner):
         extra = [n for n in feeds if n not in self._input_names]
         if extra:
             raise BadInputError(f"the model has no input(s) {extra}")
-        _compiled, request, ports = self.compiled({n: np.shape(v) for n, v in feeds.items()})
-        data = {n: np.ascontiguousarray(feeds[n]) for n in self._input_names}
-        try:
-            result = request.infer(data)
-        except Exception as exc:
-            raise BadInputError(f"OpenVINO failed to run the model: {one_line(exc)}") from None
-        return [np.array(result[ports[n]], copy=True) for n in names]
+        data = {n: np.ascontiguousarray(feeds[n]) for n in self._input_names if n in feeds}
+        with self._lock:  # several threads (the Predictor's callers) share the requests
+            _compiled, request, ports = self.compiled({n: v.shape for n, v in data.items()})
+            try:
+                result = request.infer(data)
+            except Exception as exc:
+                raise BadInputError(f"OpenVINO failed to run the model: {one_line(exc)}") from None
+            return [np.array(result[ports[n]], copy=True) for n in names]
 
     def settings(self) -> dict[str, Any]:
         return {

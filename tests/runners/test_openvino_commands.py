@@ -103,3 +103,17 @@ def test_per_layer_stays_with_onnx_runtime(files: dict[str, Path]) -> None:
 
     with pytest.raises(BadInputError, match="--per-layer captures layers in ONNX Runtime"):
         validate(files["m"], provider="openvino", per_layer=True)
+
+
+def test_inspect_counts_the_same_dead_units_on_openvino(files: dict[str, Path]) -> None:
+    from linkedonnx.runtime.dead_units import count_dead_units_onnx
+
+    model = onnx.load(files["fast"])
+    rng = np.random.default_rng(3)
+    batches = [rng.standard_normal((2, 3, 8, 8)).astype(np.float32) for _ in range(3)]
+    on_cpu = count_dead_units_onnx(model, batches, provider="cpu").to_dict()
+    on_ov = count_dead_units_onnx(model, batches, provider="openvino").to_dict()
+    assert on_ov["layers"] and len(on_ov["layers"]) == len(on_cpu["layers"])
+    for ov_layer, cpu_layer in zip(on_ov["layers"], on_cpu["layers"], strict=True):
+        assert ov_layer.pop("peak") == pytest.approx(cpu_layer.pop("peak"), rel=1e-5)
+        assert ov_layer == cpu_layer  # the same units and elements dead
