@@ -44,8 +44,8 @@ from linkedonnx.report_json import report_text
 if TYPE_CHECKING:
     from linkedonnx.passes.tuning import Timer
 
-Target = Literal["cpu", "cuda"]
-TARGETS = ("cpu", "cuda")
+Target = Literal["cpu", "cuda", "openvino"]
+TARGETS = ("cpu", "cuda", "openvino")
 
 
 def prepare(
@@ -141,6 +141,9 @@ def optimize(
     if form is not None:
         preference = uniform_preference(form)
         choice = {"choice": f"form {form}", "measured": False}
+    elif target == "openvino" and tune is not False and any(is_linked(n) for n in prepared.graph):
+        preference, choice, step = _measure_on_openvino(prepared, batch or DEFAULT_BATCH)
+        report.steps.append(step)
     elif target != "cpu":
         choice = {"choice": "table", "measured": False}
         note = f"not measured: target {target} is not this machine's CPU (table used)"
@@ -180,7 +183,7 @@ def check_options(
         raise BadInputError(
             "--fp16-io makes the inputs/outputs of a --fp16 model float16; add --fp16"
         )
-    if tune and target != "cpu":
+    if tune and target == "cuda":
         raise BadInputError(
             f"--tune times lowering forms on the CPU; --target {target} inlines them"
         )
@@ -190,7 +193,7 @@ def check_options(
         raise BadInputError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
     if batch is not None and batch < 1:
         raise BadInputError(f"batch must be at least 1, got {batch}")
-    measured = target == "cpu" and form is None and tune is not False
+    measured = target in ("cpu", "openvino") and form is None and tune is not False
     if batch is not None and not measured:
         why = f"--form {form}" if form else "--no-tune" if tune is False else f"--target {target}"
         raise BadInputError(f"--batch names the batch forms are timed at; {why} times nothing")
@@ -215,6 +218,35 @@ def _measure(
     found = choose_site_forms(proto, lower_sites, batch, thorough=thorough, timer=timer)
     step = StepReport("ChooseForms", False, found.counts(), time.perf_counter() - start)
     return found.site_forms, {**found.metadata(), "measured": True}, step
+
+
+def _measure_on_openvino(
+    prepared: ir.Model, batch: int
+) -> tuple[dict[str, Sequence[str]] | None, dict, StepReport]:
+    """Time the whole model lowered with each form (and the table, 'auto') in OpenVINO at
+    ``batch`` (:func:`linkedonnx.runtime.bench.time_on_provider`, one thread, f32) and
+    keep the fastest: its preference (None for the table), the ``linkedonnx.form_choice``
+    record and the report step. OpenVINO fuses the graph itself, so one form for every
+    site is measured, not each site apart."""
+    import time
+
+    from linkedonnx.runtime.bench import time_on_provider
+
+    start = time.perf_counter()
+    candidates = lowered_candidates(ir.to_proto(prepared))
+    medians = time_on_provider(candidates, "openvino", batch=batch, threads=1)
+    best = min(medians, key=medians.__getitem__)
+    choice = {
+        "choice": f"form {best}",
+        "measured": True,
+        "runtime": "openvino",
+        "batch": batch,
+        "medians_ms": {k: round(v, 4) for k, v in medians.items()},
+    }
+    step = StepReport(
+        "ChooseForms", False, {f"openvino: {best} fastest": 1}, time.perf_counter() - start
+    )
+    return (None if best == "auto" else uniform_preference(best)), choice, step
 
 
 def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:

@@ -388,3 +388,32 @@ def _data_inputs(
     pre = labelled.preprocess
     how = f"/{pre.scale:g}" + (" standardized" if pre.standardized else "")
     return {name: labelled.first(count).astype(sig.dtype)}, f"{labelled.source} ({how})"
+
+
+def time_on_provider(
+    models: dict[str, Any],
+    provider: str,
+    *,
+    batch: int = 6,
+    threads: int | None = None,
+    warmup: int = 3,
+    runs: int = 20,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Median ms of each of ``models`` (name -> path, bytes or ModelProto with the same
+    inputs) loaded on ``provider`` (:func:`~linkedonnx.runners.providers.load_runner`),
+    run interleaved on the same seeded inputs at ``batch``: how optimize and quantize
+    time their candidate forms on a runtime other than this process's ONNX Runtime CPU.
+    Raises BadInputError for bad settings or a model the runtime cannot run."""
+    check_settings(batch, warmup, runs)
+    calls, feeds = [], None
+    for model in models.values():
+        runner = load_runner(provider, model, threads=threads)
+        if feeds is None:
+            proto = model if not isinstance(model, (str, os.PathLike)) else load_model(model)
+            feeds = seeded_inputs(data_inputs(proto), batch, seed)
+        calls.append(runner_call(runner, feeds))
+    times = interleave(calls, warmup, runs)
+    return {
+        name: summarize(name, t, batch).median_ms for name, t in zip(models, times, strict=True)
+    }

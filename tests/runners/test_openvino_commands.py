@@ -117,3 +117,23 @@ def test_inspect_counts_the_same_dead_units_on_openvino(files: dict[str, Path]) 
     for ov_layer, cpu_layer in zip(on_ov["layers"], on_cpu["layers"], strict=True):
         assert ov_layer.pop("peak") == pytest.approx(cpu_layer.pop("peak"), rel=1e-5)
         assert ov_layer == cpu_layer  # the same units and elements dead
+
+
+def test_optimize_for_openvino_times_the_forms_there_and_records_the_choice() -> None:
+    import json
+
+    from linkedonnx.passes.optimize import optimize
+
+    model = allcnn_like("relu", widths=(8, 8, 16))
+    out, _ = optimize(model, target="openvino", batch=2)
+    meta = {p.key: p.value for p in out.metadata_props}
+    choice = json.loads(meta["linkedonnx.form_choice"])
+    assert choice["measured"] and choice["runtime"] == "openvino" and choice["batch"] == 2
+    assert set(choice["medians_ms"]) == {"auto", "split", "dw", "stacked", "inline"}
+    fastest = min(choice["medians_ms"], key=choice["medians_ms"].get)
+    assert choice["choice"] == f"form {fastest}"
+    assert meta["linkedonnx.target"] == "openvino" and not out.functions
+    table, _ = optimize(model, target="openvino", tune=False)
+    assert not json.loads({p.key: p.value for p in table.metadata_props}["linkedonnx.form_choice"])[
+        "measured"
+    ]

@@ -28,7 +28,12 @@ def command(
     model: Annotated[Path, typer.Argument(help="Input ONNX file (linked functions or flat).")],
     output: Annotated[Path, typer.Option("-o", "--out", help="Output ONNX file.")],
     target: Annotated[
-        str, typer.Option("--target", help="Execution provider to optimize for: cpu or cuda.")
+        str,
+        typer.Option(
+            "--target",
+            help="Runtime to optimize for: cpu or cuda (ONNX Runtime), or openvino "
+            "(forms timed in OpenVINO).",
+        ),
     ] = "cpu",
     fp16: Annotated[bool, typer.Option("--fp16", help="Write a float16 model.")] = False,
     fp16_io: Annotated[
@@ -68,7 +73,7 @@ def command(
     from linkedonnx.atomic import reserve_outputs
     from linkedonnx.passes.optimize import op_counts, optimize_file
 
-    measures = target == "cpu" and form is None and tune is not False
+    measures = target in ("cpu", "openvino") and form is None and tune is not False
     timing = verbosity.progress("optimize: timing lowering forms") if measures else nullcontext()
     with reserve_outputs(output, json_path, inputs=(model,)), timing:
         optimized, report = optimize_file(
