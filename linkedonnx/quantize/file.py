@@ -36,6 +36,7 @@ def quantize_file(
     per_channel: bool = True,
     form: str | None = None,
     tune: bool = False,
+    target: str = "cpu",
     freeze_inputs: bool = False,
     options: PreprocessOptions | None = None,
     data_dir: str | os.PathLike[str] | None = None,
@@ -85,6 +86,7 @@ def quantize_file(
             per_channel=per_channel,
             form=form,
             tune=tune,
+            target=target,
             freeze_inputs=freeze_inputs,
             progress=progress,
         )

@@ -36,6 +36,8 @@ METADATA_KEY = "linkedonnx.quantize"
 #: Lowering forms tried by ``tune`` (timed as INT8 models; 'auto' is optimize's
 #: machine-independent CPU table, split where it applies).
 TUNE_FORMS = ("auto", "split", "dw", "stacked", "inline")
+#: Where ``quantize --tune`` times the forms: ONNX Runtime's CPU, or OpenVINO.
+TUNE_TARGETS = ("cpu", "openvino")
 _LOWERED = re.compile(r"^([a-z-]+):(split|dw|stacked|inline)$")
 
 
@@ -58,6 +60,8 @@ class QuantizeReport:
     float_ops: dict[str, int] = field(default_factory=dict)
     tuning: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Where --tune timed the forms ('cpu': ONNX Runtime, 'openvino'); None untuned.
+    tuned_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -79,6 +83,7 @@ class QuantizeReport:
                 "cpu_flags": list(self.isa.flags),
                 "vnni": self.isa.vnni,
                 "reduce_range": self.reduce_range,
+                **({"tuned_on": self.tuned_on} if self.tuned_on else {}),
             },
             separators=(",", ":"),
         )
@@ -317,12 +322,14 @@ def quantize(
     reduce_range: bool | None = None,
     isa: Int8Isa | None = None,
     progress: ProgressFn | None = None,
+    target: str = "cpu",
 ) -> tuple[onnx.ModelProto, QuantizeReport]:
     """Quantize the float ``model`` (function form, converted or flat export) to a
     standard-op QDQ model calibrated on ``batches`` (dicts input name -> float32 array).
 
     ``form`` forces one lowering form (default :data:`DEFAULT_FORM`), ``tune`` times
-    the INT8 model of every form at ``tune_batch`` and keeps the fastest; ``method`` is
+    the INT8 model of every form at ``tune_batch`` on ``target`` ('cpu': ONNX Runtime,
+    'openvino': OpenVINO) and keeps the fastest (recorded in the metadata); ``method`` is
     'minmax', 'entropy' or 'percentile'; ``reduce_range`` None follows the CPU
     (``isa``, default: detected). A model with no linked activation is quantized the
     stock way (no shared ranges). Returns (QDQ ModelProto, QuantizeReport). Raises
@@ -336,6 +343,10 @@ def quantize(
         raise BadInputError("give either a form or tune, not both")
     if tune_batch < 1:
         raise BadInputError(f"tune batch must be at least 1, got {tune_batch}")
+    if target not in TUNE_TARGETS:
+        raise BadInputError(f"unknown target {target!r}; expected one of {', '.join(TUNE_TARGETS)}")
+    if target != "cpu" and not tune:
+        raise BadInputError(f"--target {target} names where --tune times the forms; add --tune")
     frozen: list[str] = []
     if freeze_inputs:
         model, frozen = freeze_initializer_inputs(model)
@@ -363,7 +374,7 @@ def quantize(
     timings: dict[str, float] = {}
     chosen = first
     if len(candidates) > 1:
-        timings = _time_candidates(candidates, tune_batch)
+        timings = _time_candidates(candidates, tune_batch, target)
         chosen = min(candidates, key=lambda c: timings[c.form])
     report = QuantizeReport(
         linked=linked,
@@ -381,6 +392,7 @@ def quantize(
         float_ops=_float_ops(chosen.model),
         tuning=timings,
         notes=notes,
+        tuned_on=target if timings else None,
     )
     kinds = {key.split(":")[0] for key in chosen.lowered}
     for kind, ops in (("selu", ("Selu", "Elu")), ("swish", ("Sigmoid", "Mul"))):
@@ -412,10 +424,19 @@ def _float_ops(model: onnx.ModelProto) -> dict[str, int]:
         return float_ops(model, Path(tmp))
 
 
-def _time_candidates(candidates: list[_Candidate], batch: int) -> dict[str, float]:
-    """Median ms of each candidate's INT8 model (optimize's timing helper: interleaved,
-    ORT CPU, spinning off, paired with the first candidate)."""
+def _time_candidates(
+    candidates: list[_Candidate], batch: int, target: str = "cpu"
+) -> dict[str, float]:
+    """Median ms of each candidate's INT8 model: on the CPU optimize's timing helper
+    (interleaved, ORT CPU, spinning off, paired with the first candidate); on OpenVINO
+    :func:`linkedonnx.runtime.bench.time_on_provider` (interleaved, one thread)."""
+    models = {c.form: c.model for c in candidates}
+    if target == "openvino":
+        from linkedonnx.runtime.bench import time_on_provider
+
+        timings = time_on_provider(models, "openvino", batch=batch, threads=1)
+        return {name: round(ms, 4) for name, ms in timings.items()}
     from linkedonnx.passes.tuning import time_models
 
-    timings = time_models({c.form: c.model for c in candidates}, batch, runs=20, warmup=3)
+    timings = time_models(models, batch, runs=20, warmup=3)
     return {name: round(ms, 4) for name, ms in timings.items()}

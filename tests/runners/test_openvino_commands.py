@@ -137,3 +137,20 @@ def test_optimize_for_openvino_times_the_forms_there_and_records_the_choice() ->
     assert not json.loads({p.key: p.value for p in table.metadata_props}["linkedonnx.form_choice"])[
         "measured"
     ]
+
+
+def test_quantize_tune_on_openvino_records_where_it_timed() -> None:
+    import json
+
+    from linkedonnx.quantize import METADATA_KEY, quantize
+
+    model = allcnn_like("relu", widths=(8, 8, 16))
+    rng = np.random.default_rng(0)
+    batches = [{"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)} for _ in range(2)]
+    out, report = quantize(model, batches, tune=True, tune_batch=2, target="openvino")
+    assert report.tuned_on == "openvino"
+    assert set(report.tuning) == {"auto", "split", "dw", "stacked", "inline"}
+    meta = json.loads({p.key: p.value for p in out.metadata_props}[METADATA_KEY])
+    assert meta["tuned_on"] == "openvino"
+    with pytest.raises(BadInputError, match="--target openvino names where --tune times"):
+        quantize(model, batches, target="openvino")

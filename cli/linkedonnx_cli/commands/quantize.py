@@ -46,7 +46,10 @@ def render(report: QuantizeReport, output: Path, console: Console) -> None:
     floats = ", ".join(f"{k} x{v}" for k, v in report.float_ops.items()) or "none"
     table.add_row("float between DQ and Q (after ORT fusions)", floats)
     if report.tuning:
-        table.add_row("tune (INT8 ms)", ", ".join(f"{k} {v:.3f}" for k, v in report.tuning.items()))
+        table.add_row(
+            f"tune (INT8 ms, {report.tuned_on})",
+            ", ".join(f"{k} {v:.3f}" for k, v in report.tuning.items()),
+        )
     if report.frozen_inputs:
         table.add_row("weights moved out of the inputs", str(len(report.frozen_inputs)))
     console.print(table)
@@ -66,7 +69,9 @@ def command(
     samples: Annotated[
         int,
         typer.Option(
-            "--samples", help="Calibrate on the first N samples of the split.", callback=at_least_one
+            "--samples",
+            help="Calibrate on the first N samples of the split.",
+            callback=at_least_one,
         ),
     ] = 512,
     method: Annotated[
@@ -82,6 +87,12 @@ def command(
     tune: Annotated[
         bool, typer.Option("--tune", help="Quantize every lowering form, keep the fastest INT8.")
     ] = False,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target", help="Where --tune times the forms: cpu (ONNX Runtime) or openvino."
+        ),
+    ] = "cpu",
     freeze_inputs: FreezeInputs = False,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
@@ -114,6 +125,7 @@ def command(
             per_channel=not per_tensor,
             form=form,
             tune=tune,
+            target=target,
             freeze_inputs=freeze_inputs,
             options=options,
             data_dir=data_dir,
