@@ -208,8 +208,8 @@ class BenchReport:
     runtime_version: str = ""
     #: OpenVINO's precision (f32 unless bf16 was asked for).
     precision: str = "f32"
-    #: Each model's runner settings (threads, precision, load and compile seconds, ...).
-    runners: list[dict[str, Any]] = field(default_factory=list)
+    #: Model file -> its runner's settings (threads, precision, load and compile seconds).
+    runners: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self, with_times: bool = False) -> dict[str, Any]:
         """A JSON-ready dict; per-run times only when ``with_times``."""
@@ -352,7 +352,7 @@ def bench_models(
         runtime=runtime,
         runtime_version=_version(runtime),
         precision=precision,
-        runners=[{"model": name, **r.settings()} for name, r in loaded],
+        runners={name: r.settings() for name, r in loaded},
     )
 
 

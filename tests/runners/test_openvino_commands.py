@@ -74,7 +74,7 @@ def test_bench_runs_function_form_optimized_and_int8_files(files: dict[str, Path
     assert [t.runs for t in report.timings] == [3, 3, 3]
     assert all(t.median_ms > 0 for t in report.timings)
     assert not report.iobinding
-    settings = report.runners[0]
+    settings = report.runners[str(files["m"])]
     assert settings["config"]["INFERENCE_PRECISION_HINT"] == "f32"
     assert settings["config"]["INFERENCE_NUM_THREADS"] == "1"
     assert list(settings["compile_seconds"]) == ["2x3x8x8"]  # compiled before timing

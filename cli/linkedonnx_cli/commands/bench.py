@@ -40,10 +40,10 @@ def render(report: BenchReport, console: Console) -> None:
         f"{how}, {report.runtime} {report.runtime_version or report.ort_version}, "
         f"inputs {report.data}"
     )
-    for settings in report.runners if openvino else []:
+    for model, settings in report.runners.items() if openvino else []:
         compiled = ", ".join(f"{s:.2f} s" for s in settings.get("compile_seconds", {}).values())
         console.print(
-            f"{settings['model']}: read {settings['load_seconds']:.2f} s, compiled {compiled} "
+            f"{model}: read {settings['load_seconds']:.2f} s, compiled {compiled} "
             f"({', '.join(settings.get('compiled_precision', []))})"
         )
     table = Table(show_header=True, header_style="bold")
