@@ -154,3 +154,15 @@ def test_quantize_tune_on_openvino_records_where_it_timed() -> None:
     assert meta["tuned_on"] == "openvino"
     with pytest.raises(BadInputError, match="--target openvino names where --tune times"):
         quantize(model, batches, target="openvino")
+
+
+@needs_bf16
+def test_validate_data_judges_bf16_by_accuracy(tmp_path: Path) -> None:
+    from linkedonnx.runtime.accuracy import validate_accuracy
+    from tests.deploy.models import digits_classifier
+
+    model = digits_classifier(tmp_path / "digits.onnx")
+    report = validate_accuracy(model, str(model), "digits", provider="openvino", precision="bf16")
+    assert report.runner == "openvino bf16" and report.reference.endswith("(onnxruntime cpu)")
+    assert report.passed, report.summary()
+    assert report.model_accuracy > 0.9 and report.agreement > 0.98
