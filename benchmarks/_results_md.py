@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 
 
-def results_md_target(
-    given: Path | None, *, quick: bool, off: bool, default: Path
-) -> Path | None:
+def results_md_target(given: Path | None, *, quick: bool, off: bool, default: Path) -> Path | None:
     """The Markdown file a run rewrites: None with ``off`` (--no-results-md), else
     ``given`` (--results-md), else ``default`` unless the run is ``quick`` (a smoke run
     writes none unless asked)."""

@@ -185,7 +185,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             deploy(model, options)
             input_name = model.graph.input[0].name
             for concurrency in CONCURRENCY:
-                result = load(url, name, input_name, image, concurrency, args.requests, args.time_limit)
+                result = load(
+                    url, name, input_name, image, concurrency, args.requests, args.time_limit
+                )
                 result.update(model=key, max_batch_size=batch)
                 data["served"].append(result)
                 print(json.dumps(result), flush=True)
@@ -206,7 +208,9 @@ def table(data: dict[str, Any]) -> str:
             f"| {r['p50_ms']} | {r['p99_ms']} | {r['failed']} | {r['images_per_s'] / bare:.0%} |"
         )
     for key, bare in data["bare"].items():
-        rows.append(f"| {key} bare ORT loop (batch {bare['batch']}) | - | - | {bare['images_per_s']} | - | - | - | 100% |")
+        rows.append(
+            f"| {key} bare ORT loop (batch {bare['batch']}) | - | - | {bare['images_per_s']} | - | - | - | 100% |"
+        )
     return "\n".join(rows)
 
 
@@ -284,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     data["targets"] = targets(data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")
-    command = "python benchmarks/bench_serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python benchmarks/bench_serve.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     section = results_section(data, command.strip())
     print(section)
     target = results_md_target(args.results_md, quick=args.quick, off=args.no_results_md,

@@ -33,7 +33,7 @@ import onnx
 from linkedonnx.errors import BadInputError, guarded
 from linkedonnx.onnx_io import file_if_large, load_model
 from linkedonnx.report_json import JsonReport
-from linkedonnx.runners.providers import get_provider
+from linkedonnx.runners.providers import get_provider, load_runner, runner_label
 from linkedonnx.runners.reference_runner import ReferenceEvaluatorRunner
 from linkedonnx.runtime.compare import (
     OutputComparison,
@@ -179,6 +179,10 @@ def load_reference(
     )
 
 
+#: The dtype a runner ``precision`` computes in, for the default tolerances.
+PRECISION_DTYPES: dict[str, tuple[str, ...]] = {"f32": (), "bf16": ("bfloat16",)}
+
+
 def _pair_names(model_names: list[str], reference: Reference, count: int) -> list[str]:
     """Reference output order matched to the model's: by name when both sides name the
     same set, else by position."""
@@ -200,18 +204,23 @@ def validate(
     optimization: str = "all",
     per_layer: bool = False,
     perturb: bool = True,
+    precision: str = "f32",
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ValidationReport:
     """Validate the ONNX model at ``model_path`` against ``reference``.
 
     Inputs: every input the model declares. The .npz file ``inputs`` may hold any
     subset of them (checked against the signature); the rest are seeded data
     (``seed``) with dynamic dims set to ``batch`` (or to the size the file binds), and
-    initializers that are graph inputs get their own values. The model runs on the
-    runner of ``provider`` (:mod:`linkedonnx.runners.providers`) at graph
-    ``optimization`` level; the reference as described in :func:`load_reference`, on
-    the same data cast to the float types it takes. ``atol``/``rtol`` default to the tolerance of the lowest
-    precision involved (the outputs' dtypes and both models' compute precision:
-    float32 1e-5, float16 1e-3). With ``perturb`` (the default) and initializers among
+    initializers that are graph inputs get their own values. The model runs in ONNX
+    Runtime on ``provider`` ('cpu' or 'cuda') at graph ``optimization`` level, or in
+    OpenVINO ('openvino') at ``precision`` ('f32', or 'bf16': refused elsewhere and
+    on a CPU without bf16; ``cache_dir``: its compiled-model cache); the reference as
+    described in :func:`load_reference`, on the same data cast to the float types it
+    takes. ``atol``/``rtol`` default to the tolerance of the lowest precision involved
+    (the outputs' dtypes, both models' compute precision and the runner's: float32
+    1e-5, float16 1e-3, bfloat16 1e-2; see
+    :data:`linkedonnx.runtime.compare.DEFAULT_TOLERANCES`). With ``perturb`` (the default) and initializers among
     the inputs, one more seeded round feeds them perturbed values: the outputs must
     change with each of them and, where the reference takes them too, still match.
     ``per_layer`` adds a :class:`~linkedonnx.runtime.layers.LayerReport` (each point
@@ -234,11 +243,15 @@ def validate(
     used_batch = batch_of(feeds, real)
     used_seed = seed if any(s.name not in given for s in real) else None
     ref = load_reference(reference, model, real, seed)
-    runner = get_provider(provider).load(
-        file_if_large(model, model_path), optimization=optimization
+    runner = load_runner(
+        provider, file_if_large(model, model_path), optimization, precision, cache_dir
     )
+    if per_layer and runner.runtime != "onnxruntime":
+        raise BadInputError(
+            "--per-layer captures layers in ONNX Runtime: use --provider cpu or cuda"
+        )
     model_names = runner.output_names
-    precision = [compute_dtype(model), ref.precision]
+    compute = [compute_dtype(model), ref.precision, *PRECISION_DTYPES.get(precision, ())]
 
     def run_model(data: dict[str, np.ndarray]) -> list[np.ndarray]:
         return guarded(runner.title, lambda: runner.run(data))
@@ -255,7 +268,7 @@ def validate(
             )
         by_name = dict(zip(names, expected, strict=True))
         return [
-            compare(name, got, by_name[name], atol, rtol, precision)
+            compare(name, got, by_name[name], atol, rtol, compute)
             for name, got in zip(model_names, actual, strict=True)
         ]
 
@@ -263,7 +276,7 @@ def validate(
     outputs = outputs_against_reference(feeds, actual)
     report = ValidationReport(
         model=os.fspath(model_path),
-        runner=f"{runner.runtime} {provider}",
+        runner=runner_label(runner),
         reference=ref.label,
         batch=used_batch,
         seed=used_seed,
@@ -277,7 +290,7 @@ def validate(
             report, sig, feeds, actual, seed, ref, run_model, outputs_against_reference
         )
     if per_layer:
-        report.layers = _per_layer(model, feeds, ref, provider, optimization, atol, rtol, precision)
+        report.layers = _per_layer(model, feeds, ref, provider, optimization, atol, rtol, compute)
         if report.layers.unmatched:
             report.notes.append(
                 f"{len(report.layers.unmatched)} point(s) of the model have no counterpart "

@@ -4,6 +4,7 @@ before any work starts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +28,23 @@ FreezeInputs = Annotated[
         "--freeze-inputs",
         help="Take initializers out of the graph inputs first, so their values count as"
         " constants (by default a weight a caller may override is never baked in).",
+    ),
+]
+
+#: ``--precision`` of the commands that run a model (validate, bench, serve): OpenVINO's.
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="f32 or bf16 (bf16: --provider openvino on a CPU with native bfloat16).",
+    ),
+]
+
+#: ``--cache-dir`` (validate, bench, serve): OpenVINO's compiled-model cache.
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="OpenVINO's compiled-model cache directory (--provider openvino)."
     ),
 ]
 

@@ -12,9 +12,7 @@ import numpy as np
 from linkedonnx.errors import BadInputError
 
 
-def read_npz_arrays(
-    path: str | os.PathLike[str], what: str
-) -> tuple[Path, dict[str, np.ndarray]]:
+def read_npz_arrays(path: str | os.PathLike[str], what: str) -> tuple[Path, dict[str, np.ndarray]]:
     """Every array of the .npz at ``path`` by name (``what`` names the file in errors).
     Returns (the checked path, arrays). Raises BadInputError for a missing, empty or
     unreadable file, a single .npy array, or pickled (object) arrays."""

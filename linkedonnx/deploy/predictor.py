@@ -1,4 +1,4 @@
-"""The Predictor: an ONNX classifier in ONNX Runtime that takes images as their data
+"""The Predictor: an ONNX classifier on a runner (ONNX Runtime or OpenVINO) that takes images as their data
 set stores them, applies the preprocessing the model records (``linkedonnx.preprocess``,
 through the one :func:`linkedonnx.arrays.apply` that ``validate --data`` and quantize's
 calibration use) and returns labels, probabilities or logits (no torch).
@@ -33,10 +33,12 @@ class Predictor:
     """Run an ONNX image classifier on raw or prepared images.
 
     ``model``: a path or an ONNX ModelProto with one NCHW image input; ``provider``:
-    'cpu' or 'cuda'; ``threads``: ONNX Runtime intra-op threads (None: its default).
-    Raises BadInputError for a model that does not load or has not one 4-D input,
-    MissingDependencyError for a missing provider. Thread-safe: several threads may call
-    :meth:`predict` at once (ONNX Runtime sessions are).
+    'cpu', 'cuda' or 'openvino'; ``threads``: intra-op threads (None: the runtime's
+    default); ``precision`` 'f32' or 'bf16' and ``cache_dir`` (compiled models) for
+    OpenVINO. Raises BadInputError for a model that does not load or has not one 4-D
+    input, or an option the provider does not take; MissingDependencyError for a missing
+    provider. Thread-safe: several threads may call :meth:`predict` at once (ONNX Runtime
+    sessions are; the OpenVINO runner serializes its runs).
     """
 
     def __init__(
@@ -44,10 +46,12 @@ class Predictor:
         model: str | os.PathLike[str] | onnx.ModelProto,
         provider: str = "cpu",
         threads: int | None = None,
+        precision: str = "f32",
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         from linkedonnx.onnx_io import load_model, needs_external_data
+        from linkedonnx.runners.providers import load_runner
         from linkedonnx.runtime.inputs import data_inputs
-        from linkedonnx.runtime.session import make_session
 
         proto = model if isinstance(model, onnx.ModelProto) else load_model(model)
         inputs = data_inputs(proto)
@@ -61,9 +65,23 @@ class Predictor:
             if needs_external_data(proto) and not isinstance(model, onnx.ModelProto)
             else proto
         )
-        self.session = make_session(source, provider, threads=threads)
+        self.runner = load_runner(
+            provider, source, precision=precision, cache_dir=cache_dir, threads=threads
+        )
         self.input = inputs[0]
-        self.output_name = self.session.get_outputs()[0].name
+        self.output_name = self.runner.output_names[0]
+        #: (name, ONNX element type, dims: int or None) of each model output.
+        self.outputs: list[tuple[str, int, tuple[int | None, ...]]] = [
+            (
+                o.name,
+                o.type.tensor_type.elem_type,
+                tuple(
+                    d.dim_value if d.HasField("dim_value") else None
+                    for d in o.type.tensor_type.shape.dim
+                ),
+            )
+            for o in proto.graph.output
+        ]
         self.preprocess: Preprocess | None = read_preprocess(proto)
         batch = self.input.dims[0]
         self.fixed_batch: int | None = batch if isinstance(batch, int) else None
@@ -131,7 +149,7 @@ class Predictor:
         for start in range(0, len(x), step):
             chunk = x[start : start + step]
             feed = padded(chunk, self.fixed_batch) if self.fixed_batch else chunk
-            out = self.session.run([self.output_name], {self.input.name: feed})[0]
+            out = self.runner.run({self.input.name: feed}, [self.output_name])[0]
             parts.append(np.asarray(out)[: len(chunk)])
         if not parts:
             raise BadInputError("no images given")

@@ -45,7 +45,8 @@ class ServeOptions:
     """How the model is served: its ``name``, ``replicas``, ORT ``threads`` (and Ray
     CPUs) per replica, ``max_batch_size`` requests per batch, ``batch_wait_ms`` to
     fill one, the per-request ``timeout_s`` (504 past it), ``max_request_mb`` (413
-    above it) and the ORT ``provider``."""
+    above it), the ``provider`` (cpu, cuda, openvino) and OpenVINO's ``precision`` and
+    compiled-model ``cache_dir`` (shared by the replicas)."""
 
     name: str
     replicas: int = 1
@@ -55,6 +56,8 @@ class ServeOptions:
     timeout_s: float = 30.0
     max_request_mb: float = 64.0
     provider: str = "cpu"
+    precision: str = "f32"
+    cache_dir: str | None = None
 
     def check(self) -> None:
         """Raise BadInputError for a value out of range."""
@@ -72,9 +75,9 @@ class ServeOptions:
                 raise BadInputError(f"{flag} must be a positive number, got {number}")
 
 
-ORT_TO_DATATYPE = {"tensor(float)": "FP32", "tensor(float16)": "FP16", "tensor(double)": "FP64",
-                   "tensor(int64)": "INT64", "tensor(int32)": "INT32", "tensor(uint8)": "UINT8",
-                   "tensor(int8)": "INT8", "tensor(bool)": "BOOL"}  # fmt: skip
+#: OIP datatype of each ONNX element type (TensorProto codes).
+ONNX_TO_DATATYPE = {1: "FP32", 10: "FP16", 11: "FP64", 7: "INT64", 6: "INT32", 2: "UINT8",
+                    3: "INT8", 9: "BOOL"}  # fmt: skip
 
 
 def _json(status: int, payload: dict) -> Response:
@@ -90,18 +93,24 @@ class OipModel:
 
         self.options = options
         self.ready = False
-        self.predictor = Predictor(onnx.load_from_string(model), options.provider, options.threads)
+        self.predictor = Predictor(
+            onnx.load_from_string(model),
+            options.provider,
+            options.threads,
+            options.precision,
+            options.cache_dir,
+        )
         sig = self.predictor.input
         self.input = TensorSpec(
             sig.name, "FP32", tuple(d if isinstance(d, int) else -1 for d in sig.dims)
         )
         self.outputs = [
             TensorSpec(
-                o.name,
-                ORT_TO_DATATYPE.get(o.type, o.type),
-                tuple(d if isinstance(d, int) else -1 for d in o.shape),
+                name,
+                ONNX_TO_DATATYPE.get(elem_type, str(elem_type)),
+                tuple(d if isinstance(d, int) else -1 for d in dims),
             )
-            for o in self.predictor.session.get_outputs()
+            for name, elem_type, dims in self.predictor.outputs
         ]
         self.output_names = [o.name for o in self.outputs]
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="ort")  # one ORT run at a time
@@ -113,7 +122,7 @@ class OipModel:
         self.ready = True
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
-        return self.predictor.session.run(self.output_names, {self.input.name: x})
+        return self.predictor.runner.run({self.input.name: x}, self.output_names)
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
     async def batched(self, arrays: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
@@ -256,7 +265,9 @@ def check_model(model: onnx.ModelProto, options: ServeOptions) -> None:
     load in a Predictor, or its batch axis is fixed."""
     from linkedonnx.deploy.predictor import Predictor
 
-    probe = Predictor(model, options.provider, options.threads)
+    probe = Predictor(
+        model, options.provider, options.threads, options.precision, options.cache_dir
+    )
     if probe.fixed_batch is not None:
         raise BadInputError(
             f"the model's batch axis is fixed at {probe.fixed_batch}; serve batches requests, "

@@ -60,6 +60,8 @@ class QuantizeReport:
     float_ops: dict[str, int] = field(default_factory=dict)
     tuning: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Where --tune timed the forms ('cpu': ONNX Runtime, 'openvino'); None untuned.
+    tuned_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -81,6 +83,7 @@ class QuantizeReport:
                 "cpu_flags": list(self.isa.flags),
                 "vnni": self.isa.vnni,
                 "reduce_range": self.reduce_range,
+                **({"tuned_on": self.tuned_on} if self.tuned_on else {}),
             },
             separators=(",", ":"),
         )
@@ -401,6 +404,7 @@ def quantize(
         float_ops=_float_ops(chosen.model),
         tuning=timings,
         notes=notes,
+        tuned_on=provider if timings else None,
     )
     kinds = {key.split(":")[0] for key in chosen.lowered}
     for name, kind in KINDS.items():

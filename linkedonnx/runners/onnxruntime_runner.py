@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import onnx
 
+from linkedonnx.errors import BadInputError
 from linkedonnx.runners.base import Runner
 from linkedonnx.runtime.session import make_session
 
@@ -16,9 +17,10 @@ from linkedonnx.runtime.session import make_session
 class OnnxRuntimeRunner(Runner):
     """``model`` (path, bytes or ModelProto) in an ONNX Runtime InferenceSession on
     ``provider`` ("cpu" or "cuda"), ``threads`` intra-op threads (None: ORT's default),
-    graph ``optimization`` level ("disable", "basic", "extended", "all").
-    Raises BadInputError when ONNX Runtime cannot load the model and
-    MissingDependencyError when the provider is missing."""
+    graph ``optimization`` level ("disable", "basic", "extended", "all"); ``precision``
+    "f32" only (a model runs in the precision it is written in; bf16 is OpenVINO's).
+    Raises BadInputError when ONNX Runtime cannot load the model or for another
+    precision, and MissingDependencyError when the provider is missing."""
 
     runtime: ClassVar[str] = "onnxruntime"
 
@@ -29,7 +31,13 @@ class OnnxRuntimeRunner(Runner):
         provider: str = "cpu",
         threads: int | None = None,
         optimization: str = "all",
+        precision: str = "f32",
     ) -> None:
+        if precision != "f32":
+            raise BadInputError(
+                f"--precision {precision} needs --provider openvino: ONNX Runtime runs a "
+                "model in the precision its file is written in"
+            )
         start = time.perf_counter()
         self.session = make_session(model, provider, threads=threads, optimization=optimization)
         self.load_seconds = time.perf_counter() - start

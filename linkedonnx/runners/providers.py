@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +55,17 @@ class Provider:
 
     def load(self, model: Any, **options: Any) -> Runner:
         """Load ``model`` (path, bytes or ModelProto) on this provider; ``options`` are
-        the runner's keyword arguments (threads, ...)."""
-        return self.runner_class()(model, provider=self.name, **options)
+        the runner's keyword arguments (threads, precision, cache_dir, ...); those given
+        as None are left to the runner's default. Raises BadInputError (one line) for an
+        option this provider's runner does not take."""
+        cls = self.runner_class()
+        given = {k: v for k, v in options.items() if v is not None}
+        takes = inspect.signature(cls.__init__).parameters
+        unknown = [k for k in given if k not in takes]
+        if unknown:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise BadInputError(f"--provider {self.name} ({self.runtime}) takes no {flags}")
+        return cls(model, provider=self.name, **given)
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -81,6 +92,14 @@ PROVIDERS: dict[str, Provider] = {
             lowering="cuda",
             device="cuda",
         ),
+        Provider(
+            name="openvino",
+            runtime="openvino",
+            description="OpenVINO, CPU device (f32 unless --precision bf16)",
+            module="openvino",
+            install="pip install 'linkedonnx[openvino]'",
+            runner="linkedonnx.runners.openvino_runner:OpenVinoRunner",
+        ),
     )
 }
 
@@ -105,3 +124,33 @@ def get_provider(name: str) -> Provider:
         raise BadInputError(
             f"unknown provider {name!r}; expected one of {', '.join(PROVIDERS)}"
         ) from None
+
+
+def load_runner(
+    provider: str,
+    model: Any,
+    optimization: str = "all",
+    precision: str = "f32",
+    cache_dir: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> Runner:
+    """``model`` loaded on ``provider`` with ``threads`` (None: the runtime's default):
+    ONNX Runtime's graph ``optimization`` level only when not its default ("all"), OpenVINO's
+    ``precision`` only when not f32 and ``cache_dir`` when given, so each runner is
+    handed only options it takes. Raises BadInputError for an option the provider's
+    runner does not take, MissingDependencyError when its runtime is not installed."""
+    return get_provider(provider).load(
+        model,
+        optimization=None if optimization == "all" else optimization,
+        precision=None if precision == "f32" else precision,
+        cache_dir=cache_dir,
+        threads=threads,
+    )
+
+
+def runner_label(runner: Runner) -> str:
+    """How a report names a runner: 'onnxruntime cpu', 'openvino f32', 'openvino bf16'."""
+    settings = runner.settings()
+    provider = settings.get("provider")
+    label = runner.runtime + (f" {provider}" if provider and provider != runner.runtime else "")
+    return label + (f" {settings['precision']}" if "precision" in settings else "")

@@ -1,4 +1,4 @@
-"""Accuracy on labelled data as a parity rule: a model in ONNX Runtime and a reference
+"""Accuracy on labelled data as a parity rule: a model on a runner and a reference
 (another ONNX file, a checkpoint or zoo model, or the ONNX reference evaluator) on the
 same prepared split; each one's top-1 accuracy, the share of samples where both predict
 the same class, the error statistics of the first output over the whole split, and a
@@ -146,8 +146,11 @@ def validate_accuracy(
     limit: int | None = None,
     provider: str = "cpu",
     seed: int = 0,
+    precision: str = "f32",
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> AccuracyReport:
-    """Top-1 accuracy of the ONNX model at ``model_path`` (on ``provider``'s runner)
+    """Top-1 accuracy of the ONNX model at ``model_path`` (on ``provider``; OpenVINO's
+    ``precision`` and ``cache_dir`` as in :func:`linkedonnx.validate.validate`)
     and of ``reference`` (see :func:`linkedonnx.validate.load_reference`; ``seed`` for
     a zoo reference's weights) on ``split`` of ``data`` (a data set name or an .npz;
     None: the data set the model records), the first ``limit`` samples (None: all),
@@ -155,7 +158,7 @@ def validate_accuracy(
     (check ``.passed``: drop <= ``max_accuracy_drop`` points). Raises BadInputError for
     bad files, data, options or reference, LinkedOnnxError when a runner fails."""
     from linkedonnx.onnx_io import load_model
-    from linkedonnx.runners.providers import get_provider
+    from linkedonnx.runners.providers import load_runner, runner_label
     from linkedonnx.runtime.inputs import data_inputs
     from linkedonnx.validate import load_reference
 
@@ -178,7 +181,7 @@ def validate_accuracy(
     sig = data_inputs(model)
     dtype, batch_dim = sig[0].dtype, sig[0].dims[0]
     ref = load_reference(reference, model, sig, seed)
-    runner = get_provider(provider).load(model)
+    runner = load_runner(provider, model, precision=precision, cache_dir=cache_dir)
     output_name = runner.output_names[0]
     notes = list(ref.notes)
     if len(runner.output_names) > 1:
@@ -204,7 +207,7 @@ def validate_accuracy(
     predicted, expected = ours.argmax(axis=1), theirs.argmax(axis=1)
     return AccuracyReport(
         model=what,
-        runner=f"{runner.runtime} {provider}",
+        runner=runner_label(runner),
         reference=ref.label,
         data=labelled.source,
         samples=len(labels),

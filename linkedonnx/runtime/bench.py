@@ -1,10 +1,11 @@
-"""Benchmarking ONNX models in ONNX Runtime (no torch here).
+"""Benchmarking ONNX models on a runner (ONNX Runtime or OpenVINO; no torch here).
 
 One idea: time one or more models on the same seeded inputs, interleaved round-robin
 (one run of each model per round) so that slow drifts of the machine hit every model
 alike, with thread-pool spinning off so the sessions do not disturb each other.
 On CUDA the inputs and outputs live on the device (IO binding), so host<->device
-copies are not timed.
+copies are not timed. OpenVINO runs each model compiled for the benchmark's static
+shape (compiled before timing; the compile times are reported apart).
 
 Inputs come from :func:`linkedonnx.runtime.inputs.session_inputs` (the same seeded data
 validate feeds). Public API: :func:`binding_plan`, :func:`bind`, :func:`summarize`,
@@ -26,10 +27,12 @@ import onnxruntime as ort
 from linkedonnx.arrays.labelled import PreprocessOptions
 from linkedonnx.errors import BadInputError
 from linkedonnx.onnx_io import load_model
-from linkedonnx.runtime.inputs import session_inputs
-from linkedonnx.runtime.session import make_session, resolve_providers
+from linkedonnx.runners.base import Runner
+from linkedonnx.runners.providers import get_provider, load_runner
+from linkedonnx.runtime.inputs import data_inputs, seeded_inputs, session_inputs
+from linkedonnx.runtime.session import resolve_providers
 
-#: Device name used by IO binding for each provider name.
+#: Device name used by IO binding for each ONNX Runtime provider name.
 DEVICE_OF_PROVIDER = {"cpu": "cpu", "cuda": "cuda"}
 
 
@@ -200,6 +203,13 @@ class BenchReport:
     timings: list[Timing]
     #: What was fed: 'seeded' or the labelled data and its preparation.
     data: str = "seeded"
+    #: The runtime behind ``provider`` and its version.
+    runtime: str = "onnxruntime"
+    runtime_version: str = ""
+    #: OpenVINO's precision (f32 unless bf16 was asked for).
+    precision: str = "f32"
+    #: Model file -> its runner's settings (threads, precision, load and compile seconds).
+    runners: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self, with_times: bool = False) -> dict[str, Any]:
         """A JSON-ready dict; per-run times only when ``with_times``."""
@@ -243,6 +253,21 @@ def bench_sessions(
     return timings
 
 
+def runner_call(
+    runner: Runner, feeds: dict[str, np.ndarray], iobinding: bool | None = None
+) -> Callable[[], None]:
+    """A function that runs ``runner`` once on ``feeds``: an ONNX Runtime runner through
+    :func:`make_runner` (IO binding on CUDA, or as ``iobinding`` says), any other through
+    its own :meth:`~linkedonnx.runners.base.Runner.timed_call`."""
+    session = getattr(runner, "session", None)
+    if runner.runtime == "onnxruntime" and session is not None:
+        device = DEVICE_OF_PROVIDER[runner.settings()["provider"]]
+        return make_runner(session, feeds, device, iobinding)
+    if iobinding:
+        raise BadInputError(f"IO binding is ONNX Runtime's; {runner.runtime} has none")
+    return runner.timed_call(feeds)
+
+
 def bench_models(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -259,48 +284,57 @@ def bench_models(
     seeded: bool = False,
     options: PreprocessOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "f32",
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> BenchReport:
-    """Load and time ONNX files in ONNX Runtime (see :func:`bench_sessions`; ``progress``
+    """Load ONNX files on ``provider`` (cpu, cuda: ONNX Runtime at graph ``optimization``
+    level; openvino: OpenVINO at ``precision``, compiled models cached in ``cache_dir``)
+    with ``threads`` and time them interleaved (see :func:`bench_sessions`; ``progress``
     is told the rounds done).
 
     Inputs: the first ``batch`` test samples of ``data`` (a data set name or .npz;
     None: the data set the first model records in ``linkedonnx.preprocess``), prepared
     as that model records (or as ``options`` say), when ``seeded`` is False and there
-    is such data; else seeded random inputs. Returns a BenchReport. Raises BadInputError for a missing or
-    invalid model, bad settings or data, MissingDependencyError when ``provider`` is
-    'cuda' without a CUDA EP.
+    is such data; else seeded random inputs. Returns a BenchReport. Raises BadInputError
+    for a missing or invalid model, bad settings, options or data, MissingDependencyError
+    when ``provider``'s runtime (or CUDA EP) is missing.
     """
+    from linkedonnx.onnx_io import file_if_large
+
     if not paths:
         raise BadInputError("no model to benchmark")
     check_settings(batch, warmup, runs)
     if seeded and data is not None:
         raise BadInputError("--seeded and --data exclude each other")
-    providers = resolve_providers(provider)
-    device = DEVICE_OF_PROVIDER[provider]
-    sessions = []
+    runtime = get_provider(provider).runtime
+    providers = resolve_providers(provider) if runtime == "onnxruntime" else [provider]
+    loaded: list[tuple[str, Runner]] = []
+    calls = []
     inputs, described = None, "seeded"
     for path in paths:
         model = load_model(path)
-        if not sessions and not seeded:
+        if not loaded and not seeded:
             inputs, described = _data_inputs(model, data, batch, data_dir, options)
-        session = make_session(model, provider, threads=threads, optimization=optimization)
-        if inputs is not None and sorted(i.name for i in session.get_inputs()) != sorted(inputs):
+        runner = load_runner(
+            provider, file_if_large(model, path), optimization, precision, cache_dir, threads
+        )
+        if inputs is not None and sorted(runner.input_names) != sorted(inputs):
             raise BadInputError(
                 f"{path} does not take the first model's input {sorted(inputs)}; "
                 "bench them on seeded inputs (--seeded)"
             )
-        sessions.append((str(path), session))
-    timings = bench_sessions(
-        sessions,
-        batch=batch,
-        warmup=warmup,
-        runs=runs,
-        seed=seed,
-        device=device,
-        iobinding=iobinding,
-        inputs=inputs,
-        progress=progress,
-    )
+        session = getattr(runner, "session", None)
+        feeds = inputs or (
+            session_inputs(session, batch, seed)
+            if runtime == "onnxruntime"
+            else seeded_inputs(data_inputs(model), batch, seed)
+        )
+        calls.append(runner_call(runner, feeds, iobinding))
+        loaded.append((str(path), runner))
+    times = interleave(calls, warmup, runs, progress)
+    timings = [summarize(name, t, batch) for (name, _), t in zip(loaded, times, strict=True)]
+    for t in timings:
+        t.speedup = timings[0].median_ms / t.median_ms if t.median_ms > 0 else float("inf")
     return BenchReport(
         provider=provider,
         providers=providers,
@@ -309,12 +343,26 @@ def bench_models(
         warmup=warmup,
         runs=runs,
         seed=seed,
-        iobinding=device != "cpu" if iobinding is None else iobinding,
+        iobinding=(provider != "cpu" if iobinding is None else iobinding)
+        and runtime == "onnxruntime",
         ort_version=ort.__version__,
         machine=machine_description(),
         timings=timings,
         data=described,
+        runtime=runtime,
+        runtime_version=_version(runtime),
+        precision=precision,
+        runners={name: r.settings() for name, r in loaded},
     )
+
+
+def _version(runtime: str) -> str:
+    """The installed version of ``runtime`` (onnxruntime or openvino)."""
+    if runtime == "onnxruntime":
+        return ort.__version__
+    from importlib.metadata import version
+
+    return version(runtime)
 
 
 def _data_inputs(
@@ -340,3 +388,32 @@ def _data_inputs(
     pre = labelled.preprocess
     how = f"/{pre.scale:g}" + (" standardized" if pre.standardized else "")
     return {name: labelled.first(count).astype(sig.dtype)}, f"{labelled.source} ({how})"
+
+
+def time_on_provider(
+    models: dict[str, Any],
+    provider: str,
+    *,
+    batch: int = 6,
+    threads: int | None = None,
+    warmup: int = 3,
+    runs: int = 20,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Median ms of each of ``models`` (name -> path, bytes or ModelProto with the same
+    inputs) loaded on ``provider`` (:func:`~linkedonnx.runners.providers.load_runner`),
+    run interleaved on the same seeded inputs at ``batch``: how optimize and quantize
+    time their candidate forms on a runtime other than this process's ONNX Runtime CPU.
+    Raises BadInputError for bad settings or a model the runtime cannot run."""
+    check_settings(batch, warmup, runs)
+    calls, feeds = [], None
+    for model in models.values():
+        runner = load_runner(provider, model, threads=threads)
+        if feeds is None:
+            proto = model if not isinstance(model, (str, os.PathLike)) else load_model(model)
+            feeds = seeded_inputs(data_inputs(proto), batch, seed)
+        calls.append(runner_call(runner, feeds))
+    times = interleave(calls, warmup, runs)
+    return {
+        name: summarize(name, t, batch).median_ms for name, t in zip(models, times, strict=True)
+    }

@@ -33,7 +33,7 @@ from linkedonnx.dead_unit_report import (
 from linkedonnx.errors import BadInputError
 from linkedonnx.kinds import BY_OP_TYPE, HALF_TREES
 from linkedonnx.kinds.spelling import ProtoView, match
-from linkedonnx.runtime.session import make_session
+from linkedonnx.runners.providers import get_provider, load_runner
 
 #: Plain activation ops that are no registered kind's (generic linked modules, contrib).
 PLAIN_OPS = {
@@ -159,19 +159,22 @@ def count_dead_units_onnx(
     provider: str = "cpu",
     source: str = "model.onnx",
 ) -> DeadUnitReport:
-    """Run ``model`` in ONNX Runtime on each float32 NCHW batch and return the per-layer
+    """Run ``model`` on ``provider`` (ONNX Runtime's cpu or cuda, or openvino) on each float32 NCHW batch and return the per-layer
     dead units. Raises BadInputError when the model has no activation or ORT refuses it."""
     sites = find_activations(model)
     if not sites:
         raise BadInputError(f"{source}: no activation layers found in the graph")
     exposed = expose_outputs(model, [s.output for s in sites])
-    session = make_session(exposed, provider, optimization="basic")
+    runtime = get_provider(provider).runtime
+    runner = load_runner(
+        provider, exposed, optimization="basic" if runtime == "onnxruntime" else "all"
+    )
     feed_name = data_input_name(model)
     names = [s.output for s in sites]
     tracker = AliveTracker()
     samples = 0
     for batch in batches:
-        values = session.run(names, {feed_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        values = runner.run({feed_name: np.ascontiguousarray(batch, dtype=np.float32)}, names)
         for site, value in zip(sites, values, strict=True):
             tracker.update(
                 site.name,

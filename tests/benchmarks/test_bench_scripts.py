@@ -207,3 +207,41 @@ def test_real_world_script_small_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     printed = capsys.readouterr().out
     assert "| simple | 23 |" in printed and "| light_squeezenet | 0 / 0 |" in printed
     assert "<!-- bench_real_world:begin -->" in md.read_text()
+
+
+def test_runtimes_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Issue 25: every row of bench_runtimes runs (OpenVINO, NNCF, ORT), with accuracy,
+    medians at batch 1 and 32, the targets, the CPU model and its ISA flags."""
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    pytest.importorskip("nncf", reason="nncf (benchmark-only) is not installed")
+    bench = _script("bench_runtimes")
+    out = tmp_path / "runtimes.json"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    (result,) = data["results"]
+    rows = set(result["medians"]["1"])
+    assert rows >= set(bench.ROWS) - {"ov ours-bf16", "ov ours-int8-bf16"}
+    assert set(result["medians"]) == {"1", "32"}
+    assert all(v > 0 for m in result["medians"].values() for v in m.values())
+    assert set(result["accuracy"]) == rows | {"samples"}
+    assert result["compiled_precision"]["ov plain-f32"] == ["f32"]
+    assert [c["what"].split(": ")[0] for c in result["targets"]] == [
+        "allcnn/lk-relu fashion-mnist b=1",
+        "allcnn/lk-relu fashion-mnist b=32",
+    ]
+    assert data["cpu"] and data["isa_flags"] and data["load_average"]
+    assert "| ov nncf-int8 |" in capsys.readouterr().out
+
+
+def test_runtimes_script_without_nncf_exits_2_with_the_pip_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    bench = _script("bench_runtimes")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nncf" else real(name, *a)
+    )
+    with pytest.raises(SystemExit) as info:
+        bench.main(["--quick"])
+    assert info.value.code == 2
+    assert "pip install nncf" in capsys.readouterr().err

@@ -54,7 +54,9 @@ def test_inspect_a_default_export_needs_no_flags(tmp_path: Path, capsys) -> None
     model with no recorded data set runs on synthetic images of its size, and says so."""
     model, report = tmp_path / "m.onnx", tmp_path / "dead.json"
     assert run_cli(capsys, "export", "zoo:allcnn/lk-relu", "-o", str(model))[0] == 0
-    code, out, err = run_cli(capsys, "inspect", str(model), "--samples", "128", "--json", str(report))
+    code, out, err = run_cli(
+        capsys, "inspect", str(model), "--samples", "128", "--json", str(report)
+    )
     assert code == 0, err
     assert "synthetic" in out and "say nothing about trained behaviour" in out
     payload = json.loads(report.read_text())

@@ -73,7 +73,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         "optimize": ["optimize", folder / "c.onnx", "-o", folder / "o.onnx"],
         "validate": ["validate", folder / "o.onnx", "--reference", model, "--per-layer"],
         "validate-data": [
-            "validate", classifier, "--reference", "zoo:params/lk-relu", "--data", "synthetic",
+            "validate",
+            classifier,
+            "--reference",
+            "zoo:params/lk-relu",
+            "--data",
+            "synthetic",
             "--no-standardize",
         ],
         "bench": ["bench", model, folder / "o.onnx", "--runs", "3", "--warmup", "1"],
@@ -81,8 +86,15 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         "zoo": ["zoo", "--family", "params"],
         "linkify": ["linkify", "zoo:params/relu", "-o", folder / "l.safetensors"],
         "quantize": [
-            "quantize", classifier, "-o", folder / "q.onnx", "--data", "synthetic",
-            "--samples", "16", "--no-standardize",
+            "quantize",
+            classifier,
+            "-o",
+            folder / "q.onnx",
+            "--data",
+            "synthetic",
+            "--samples",
+            "16",
+            "--no-standardize",
         ],
     }
     from linkedonnx_cli import app as app_module

@@ -16,7 +16,9 @@ def test_zoo_lists_every_model(capsys: pytest.CaptureFixture) -> None:
     assert code == 0, err
     assert "allcnn/lk-relu " in out
     assert "resnet/lk-selu-nobn" in out
-    assert "160 models" in out  # 5 families x (6 activations x 3 variants + lk-relu-minmax) x BN on/off
+    assert (
+        "160 models" in out
+    )  # 5 families x (6 activations x 3 variants + lk-relu-minmax) x BN on/off
     assert "2,735,626" in out  # allcnn/lk-relu's parameter count
 
 

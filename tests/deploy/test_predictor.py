@@ -101,3 +101,23 @@ def test_a_model_without_preprocessing_takes_prepared_input_only(model: Path) ->
     with pytest.raises(BadInputError, match="records no preprocessing"):
         predictor.predict(np.zeros((1, 8, 8, 1), np.uint8))
     assert predictor.predict(np.zeros((1, 16, 16, 1), np.float32), prepared=True).shape == (1,)
+
+
+def test_openvino_predictor_agrees_with_onnx_runtime_from_several_threads(
+    model: Path, raw_test, tmp_path: Path
+) -> None:
+    """Issue 25: the Predictor on OpenVINO (f32, compiled-model cache) gives ONNX Runtime's
+    logits, also when several threads call it at once (the runner serializes its runs)."""
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    images = raw_test[0][:40].transpose(0, 2, 3, 1)
+    want = Predictor(model).predict(images, output="logits")
+    cache = tmp_path / "ov-cache"
+    ov = Predictor(model, provider="openvino", threads=1, cache_dir=cache)
+    assert ov.runner.settings()["config"]["INFERENCE_PRECISION_HINT"] == "f32"
+    np.testing.assert_allclose(ov.predict(images, output="logits"), want, rtol=1e-4, atol=1e-4)
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(lambda i: ov.predict(images[i : i + 10]), range(0, 40, 10)))
+    np.testing.assert_array_equal(np.concatenate(parts), want.argmax(axis=1))
+    assert any(cache.iterdir())
+    with pytest.raises(BadInputError, match="--precision bf16 needs --provider openvino"):
+        Predictor(model, precision="bf16")

@@ -346,6 +346,8 @@ def test_halves_recognized_by_meaning(h: Half, pick: int, half_first: bool) -> N
     before = outputs(model)
     for a, b in zip(before, outputs(converted), strict=True):
         np.testing.assert_array_equal(b, a)  # exact (the sign of zero aside)
-    optimized, _ = optimize(converted, target="cpu", convert=False, tune=False)  # lower what convert did
+    optimized, _ = optimize(
+        converted, target="cpu", convert=False, tune=False
+    )  # lower what convert did
     for a, b in zip(before, outputs(optimized), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)

@@ -1,4 +1,5 @@
-"""`linkedonnx bench`: time ONNX models in ONNX Runtime, interleaved, with ratios to the first."""
+"""`linkedonnx bench`: time ONNX models in ONNX Runtime or OpenVINO, interleaved, with
+ratios to the first."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import at_least_one, provider_option
+from linkedonnx_cli.options import CacheDirOption, PrecisionOption, at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
@@ -26,13 +27,25 @@ if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
 
 def render(report: BenchReport, console: Console) -> None:
     """Print the settings line and one table row per model."""
+    openvino = report.runtime == "openvino"
+    how = (
+        f"precision {report.precision}, one compilation per model for the batch's shape"
+        if openvino
+        else f"io binding {'on' if report.iobinding else 'off'}"
+    )
     console.print(
         f"provider {report.provider} ({', '.join(report.providers)}), "
-        f"threads {report.threads if report.threads is not None else 'ORT default'}, "
+        f"threads {report.threads if report.threads is not None else 'runtime default'}, "
         f"batch {report.batch}, warm-up {report.warmup}, runs {report.runs} interleaved, "
-        f"io binding {'on' if report.iobinding else 'off'}, onnxruntime {report.ort_version}, "
+        f"{how}, {report.runtime} {report.runtime_version or report.ort_version}, "
         f"inputs {report.data}"
     )
+    for model, settings in report.runners.items() if openvino else []:
+        compiled = ", ".join(f"{s:.2f} s" for s in settings.get("compile_seconds", {}).values())
+        console.print(
+            f"{model}: read {settings['load_seconds']:.2f} s, compiled {compiled} "
+            f"({', '.join(settings.get('compiled_precision', []))})"
+        )
     table = Table(show_header=True, header_style="bold")
     for col in ("model", "median ms", "p90 ms", "p99 ms", "items/s", "speed-up vs first"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -53,11 +66,14 @@ def command(
         list[Path], typer.Argument(help="ONNX model files; ratios are to the first.")
     ],
     provider: Annotated[str, provider_option("Where the models run")] = "cpu",
+    precision: PrecisionOption = "f32",
+    cache_dir: CacheDirOption = None,
     batch: Annotated[
         int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
     ] = 1,
     threads: Annotated[
-        int | None, typer.Option(help="ORT intra-op threads (default: ORT's choice).")
+        int | None,
+        typer.Option(help="Intra-op threads (ORT) or INFERENCE_NUM_THREADS (OpenVINO)."),
     ] = None,
     warmup: Annotated[int, typer.Option(help="Untimed runs of each model first.")] = 10,
     runs: Annotated[int, typer.Option(help="Timed runs of each model (interleaved).")] = 100,
@@ -85,7 +101,7 @@ def command(
         typer.Option("--plot", help="Also draw each model's latency distribution as a PNG."),
     ] = None,
 ) -> None:
-    """Time ONNX models in ONNX Runtime: median, p90, p99, throughput, speed-up vs the first."""
+    """Time ONNX models in ONNX Runtime or OpenVINO: median, p90, p99, throughput, speed-up vs the first."""
     from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.report_json import report_text
@@ -106,6 +122,8 @@ def command(
                 seeded=seeded,
                 options=PreprocessOptions.parse(scale, mean, std, standardize),
                 progress=tell,
+                precision=precision,
+                cache_dir=cache_dir,
             )
         if json_path is not None:
             write_text_atomic(json_path, report_text(report.to_dict()))

@@ -61,9 +61,9 @@ def summary_table(summary: JourneySummary) -> Table:
 
 
 def command(
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder for every artifact.")] = Path(
-        "linkedonnx-demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Output folder for every artifact.")
+    ] = Path("linkedonnx-demo"),
     model: Annotated[str, typer.Option(help="Linked zoo model to train.")] = "params/lk-relu",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 2,
     max_steps: Annotated[

@@ -119,7 +119,7 @@ def command(
                 raise BadInputError(f"{flag} initialises a zoo: model; {kind} has its weights")
     if provider is not None and ref.kind != "onnx":
         raise BadInputError(
-            f"--provider picks ONNX Runtime's device for an .onnx source, not {source}"
+            f"--provider picks the runtime and device for an .onnx source, not {source}"
         )
     read += (Path(data),) if data is not None and data.lower().endswith(".npz") else ()
     with reserve_outputs(json_path, inputs=read):

@@ -46,7 +46,10 @@ def render(report: QuantizeReport, output: Path, console: Console) -> None:
     floats = ", ".join(f"{k} x{v}" for k, v in report.float_ops.items()) or "none"
     table.add_row("float between DQ and Q (after ORT fusions)", floats)
     if report.tuning:
-        table.add_row("tune (INT8 ms)", ", ".join(f"{k} {v:.3f}" for k, v in report.tuning.items()))
+        table.add_row(
+            f"tune (INT8 ms, {report.tuned_on})",
+            ", ".join(f"{k} {v:.3f}" for k, v in report.tuning.items()),
+        )
     if report.frozen_inputs:
         table.add_row("weights moved out of the inputs", str(len(report.frozen_inputs)))
     console.print(table)

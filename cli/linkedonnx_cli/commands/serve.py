@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from linkedonnx_cli.options import at_least_one, provider_option
+from linkedonnx_cli.options import CacheDirOption, PrecisionOption, at_least_one, provider_option
 from linkedonnx_cli.render import output_console
 
 PIP = "pip install 'linkedonnx[serve]'"
@@ -49,6 +49,8 @@ def command(
         float, typer.Option("--max-request-mb", help="Largest request body (413 above it).")
     ] = 64.0,
     provider: Annotated[str, provider_option("Where the model runs")] = "cpu",
+    precision: PrecisionOption = "f32",
+    cache_dir: CacheDirOption = None,
     address: Annotated[
         str | None,
         typer.Option(
@@ -91,6 +93,8 @@ def command(
         timeout_s=timeout,
         max_request_mb=max_request_mb,
         provider=provider,
+        precision=precision,
+        cache_dir=None if cache_dir is None else str(cache_dir),
     )
     server = start(model, options, host=host, port=port, address=address, log_dir=log_dir)
     try:

@@ -44,7 +44,9 @@ def command(
     model: Annotated[
         str | None, typer.Option(help="Zoo model name, e.g. depth/lk-relu (see `zoo`).")
     ] = None,
-    data: Annotated[str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")] = "digits",
+    data: Annotated[
+        str, typer.Option(help="Dataset: digits, fashion-mnist, cifar10 or synthetic.")
+    ] = "digits",
     epochs: Annotated[int, typer.Option(help="Number of epochs.")] = 10,
     batch_size: Annotated[
         int, typer.Option("--batch", help="Global batch size.", callback=at_least_one)

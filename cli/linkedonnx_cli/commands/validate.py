@@ -19,7 +19,13 @@ from linkedonnx_cli.data_options import (
     StandardizeOption,
     StdOption,
 )
-from linkedonnx_cli.options import at_least_one, given_flags, provider_option
+from linkedonnx_cli.options import (
+    CacheDirOption,
+    PrecisionOption,
+    at_least_one,
+    given_flags,
+    provider_option,
+)
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:  # onnx/onnxruntime are imported when the command runs
@@ -96,6 +102,8 @@ def command(
         ),
     ] = None,
     provider: Annotated[str, provider_option("Where the model runs")] = "cpu",
+    precision: PrecisionOption = "f32",
+    cache_dir: CacheDirOption = None,
     batch: Annotated[
         int, typer.Option(help="Value of every dynamic input dimension.", callback=at_least_one)
     ] = 1,
@@ -145,8 +153,8 @@ def command(
     std: StdOption = None,
     standardize: StandardizeOption = None,
 ) -> None:
-    """Feed the same inputs to the model in ONNX Runtime and to the reference; compare each
-    output. With --data: top-1 accuracy of both on labelled data, pass or fail on the
+    """Feed the same inputs to the model (in ONNX Runtime, or OpenVINO with --provider
+    openvino) and to the reference; compare each output (bf16: the bfloat16 tolerance). With --data: top-1 accuracy of both on labelled data, pass or fail on the
     accuracy drop. Exit 0 pass, 1 fail (or nothing compared), 2 bad input."""
     from linkedonnx.arrays.labelled import PreprocessOptions
     from linkedonnx.atomic import reserve_outputs
@@ -165,10 +173,10 @@ def command(
         if data is not None:
             report = _accuracy(model, reference, data, split, max_accuracy_drop, limit,
                                data_dir, PreprocessOptions.parse(scale, mean, std, standardize),
-                               provider, seed, json_path)  # fmt: skip
+                               provider, seed, json_path, precision, cache_dir)  # fmt: skip
         else:
             report = _compare(model, reference, provider, batch, atol, rtol, seed, inputs,
-                              per_layer, plot, json_path)  # fmt: skip
+                              per_layer, plot, json_path, precision, cache_dir)  # fmt: skip
     if not report.passed:
         raise typer.Exit(1)
 
@@ -197,6 +205,8 @@ def _compare(
     per_layer: bool,
     plot: Path | None,
     json_path: Path | None,
+    precision: str = "f32",
+    cache_dir: Path | None = None,
 ) -> ValidationReport:
     """``validate``: the model's outputs (and, with ``per_layer`` or ``plot``, each layer's)
     against the reference's; prints the report, writes --json and --plot. Returns it."""
@@ -213,6 +223,8 @@ def _compare(
         seed=seed,
         inputs=inputs,
         per_layer=per_layer or plot is not None,
+        precision=precision,
+        cache_dir=cache_dir,
     )
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
@@ -237,6 +249,8 @@ def _accuracy(
     provider: str,
     seed: int,
     json_path: Path | None,
+    precision: str = "f32",
+    cache_dir: Path | None = None,
 ) -> AccuracyReport:
     """``validate --data``: accuracy of the model and the reference on labelled data; prints
     the report and writes --json. Returns it."""
@@ -247,6 +261,7 @@ def _accuracy(
     report = validate_accuracy(
         model, reference, data, split=split, max_accuracy_drop=max_accuracy_drop,
         options=options, data_dir=data_dir, limit=limit, provider=provider, seed=seed,
+        precision=precision, cache_dir=cache_dir,
     )  # fmt: skip
     if json_path is not None:
         write_text_atomic(json_path, report.to_json())
