@@ -257,6 +257,15 @@ def run_experiment(config: ExperimentConfig) -> ExperimentResult:
         summaries.append(
             RunSummary.from_metrics(activation, model, parameters, result.metrics, seed)
         )
+    # Reported row by row, each row's seeds in order, whatever order they trained in.
+    row_order = {a: i for i, a in enumerate(activations)}
+    summaries.sort(key=lambda r: (row_order[r.activation], seeds.index(r.seed)))
+    metrics = {
+        run_label(a, s, len(seeds)): metrics[run_label(a, s, len(seeds))]
+        for a in activations
+        for s in seeds
+    }
+    runs = [(a, s) for a in activations for s in seeds]
     title = f"{exp.name} on {config.data}"
     settings = (
         f"recipe {config.recipe}: {optimizer} lr {lr:g}"

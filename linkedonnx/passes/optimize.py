@@ -242,7 +242,7 @@ def _measure(
         proto, lower_sites, batch, thorough=thorough, timer=timer, provider=provider
     )
     step = StepReport("ChooseForms", False, found.counts(), time.perf_counter() - start)
-    return found.site_forms, {**found.metadata(), "measured": True}, step
+    return found.site_forms, {**found.metadata(), "measured": True, "provider": provider}, step
 
 
 def record_lowering(model: ir.Model, target: str, report: PipelineReport) -> None:

@@ -125,13 +125,13 @@ def test_optimize_for_openvino_times_the_forms_there_and_records_the_choice() ->
     from linkedonnx.passes.optimize import optimize
 
     model = allcnn_like("relu", widths=(8, 8, 16))
-    out, _ = optimize(model, target="openvino", batch=2)
+    out, report = optimize(model, target="openvino", batch=2, tune=True)
     meta = {p.key: p.value for p in out.metadata_props}
     choice = json.loads(meta["linkedonnx.form_choice"])
-    assert choice["measured"] and choice["runtime"] == "openvino" and choice["batch"] == 2
-    assert set(choice["medians_ms"]) == {"auto", "split", "dw", "stacked", "inline"}
-    fastest = min(choice["medians_ms"], key=choice["medians_ms"].get)
-    assert choice["choice"] == f"form {fastest}"
+    assert choice["measured"] and choice["provider"] == "openvino" and choice["batch"] == 2
+    forms = json.loads(meta["linkedonnx.lowered_forms"])
+    assert sum(forms.values()) == 3 and all(k.startswith("relu:") for k in forms)
+    assert any(s.name == "ChooseForms" and s.seconds > 0 for s in report.steps)
     assert meta["linkedonnx.target"] == "openvino" and not out.functions
     table, _ = optimize(model, target="openvino", tune=False)
     assert not json.loads({p.key: p.value for p in table.metadata_props}["linkedonnx.form_choice"])[
@@ -147,13 +147,13 @@ def test_quantize_tune_on_openvino_records_where_it_timed() -> None:
     model = allcnn_like("relu", widths=(8, 8, 16))
     rng = np.random.default_rng(0)
     batches = [{"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)} for _ in range(2)]
-    out, report = quantize(model, batches, tune=True, tune_batch=2, target="openvino")
+    out, report = quantize(model, batches, tune=True, tune_batch=2, provider="openvino")
     assert report.tuned_on == "openvino"
     assert set(report.tuning) == {"auto", "split", "dw", "stacked", "inline"}
     meta = json.loads({p.key: p.value for p in out.metadata_props}[METADATA_KEY])
     assert meta["tuned_on"] == "openvino"
-    with pytest.raises(BadInputError, match="--target openvino names where --tune times"):
-        quantize(model, batches, target="openvino")
+    with pytest.raises(BadInputError, match="--provider openvino picks where --tune times"):
+        quantize(model, batches, provider="openvino")
 
 
 @needs_bf16

@@ -73,7 +73,7 @@ def command(
     ] = 1,
     threads: Annotated[
         int | None,
-        typer.Option(help="Intra-op threads (ORT) or INFERENCE_NUM_THREADS (OpenVINO)."),
+        typer.Option(help="Threads: ONNX Runtime intra-op threads, or OpenVINO inference threads."),
     ] = None,
     warmup: Annotated[int, typer.Option(help="Untimed runs of each model first.")] = 10,
     runs: Annotated[int, typer.Option(help="Timed runs of each model (interleaved).")] = 100,

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from linkedonnx.zoo.spec import ModelSpec
 from linkedonnx_cli.render import output_console
 
 if TYPE_CHECKING:
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 def render(rows: list[ModelStats], console: Console) -> None:
     """Print one table row per model: name, BN, parameters, MFLOPs."""
     from linkedonnx.zoo import parse_name
+    from linkedonnx.zoo.spec import ModelSpec
 
     spec = ModelSpec("default")
     geometry = f"{spec.in_channels}×{spec.image_size}×{spec.image_size}"
@@ -52,6 +52,7 @@ def command(
     """List every zoo model with its parameter count and FLOPs at 3×32×32."""
     from linkedonnx.atomic import reserve_outputs, write_text_atomic
     from linkedonnx.report_json import report_text
+    from linkedonnx.zoo.spec import ModelSpec
     from linkedonnx.zoo.stats import zoo_stats  # torch: only when it runs
 
     with reserve_outputs(json_path):
