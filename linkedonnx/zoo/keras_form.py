@@ -101,13 +101,9 @@ def _input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, t
                 shapes.setdefault(name, inputs[0].shape[1:])
 
             handles.append(module.register_forward_pre_hook(hook))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
+        _probe(model, input_shape)
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return shapes
@@ -122,13 +118,9 @@ def _flatten_head(model: nn.Module, input_shape: tuple[int, ...]) -> None:
         raise ValueError("the model has no global pool 'pool' before a dense layer 'fc'")
     seen: list[torch.Size] = []
     handle = pool.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[0].shape))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape)))
+        _probe(model, input_shape)
     finally:
-        model.train(was_training)
         handle.remove()
     model.pool = nn.Identity()
     model.fc = nn.Linear(math.prod(seen[0][1:]), fc.out_features)
@@ -166,3 +158,15 @@ def to_keras_form(
                 child.slope_pos = nn.Parameter(torch.zeros(shape))
                 child.slope_neg = nn.Parameter(torch.zeros(shape))
     return model
+
+
+def _probe(model: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """Run ``model`` once on a zero batch of one ``input_shape`` image, in eval mode and
+    without gradients (so its hooks see every layer's shape); its mode is restored."""
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape)))
+    finally:
+        model.train(was_training)
