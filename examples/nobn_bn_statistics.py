@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from torch import nn
+from torch.optim.swa_utils import update_bn
 
 from linkedonnx.data import load as load_data
 from linkedonnx.data.subset import stratified_subset
@@ -36,19 +36,6 @@ def _config(run: Path) -> TrainConfig:
     raw = json.loads((run / "config.json").read_text())
     known = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in raw.items() if k in known})
-
-
-@torch.no_grad()
-def _reestimate(model: nn.Module, batches: list[torch.Tensor]) -> None:
-    """Replace every batch norm's running statistics by their average over ``batches``."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average
-    model.train()
-    for x in batches:
-        model(x)
-    model.eval()
 
 
 def main(folder: Path) -> None:
@@ -68,7 +55,8 @@ def main(folder: Path) -> None:
         steps = metrics[-1]["steps"]  # cumulative over the epochs
         _, saved = evaluate(model, data, torch.device("cpu"), 256)
         images = data.train_images
-        _reestimate(model, [data.prepare(images[i : i + 256]) for i in range(0, len(images), 256)])
+        # torch's own re-estimation: reset, cumulative average over the batches
+        update_bn([data.prepare(images[i : i + 256]) for i in range(0, len(images), 256)], model)
         _, fresh = evaluate(model, data, torch.device("cpu"), 256)
         row = {
             "run": str(run.relative_to(folder)),
