@@ -14,11 +14,14 @@ import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import onnx
@@ -36,8 +39,31 @@ from linkedonnx.deploy.oip import (
 )
 from linkedonnx.errors import BadInputError, first_line
 
-#: Seconds a deployment may take to come up before ``serve`` gives up (exit 2).
+#: Seconds after which a deployment whose replicas Ray Serve still reports as waiting
+#: to be scheduled (no node has their CPUs free) makes ``serve`` give up (exit 2).
 SCHEDULE_TIMEOUT_S = 60.0
+
+#: Seconds placed replicas may take to start and warm up before ``serve`` gives up.
+#: Longer than the schedule limit: on a loaded machine each Ray worker process takes
+#: 20 s to start (measured on 2 cores beside two busy processes), and that is progress.
+START_TIMEOUT_S = 300.0
+
+#: Ray Serve's deployment message for replicas that are not yet placed on a node.
+UNSCHEDULED = "to be scheduled"
+
+#: Ray Serve's proxy checks, loosened for a loaded machine. With Ray's defaults (5 s
+#: to become ready, 10 s per health check) a proxy whose worker process is still
+#: starting on 2 busy cores is killed before it runs, and ``serve.start`` fails with
+#: "The actor died unexpectedly" (measured: always, beside two busy processes). A
+#: value already in the environment wins.
+RAY_SERVE_TOLERANCES = {
+    "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30",
+    "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30",
+}
+
+#: File in the log folder that receives the Ray driver's messages (see
+#: :func:`ray_messages_to`).
+DRIVER_MESSAGES = "driver-messages.log"
 
 
 @dataclass(frozen=True)
@@ -289,10 +315,11 @@ def connect(
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    for key, value in RAY_SERVE_TOLERANCES.items():  # inherited by the local Ray's processes
+        os.environ.setdefault(key, value)
     init: dict = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address is None:
-        folder = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="lo-ray-"))
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = ray_log_folder(log_dir, address)
         init.update(address="local", num_cpus=cpus or os.cpu_count() or 1,
                     include_dashboard=False, _temp_dir=str(folder.resolve()))  # fmt: skip
     else:
@@ -309,13 +336,50 @@ def connect(
     )
 
 
+def ray_log_folder(log_dir: str | os.PathLike[str] | None, address: str | None) -> Path | None:
+    """The folder a local Ray logs to: ``log_dir`` (created) or a new temporary folder
+    with a short name (Ray's socket paths must fit); None when joining the cluster at
+    ``address``, which keeps its own logs."""
+    if address is not None:
+        return None
+    folder = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="lo-ray-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def ray_messages_to(folder: str | os.PathLike[str] | None) -> Iterator[TextIO]:
+    """Keep the Ray driver's messages off standard output for the block, and yield the
+    real standard output. Ray's driver prints the cluster's error messages (a retried
+    task, a killed actor) to ``sys.stdout`` whatever ``log_to_driver`` says, so they
+    would come before or between a command's own lines. They go to
+    ``folder``/:data:`DRIVER_MESSAGES`, or to standard error when ``folder`` is None."""
+    real = sys.stdout
+    if folder is None:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield real
+        return
+    with (
+        open(Path(folder) / DRIVER_MESSAGES, "a", encoding="utf-8") as sink,
+        contextlib.redirect_stdout(sink),
+    ):
+        yield real
+
+
 def check_fits(options: ServeOptions, cpus: float) -> None:
-    """Raise BadInputError when one replica asks for more CPUs (``options.threads``) than
-    the local Ray will have (``cpus``): such a deployment could never be scheduled."""
+    """Raise BadInputError when the replicas ask for more CPUs (``options.threads``
+    each) than the local Ray will have (``cpus``): such a deployment could never be
+    scheduled, so it is refused before Ray starts."""
     if options.threads > cpus:
         raise BadInputError(
             f"each replica asks Ray for {options.threads} CPUs (--threads) but the local Ray "
             f"has {cpus:g}; lower --threads"
+        )
+    if options.replicas * options.threads > cpus:
+        raise BadInputError(
+            f"{options.replicas} replicas ask Ray for {options.threads} CPU"
+            f"{'s' if options.threads > 1 else ''} each (--threads) but the local Ray has "
+            f"{cpus:g}; lower --replicas or --threads"
         )
 
 
@@ -375,24 +439,35 @@ def start(
 
 
 def _wait_running(name: str) -> None:
-    """Wait until application ``name`` runs; raise BadInputError when it fails or is
-    not running within :data:`SCHEDULE_TIMEOUT_S`."""
-    deadline = time.monotonic() + SCHEDULE_TIMEOUT_S
-    status = None
-    while time.monotonic() < deadline:
+    """Wait until application ``name`` runs. Raise BadInputError when it fails, when
+    Ray Serve still reports replicas waiting to be scheduled after
+    :data:`SCHEDULE_TIMEOUT_S`, or when it is not running after :data:`START_TIMEOUT_S`
+    (replicas that were placed but start slowly, as on a loaded machine)."""
+    began = time.monotonic()
+    status, message = None, ""
+    while time.monotonic() - began < START_TIMEOUT_S:
         app = serve.status().applications.get(name)
         status = app.status if app else None
         if status == "RUNNING":
             return
         if status == "DEPLOY_FAILED":
             raise BadInputError(f"the deployment failed: {first_line(app.message or 'no message')}")
+        message = _deployment_message(app)
+        if time.monotonic() - began > SCHEDULE_TIMEOUT_S and UNSCHEDULED in message:
+            raise BadInputError(
+                f"the deployment is not running after {SCHEDULE_TIMEOUT_S:g} s: {message}"
+            )
         time.sleep(0.25)
-    message = ""
-    app = serve.status().applications.get(name)
-    if app is not None:
-        details = [d.message for d in app.deployments.values() if d.message]
-        message = first_line(details[0]) if details else first_line(app.message or "")
     raise BadInputError(
-        f"the deployment is not running after {SCHEDULE_TIMEOUT_S:g} s ({status}): "
-        f"{message or 'it could not be scheduled'}"
+        f"the deployment is not running after {START_TIMEOUT_S:g} s ({status}): "
+        f"{message or 'its replicas did not start'}"
     )
+
+
+def _deployment_message(app) -> str:
+    """The first line of the first deployment message of ``app`` (a Serve
+    ApplicationStatusOverview or None), else of its own message; "" when none."""
+    if app is None:
+        return ""
+    details = [d.message for d in app.deployments.values() if d.message]
+    return first_line(details[0]) if details else first_line(app.message or "")

@@ -35,6 +35,10 @@ from tests.deploy.models import digits_classifier
 pytestmark = pytest.mark.xdist_group("serve")  # one Ray at a time on the shared cores
 NAME = "digits"
 MAX_MB = 0.05  # --max-request-mb: 52 KB
+#: How long the fixture waits for the ready line: a guard against a hang, not a speed
+#: check. Unloaded, serve is ready in about 10 s; beside two busy processes on 2 cores,
+#: 105 s (each Ray worker process takes 20 s to start there).
+START_LIMIT_S = 360
 
 
 def _descendants(pid: int) -> set[int]:
@@ -106,7 +110,7 @@ def server(model: Path):
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
     reader.start()
-    reader.join(120)
+    reader.join(START_LIMIT_S)
     try:
         assert lines and lines[0].startswith(f"serving {NAME} at http://127.0.0.1:"), (
             lines,
@@ -285,7 +289,9 @@ def test_a_killed_replica_is_restarted_and_requests_recover(server, model: Path)
 
 
 def test_sigterm_exits_0_and_leaves_no_ray_process(server) -> None:
-    proc, _, _ = server
+    from linkedonnx.deploy.serve import DRIVER_MESSAGES
+
+    proc, _, logs = server
     below = _descendants(proc.pid)
     assert below  # Ray's processes (gcs_server, raylet, workers) run below the command
     start = time.monotonic()
@@ -299,6 +305,8 @@ def test_sigterm_exits_0_and_leaves_no_ray_process(server) -> None:
     assert took < 30
     assert [p for p in below if _alive(p)] == []
     assert proc.stderr.read() == ""
+    assert proc.stdout.read() == ""  # the ready line only: Ray's driver messages went to a file
+    assert (logs / DRIVER_MESSAGES).is_file()
 
 
 def test_without_ray_it_exits_2_with_the_pip_command(monkeypatch, capsys, model: Path) -> None:
@@ -358,3 +366,67 @@ def test_a_replica_larger_than_the_local_ray_is_refused_before_ray_starts(
     threads = str((os.cpu_count() or 1) + 1)
     code, _, err = run_cli(capsys, "serve", str(model), "--port", "0", "--threads", threads)
     assert code == 2 and f"asks Ray for {threads} CPUs" in err
+
+
+def test_more_replicas_than_the_local_ray_has_cpus_are_refused() -> None:
+    from linkedonnx.deploy.serve import ServeOptions, check_fits
+    from linkedonnx.errors import BadInputError
+
+    check_fits(ServeOptions(NAME, replicas=2, threads=1), 2)
+    with pytest.raises(BadInputError, match="3 replicas ask Ray for 1 CPU each"):
+        check_fits(ServeOptions(NAME, replicas=3, threads=1), 2)
+    with pytest.raises(BadInputError, match="2 replicas ask Ray for 2 CPUs each"):
+        check_fits(ServeOptions(NAME, replicas=2, threads=2), 3)
+
+
+class _FakeStatus:
+    """serve.status() of an application that is still deploying with ``message``."""
+
+    def __init__(self, message: str) -> None:
+        from types import SimpleNamespace
+
+        deployment = SimpleNamespace(message=message)
+        app = SimpleNamespace(status="DEPLOYING", message="", deployments={NAME: deployment})
+        self.value = SimpleNamespace(applications={NAME: app})
+
+    def __call__(self):
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("message", "limit"),
+    [
+        ("Deployment 'digits' has 1 replicas that have taken more than 30s to be scheduled.",
+         "not running after 0.2 s: Deployment"),
+        ("Deployment 'digits' has 1 replicas that have taken more than 30s to initialize.",
+         "not running after 0.6 s (DEPLOYING)"),
+    ],
+)  # fmt: skip
+def test_unscheduled_replicas_fail_at_the_schedule_limit_and_slow_ones_may_start(
+    monkeypatch, message: str, limit: str
+) -> None:
+    from linkedonnx.deploy import serve as serve_module
+    from linkedonnx.errors import BadInputError
+
+    monkeypatch.setattr(serve_module, "SCHEDULE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(serve_module, "START_TIMEOUT_S", 0.6)
+    monkeypatch.setattr(serve_module.serve, "status", _FakeStatus(message))
+    began = time.monotonic()
+    with pytest.raises(BadInputError, match=limit.replace("(", r"\(").replace(")", r"\)")):
+        serve_module._wait_running(NAME)
+    took = time.monotonic() - began
+    assert (0.2 <= took < 0.6) if "scheduled" in message else took >= 0.6
+
+
+def test_ray_driver_messages_go_to_the_log_folder(tmp_path: Path, capsys) -> None:
+    from linkedonnx.deploy.serve import DRIVER_MESSAGES, ray_messages_to
+
+    with ray_messages_to(tmp_path) as stdout:
+        print("(raylet) Task ServeController.graceful_shutdown failed")
+        print("serving", file=stdout)
+    with ray_messages_to(None) as stdout:
+        print("(raylet) a cluster message")
+    out, err = capsys.readouterr()
+    assert out == "serving\n"
+    assert err == "(raylet) a cluster message\n"
+    assert "graceful_shutdown" in (tmp_path / DRIVER_MESSAGES).read_text()

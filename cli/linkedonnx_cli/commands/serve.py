@@ -4,7 +4,6 @@ Protocol (KServe v2 REST)."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,6 @@ from typing import Annotated
 import typer
 
 from linkedonnx_cli.options import CacheDirOption, PrecisionOption, at_least_one, provider_option
-from linkedonnx_cli.render import output_console
 
 PIP = "pip install 'linkedonnx[serve]'"
 
@@ -74,7 +72,7 @@ def command(
 
         raise MissingDependencyError(f"serve needs Ray Serve: {PIP}") from None
     from linkedonnx.atomic import check_output_folder
-    from linkedonnx.deploy.serve import ServeOptions, start
+    from linkedonnx.deploy.serve import ServeOptions, ray_log_folder, ray_messages_to, start
     from linkedonnx.errors import BadInputError, Terminated
 
     if address is not None and log_dir is not None:
@@ -96,17 +94,19 @@ def command(
         precision=precision,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
-    server = start(model, options, host=host, port=port, address=address, log_dir=log_dir)
-    try:
-        output_console().print(
-            f"serving {options.name} at {server.url} ({replicas} replicas, max batch "
-            f"{max_batch_size})",
-            soft_wrap=True,
-        )
-        sys.stdout.flush()  # the ready line reaches a pipe now, not at exit
-        while True:
-            time.sleep(0.2)
-    except (KeyboardInterrupt, Terminated):
-        pass
-    finally:
-        server.stop()
+    folder = ray_log_folder(log_dir, address)
+    with ray_messages_to(folder) as stdout:
+        server = start(model, options, host=host, port=port, address=address, log_dir=folder)
+        try:
+            print(
+                f"serving {options.name} at {server.url} ({replicas} replicas, max batch "
+                f"{max_batch_size})",
+                file=stdout,
+                flush=True,  # the ready line reaches a pipe now, not at exit
+            )
+            while True:
+                time.sleep(0.2)
+        except (KeyboardInterrupt, Terminated):
+            pass
+        finally:
+            server.stop()
