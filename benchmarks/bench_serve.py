@@ -169,7 +169,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import numpy as np
     from ray import serve
 
-    from linkedonnx.deploy.serve import ServeOptions, connect, deploy, free_port, stop_ray
+    from linkedonnx.deploy.serve import (
+        ServeOptions,
+        connect,
+        deploy,
+        free_port,
+        stop_ray,
+        wait_reachable,
+    )
     from linkedonnx.onnx_io import load_model
 
     models = {"f32": args.f32, "int8": args.int8}
@@ -194,6 +201,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                    batch_wait_ms=args.batch_wait_ms, timeout_s=60)  # fmt: skip
             model = load_model(models[key])
             deploy(model, options)
+            wait_reachable("127.0.0.1", port, name)
             input_name = model.graph.input[0].name
             for concurrency in CONCURRENCY:
                 result = load(

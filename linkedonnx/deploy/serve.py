@@ -506,12 +506,41 @@ def start(
     try:
         connect(host=host, port=port, address=address, log_dir=log_dir, cpus=cpus)
         deploy(model, options)
+        wait_reachable(host, port, options.name)
     except BaseException as exc:
         stop_ray(options.name, local)
         if isinstance(exc, Exception) and not isinstance(exc, BadInputError):
             raise BadInputError(f"Ray Serve could not start: {first_line(exc)}") from None
         raise
     return Server(f"http://{host}:{port}", options.name, local)
+
+
+def wait_reachable(host: str, port: int, name: str, timeout_s: float = SCHEDULE_TIMEOUT_S) -> None:
+    """Wait until ``GET /v2/models/NAME/ready`` on ``host``:``port`` answers 200: the
+    ingress (HAProxy) routes to a warmed-up replica, which can follow the application's
+    RUNNING status by a moment. Raise BadInputError after ``timeout_s``."""
+    import http.client
+
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    began, last = time.monotonic(), "no answer"
+    while time.monotonic() - began < timeout_s:
+        conn = http.client.HTTPConnection(target, port, timeout=5)
+        try:
+            conn.request("GET", f"/v2/models/{name}/ready")
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                return
+            last = f"HTTP {response.status}"
+        except OSError as exc:
+            last = first_line(exc) or type(exc).__name__
+        finally:
+            conn.close()
+        time.sleep(0.1)
+    raise BadInputError(
+        f"the deployment runs but {target}:{port} did not answer ready within {timeout_s:g} s "
+        f"({last})"
+    )
 
 
 def _wait_running(name: str) -> None:
