@@ -5,17 +5,19 @@ Models: AllCNN-C with LK-ReLU (zoo:allcnn/lk-relu, 1x16x16 digits-sized input, s
 weights: speed only) optimized for the CPU (float32), and its INT8 model
 (linkedonnx quantize, digits calibration); or the files given with --f32 / --int8.
 
-One local Ray (its CPUs: all cores) serves one configuration at a time, one replica
-with --threads ORT threads: float32 with dynamic batching (--max-batch-size), float32
-unbatched (max batch 1), INT8 batched. The load generator runs in this process on the
-same cores (it competes with the server: the figures include that): at each
-concurrency (1, 8, 32) one tritonclient.http.aio client keeps that many requests in flight
-(one coroutine each), one image per request as binary tensors, until --requests are answered or
---time-limit seconds pass. Figures: images/s (answered requests over the wall time) and
-p50/p99 latency. The bare loop runs ORT with the same threads at batch 1, 8, 16, 32 and
-64 and reports its best images/s. Writes JSON (default benchmarks/results/serve.json),
-prints a Markdown table with the CPU model and ISA flags, and rewrites its section of
-benchmarks/RESULTS.md (between ``<!-- bench_serve:begin -->`` / ``end``; not for --quick).
+One local Ray (its CPUs: all cores) serves one configuration at a time through Ray
+Serve's HAProxy ingress (as `serve` does), one replica with --threads ORT threads:
+float32 with dynamic batching (--max-batch-size), float32 unbatched (max batch 1), INT8
+batched. The load generator runs in this process on the same cores (it competes with the
+server: the figures include that): at each concurrency (1, 8, 32) one
+tritonclient.http.aio client keeps that many requests in flight (one coroutine each),
+one image per request as binary tensors, until --requests are answered or --time-limit
+seconds pass. Figures: images/s (answered requests over the wall time) and p50/p99
+latency. The bare loop runs ORT with the same threads at batch 1, 8, 16, 32 and 64 and
+reports its best images/s. Writes JSON (default benchmarks/results/serve.json), prints a
+Markdown table with the CPU model and ISA flags, and rewrites its section of
+benchmarks/RESULTS.md (between ``<!-- bench_serve:begin -->`` / ``end``; not for
+--quick).
 
 Usage:
     python benchmarks/bench_serve.py                # build the models, serve, load (minutes)
@@ -235,18 +237,24 @@ def table(data: dict[str, Any]) -> str:
 
 def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets at concurrency 32: float32 batched at >= 40% of its bare loop
-    (stretch 60%), and at >= 1.5x the unbatched server."""
+    (stretch 60%), and at >= 1.5x the unbatched server. The second carries its
+    ceiling: the bare loop's images/s at the server's max batch over batch 1 (what
+    batching alone can give, with no per-request cost at all)."""
     at32 = {(r["model"], r["max_batch_size"]): r for r in data["served"] if r["concurrency"] == 32}
     batched, single = at32.get(("f32", data["max_batch_size"])), at32.get(("f32", 1))
     if batched is None or single is None:
         return []
     share = batched["images_per_s"] / data["bare"]["f32"]["images_per_s"]
     gain = batched["images_per_s"] / max(single["images_per_s"], 1e-9)
+    per_batch = {int(k): v for k, v in data["bare"]["f32"].get("per_batch", {}).items()}
+    ceiling = None
+    if per_batch.get(1) and data["max_batch_size"] in per_batch:
+        ceiling = round(per_batch[data["max_batch_size"]] / per_batch[1], 2)
     return [
         {"what": "f32 batched vs bare loop, c=32", "value": round(share, 3), "target": 0.4, "stretch": 0.6,
          "met": share >= 0.4},
         {"what": "f32 batched vs unbatched server, c=32", "value": round(gain, 2), "target": 1.5,
-         "met": gain >= 1.5},
+         "met": gain >= 1.5, "ceiling": ceiling},
     ]  # fmt: skip
 
 
@@ -257,7 +265,8 @@ def results_section(data: dict[str, Any], command: str) -> str:
         BEGIN,
         f"Written by `{command}` on {time.strftime('%Y-%m-%d')} ({data['seconds']:.0f} s): "
         f"**{cpu['model']}**, {cpu['cpus']} logical CPUs, ISA flags `{' '.join(cpu['isa'])}`. "
-        f"One local Ray (all CPUs), one replica with {data['threads']} ORT threads, "
+        f"One local Ray (all CPUs), Ray Serve's HAProxy ingress, one replica with "
+        f"{data['threads']} ORT threads, "
         f"`--batch-wait-ms {data['batch_wait_ms']:g}`; the load generator (tritonclient.http.aio, "
         f"binary tensors, one image per request, {data['requests']} requests or "
         f"{data['time_limit_s']:g} s per row) runs on the same CPUs. Models: zoo:allcnn/lk-relu "
@@ -267,8 +276,14 @@ def results_section(data: dict[str, Any], command: str) -> str:
         "",
     ]
     for t in data["targets"]:
+        ceiling = (
+            f"; the bare loop's own batch {data['max_batch_size']} / batch 1 ratio is "
+            f"{t['ceiling']}"
+            if "ceiling" in t
+            else ""
+        )
         lines.append(f"- target {t['what']}: {t['value']} (target {t['target']}) "
-                     f"{'met' if t['met'] else 'NOT met'}")  # fmt: skip
+                     f"{'met' if t['met'] else 'NOT met'}{ceiling}")  # fmt: skip
     if data.get("note"):
         lines += ["", data["note"]]
     lines += ["", END]

@@ -173,7 +173,7 @@ def test_serve_script_table_and_targets() -> None:
 
     data = {
         "max_batch_size": 16,
-        "bare": {"f32": {"images_per_s": 100.0, "batch": 32}},
+        "bare": {"f32": {"images_per_s": 100.0, "batch": 32, "per_batch": {"1": 60.0, "16": 90.0}}},
         "served": [row("f32", 16, 1, 20.0), row("f32", 16, 32, 45.0), row("f32", 1, 32, 30.0)],
     }
     met = {t["what"]: (t["value"], t["met"]) for t in serve.targets(data)}
@@ -181,6 +181,7 @@ def test_serve_script_table_and_targets() -> None:
         "f32 batched vs bare loop, c=32": (0.45, True),
         "f32 batched vs unbatched server, c=32": (1.5, True),
     }
+    assert serve.targets(data)[1]["ceiling"] == 1.5  # the bare loop's batch 16 over batch 1
     data["served"][1]["images_per_s"] = 39.0
     assert [t["met"] for t in serve.targets(data)] == [False, False]
     table = serve.table(data)
