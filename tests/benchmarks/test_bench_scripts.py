@@ -189,6 +189,25 @@ def test_serve_script_table_and_targets() -> None:
     assert "| f32 bare ORT loop (batch 32) |" in table
 
 
+def test_serve_path_script_labels_and_table() -> None:
+    """serve_path names Ray's processes by role and tabulates CPU ms per request."""
+    path = _script("serve_path")
+    assert path._label("ray::ServeReplica:m:m", "ray::ServeReplica:m:m") == "replica"
+    assert path._label("ray::ProxyActor", "ray::ProxyActor") == "proxy actor"
+    assert path._label("haproxy", "/x/bin/haproxy -db -f h.cfg") == "haproxy"
+    assert path._label("python", "python default_worker.py") == "other ray"
+    rows = [{"case": "haproxy noop raw", "requests_per_s": 900.0, "cpu_ms_total": 1.25,
+             "cpu_ms": {"client": 0.25, "replica": 1.0}},
+            {"case": "haproxy oip raw", "requests_per_s": 100.0, "cpu_ms_total": 8.0,
+             "cpu_ms": {"haproxy": 0.5, "replica": 7.5}}]  # fmt: skip
+    table = path.table(rows)
+    assert (
+        table.splitlines()[0]
+        == "| case | requests/s | CPU ms/request | client | haproxy | replica |"
+    )
+    assert "| haproxy noop raw | 900.0 | 1.25 | 0.25 | 0.00 | 1.00 |" in table
+
+
 def test_real_world_script_small_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bench = _script("bench_real_world")
     out, md = tmp_path / "real_world.json", tmp_path / "RESULTS.md"
