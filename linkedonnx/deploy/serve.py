@@ -87,6 +87,11 @@ HAPROXY_FILES = {
     "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": "metrics.sock",
 }
 
+#: Ray Serve's settings for HAProxy's own ports (its Prometheus metrics and its stats
+#: page, on every interface). Their fixed defaults (9101, 8404) would let only one
+#: local server run on a machine: each ``serve`` takes free ones.
+HAPROXY_PORTS = ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT")
+
 #: The longest HAProxy folder path: Ray Serve puts the sockets in a 56-character
 #: subfolder of it, and HAProxy refuses a socket path over 97 characters (measured:
 #: "socket path ... too long (max 97)", and Serve does not start).
@@ -398,7 +403,8 @@ def connect(
 
 def ingress_environment(folder: Path) -> None:
     """Set the environment a local Ray inherits for Ray Serve's HAProxy ingress
-    (:data:`RAY_SERVE_INGRESS`, unless already set) and HAProxy's files: in
+    (:data:`RAY_SERVE_INGRESS`, unless already set), free ports for HAProxy's metrics
+    and stats (:data:`HAPROXY_PORTS`) and HAProxy's files: in
     ``folder``/:data:`HAPROXY_FOLDER` (created), or in a new temporary folder under
     /tmp when that path is longer than :data:`HAPROXY_FOLDER_MAX`."""
     haproxy = (folder / HAPROXY_FOLDER).resolve()
@@ -410,6 +416,8 @@ def ingress_environment(folder: Path) -> None:
     os.environ["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"] = str(haproxy)
     for key, name in HAPROXY_FILES.items():  # this Ray's own, even when an earlier one set them
         os.environ[key] = str(haproxy / name)
+    for key in HAPROXY_PORTS:
+        os.environ[key] = str(free_port(""))
 
 
 def ray_log_folder(log_dir: str | os.PathLike[str] | None, address: str | None) -> Path | None:

@@ -469,5 +469,7 @@ def test_haproxy_files_go_to_a_short_folder_that_stop_removes(
     assert len(str(folder)) <= serve.HAPROXY_FOLDER_MAX
     assert os.environ["RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH"] == str(folder / "metrics.sock")
     assert os.environ["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    ports = {int(os.environ[key]) for key in serve.HAPROXY_PORTS}
+    assert len(ports) == 2 and not ports & {8404, 9101}  # not Ray's fixed defaults
     serve.stop_haproxy(str(folder))
     assert not folder.exists()
