@@ -5,17 +5,19 @@ Models: AllCNN-C with LK-ReLU (zoo:allcnn/lk-relu, 1x16x16 digits-sized input, s
 weights: speed only) optimized for the CPU (float32), and its INT8 model
 (linkedonnx quantize, digits calibration); or the files given with --f32 / --int8.
 
-One local Ray (its CPUs: all cores) serves one configuration at a time, one replica
-with --threads ORT threads: float32 with dynamic batching (--max-batch-size), float32
-unbatched (max batch 1), INT8 batched. The load generator runs in this process on the
-same cores (it competes with the server: the figures include that): at each
-concurrency (1, 8, 32) one tritonclient.http client keeps that many requests in flight
-(its async_infer), one image per request as binary tensors, until --requests are answered or
---time-limit seconds pass. Figures: images/s (answered requests over the wall time) and
-p50/p99 latency. The bare loop runs ORT with the same threads at batch 1, 8, 16, 32 and
-64 and reports its best images/s. Writes JSON (default benchmarks/results/serve.json),
-prints a Markdown table with the CPU model and ISA flags, and rewrites its section of
-benchmarks/RESULTS.md (between ``<!-- bench_serve:begin -->`` / ``end``; not for --quick).
+One local Ray (its CPUs: all cores) serves one configuration at a time through Ray
+Serve's HAProxy ingress (as `serve` does), one replica with --threads ORT threads:
+float32 with dynamic batching (--max-batch-size), float32 unbatched (max batch 1), INT8
+batched. The load generator runs in this process on the same cores (it competes with the
+server: the figures include that): at each concurrency (1, 8, 32) one
+tritonclient.http.aio client keeps that many requests in flight (one coroutine each),
+one image per request as binary tensors, until --requests are answered or --time-limit
+seconds pass. Figures: images/s (answered requests over the wall time) and p50/p99
+latency. The bare loop runs ORT with the same threads at batch 1, 8, 16, 32 and 64 and
+reports its best images/s. Writes JSON (default benchmarks/results/serve.json), prints a
+Markdown table with the CPU model and ISA flags, and rewrites its section of
+benchmarks/RESULTS.md (between ``<!-- bench_serve:begin -->`` / ``end``; not for
+--quick).
 
 Usage:
     python benchmarks/bench_serve.py                # build the models, serve, load (minutes)
@@ -25,6 +27,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -108,48 +111,58 @@ def bare_loop(model: Path, threads: int, seconds: float) -> dict[str, Any]:
 def load(
     url: str, name: str, input_name: str, image, concurrency: int, requests: int, limit_s: float
 ) -> dict:
-    """Keep ``concurrency`` one-image binary requests in flight (tritonclient.http's own
-    greenlet pool, as its async_infer is meant to be used) until ``requests`` are
-    answered or ``limit_s`` passes; images/s, p50/p99 latency (ms, submit to answer
-    collected in order), answered and failed counts."""
-    from collections import deque
+    """Keep ``concurrency`` one-image binary requests in flight until ``requests`` are
+    answered or ``limit_s`` passes; images/s, p50/p99 latency (ms, submit to answer),
+    answered and failed counts. The client is tritonclient's asyncio one
+    (tritonclient.http.aio: ``concurrency`` coroutines over a pool of keep-alive
+    connections). Its gevent client (tritonclient.http's async_infer) cannot be the
+    load generator: at concurrency 8 it tops out near 90 requests/s even against a
+    replica that answers without work (measured: it waits, the CPUs do not bind it)."""
+    return asyncio.run(_load(url, name, input_name, image, concurrency, requests, limit_s))
 
+
+async def _load(
+    url: str, name: str, input_name: str, image, concurrency: int, requests: int, limit_s: float
+) -> dict:
     import tritonclient.http as httpclient
+    import tritonclient.http.aio as aioclient
 
-    client = httpclient.InferenceServerClient(
-        url=url, concurrency=concurrency, connection_timeout=60, network_timeout=60
-    )
+    client = aioclient.InferenceServerClient(url=url, conn_limit=concurrency, conn_timeout=60)
     tensor = httpclient.InferInput(input_name, list(image.shape), "FP32")
     tensor.set_data_from_numpy(image, binary_data=True)
-    pending: deque = deque()
     latencies: list[float] = []
-    failed, issued, first_error = 0, 0, None
+    errors: list[str] = []
+    issued = 0
     start = time.perf_counter()
     deadline = start + limit_s
-    while pending or (issued < requests and time.perf_counter() < deadline):
-        while len(pending) < concurrency and issued < requests and time.perf_counter() < deadline:
-            pending.append((time.perf_counter(), client.async_infer(name, [tensor])))
+
+    async def slot() -> None:
+        nonlocal issued
+        while issued < requests and time.perf_counter() < deadline:
             issued += 1
-        sent, request = pending.popleft()
-        try:
-            request.get_result()
-        except Exception as exc:
-            failed += 1
-            first_error = first_error or str(exc).splitlines()[0]
-            continue
-        latencies.append((time.perf_counter() - sent) * 1e3)
+            sent = time.perf_counter()
+            try:
+                await client.infer(name, [tensor])
+            except Exception as exc:
+                errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            latencies.append((time.perf_counter() - sent) * 1e3)
+
+    try:
+        await asyncio.gather(*(slot() for _ in range(concurrency)))
+    finally:
+        await client.close()
     wall = time.perf_counter() - start
-    client.close()
     s = stats(latencies, 1) if latencies else {"median_ms": float("nan"), "p99_ms": float("nan")}
     return {
         "concurrency": concurrency,
         "answered": len(latencies),
-        "failed": failed,
+        "failed": len(errors),
         "seconds": round(wall, 2),
         "images_per_s": round(len(latencies) / wall, 1),
         "p50_ms": round(s["median_ms"], 2),
         "p99_ms": round(s["p99_ms"], 2),
-        "first_error": first_error,
+        "first_error": errors[0] if errors else None,
     }
 
 
@@ -158,7 +171,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import numpy as np
     from ray import serve
 
-    from linkedonnx.deploy.serve import ServeOptions, connect, deploy, free_port, stop_ray
+    from linkedonnx.deploy.serve import (
+        ServeOptions,
+        connect,
+        deploy,
+        free_port,
+        stop_ray,
+        wait_reachable,
+    )
     from linkedonnx.onnx_io import load_model
 
     models = {"f32": args.f32, "int8": args.int8}
@@ -183,6 +203,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                    batch_wait_ms=args.batch_wait_ms, timeout_s=60)  # fmt: skip
             model = load_model(models[key])
             deploy(model, options)
+            wait_reachable("127.0.0.1", port, name)
             input_name = model.graph.input[0].name
             for concurrency in CONCURRENCY:
                 result = load(
@@ -216,18 +237,24 @@ def table(data: dict[str, Any]) -> str:
 
 def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets at concurrency 32: float32 batched at >= 40% of its bare loop
-    (stretch 60%), and at >= 1.5x the unbatched server."""
+    (stretch 60%), and at >= 1.5x the unbatched server. The second carries its
+    ceiling: the bare loop's images/s at the server's max batch over batch 1 (what
+    batching alone can give, with no per-request cost at all)."""
     at32 = {(r["model"], r["max_batch_size"]): r for r in data["served"] if r["concurrency"] == 32}
     batched, single = at32.get(("f32", data["max_batch_size"])), at32.get(("f32", 1))
     if batched is None or single is None:
         return []
     share = batched["images_per_s"] / data["bare"]["f32"]["images_per_s"]
     gain = batched["images_per_s"] / max(single["images_per_s"], 1e-9)
+    per_batch = {int(k): v for k, v in data["bare"]["f32"].get("per_batch", {}).items()}
+    ceiling = None
+    if per_batch.get(1) and data["max_batch_size"] in per_batch:
+        ceiling = round(per_batch[data["max_batch_size"]] / per_batch[1], 2)
     return [
         {"what": "f32 batched vs bare loop, c=32", "value": round(share, 3), "target": 0.4, "stretch": 0.6,
          "met": share >= 0.4},
         {"what": "f32 batched vs unbatched server, c=32", "value": round(gain, 2), "target": 1.5,
-         "met": gain >= 1.5},
+         "met": gain >= 1.5, "ceiling": ceiling},
     ]  # fmt: skip
 
 
@@ -238,8 +265,9 @@ def results_section(data: dict[str, Any], command: str) -> str:
         BEGIN,
         f"Written by `{command}` on {time.strftime('%Y-%m-%d')} ({data['seconds']:.0f} s): "
         f"**{cpu['model']}**, {cpu['cpus']} logical CPUs, ISA flags `{' '.join(cpu['isa'])}`. "
-        f"One local Ray (all CPUs), one replica with {data['threads']} ORT threads, "
-        f"`--batch-wait-ms {data['batch_wait_ms']:g}`; the load generator (tritonclient.http, "
+        f"One local Ray (all CPUs), Ray Serve's HAProxy ingress, one replica with "
+        f"{data['threads']} ORT threads, "
+        f"`--batch-wait-ms {data['batch_wait_ms']:g}`; the load generator (tritonclient.http.aio, "
         f"binary tensors, one image per request, {data['requests']} requests or "
         f"{data['time_limit_s']:g} s per row) runs on the same CPUs. Models: zoo:allcnn/lk-relu "
         "(1×16×16, seeded weights) optimized for the CPU, and its INT8 model.",
@@ -248,8 +276,14 @@ def results_section(data: dict[str, Any], command: str) -> str:
         "",
     ]
     for t in data["targets"]:
+        ceiling = (
+            f"; the bare loop's own batch {data['max_batch_size']} / batch 1 ratio is "
+            f"{t['ceiling']}"
+            if "ceiling" in t
+            else ""
+        )
         lines.append(f"- target {t['what']}: {t['value']} (target {t['target']}) "
-                     f"{'met' if t['met'] else 'NOT met'}")  # fmt: skip
+                     f"{'met' if t['met'] else 'NOT met'}{ceiling}")  # fmt: skip
     if data.get("note"):
         lines += ["", data["note"]]
     lines += ["", END]

@@ -173,7 +173,7 @@ def test_serve_script_table_and_targets() -> None:
 
     data = {
         "max_batch_size": 16,
-        "bare": {"f32": {"images_per_s": 100.0, "batch": 32}},
+        "bare": {"f32": {"images_per_s": 100.0, "batch": 32, "per_batch": {"1": 60.0, "16": 90.0}}},
         "served": [row("f32", 16, 1, 20.0), row("f32", 16, 32, 45.0), row("f32", 1, 32, 30.0)],
     }
     met = {t["what"]: (t["value"], t["met"]) for t in serve.targets(data)}
@@ -181,11 +181,31 @@ def test_serve_script_table_and_targets() -> None:
         "f32 batched vs bare loop, c=32": (0.45, True),
         "f32 batched vs unbatched server, c=32": (1.5, True),
     }
+    assert serve.targets(data)[1]["ceiling"] == 1.5  # the bare loop's batch 16 over batch 1
     data["served"][1]["images_per_s"] = 39.0
     assert [t["met"] for t in serve.targets(data)] == [False, False]
     table = serve.table(data)
     assert "| f32 | 16 | 32 | 39.0 | 1.0 | 2.0 | 0 | 39% |" in table
     assert "| f32 bare ORT loop (batch 32) |" in table
+
+
+def test_serve_path_script_labels_and_table() -> None:
+    """serve_path names Ray's processes by role and tabulates CPU ms per request."""
+    path = _script("serve_path")
+    assert path._label("ray::ServeReplica:m:m", "ray::ServeReplica:m:m") == "replica"
+    assert path._label("ray::ProxyActor", "ray::ProxyActor") == "proxy actor"
+    assert path._label("haproxy", "/x/bin/haproxy -db -f h.cfg") == "haproxy"
+    assert path._label("python", "python default_worker.py") == "other ray"
+    rows = [{"case": "haproxy noop raw", "requests_per_s": 900.0, "cpu_ms_total": 1.25,
+             "cpu_ms": {"client": 0.25, "replica": 1.0}},
+            {"case": "haproxy oip raw", "requests_per_s": 100.0, "cpu_ms_total": 8.0,
+             "cpu_ms": {"haproxy": 0.5, "replica": 7.5}}]  # fmt: skip
+    table = path.table(rows)
+    assert (
+        table.splitlines()[0]
+        == "| case | requests/s | CPU ms/request | client | haproxy | replica |"
+    )
+    assert "| haproxy noop raw | 900.0 | 1.25 | 0.25 | 0.00 | 1.00 |" in table
 
 
 def test_real_world_script_small_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -29,6 +29,7 @@ import tritonclient.http as httpclient
 
 from linkedonnx.arrays import load_raw
 from linkedonnx.deploy import Predictor
+from linkedonnx.errors import BadInputError
 from tests.cli.invoke import run_cli
 from tests.deploy.models import digits_classifier
 
@@ -430,3 +431,45 @@ def test_ray_driver_messages_go_to_the_log_folder(tmp_path: Path, capsys) -> Non
     assert out == "serving\n"
     assert err == "(raylet) a cluster message\n"
     assert "graceful_shutdown" in (tmp_path / DRIVER_MESSAGES).read_text()
+
+
+def test_wait_reachable_gives_up_with_one_line_when_nothing_answers() -> None:
+    from linkedonnx.deploy.serve import free_port, wait_reachable
+
+    port = free_port("127.0.0.1")
+    start = time.monotonic()
+    with pytest.raises(BadInputError, match=f"127.0.0.1:{port} did not answer ready"):
+        wait_reachable("127.0.0.1", port, NAME, timeout_s=0.3)
+    assert time.monotonic() - start < 10
+
+
+def test_haproxy_files_go_to_a_short_folder_that_stop_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkedonnx.deploy import serve
+
+    for key in (
+        *serve.RAY_SERVE_INGRESS,
+        *serve.HAPROXY_FILES,
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    short = Path(tempfile.mkdtemp(prefix="lo-t-", dir="/tmp"))
+    try:
+        serve.ingress_environment(short)
+        assert os.environ["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"] == str(
+            short / serve.HAPROXY_FOLDER
+        )
+    finally:
+        shutil.rmtree(short)
+    deep = tmp_path / ("d" * 40)
+    serve.ingress_environment(deep)
+    folder = Path(os.environ["RAY_SERVE_HAPROXY_SERVER_STATE_BASE"])
+    assert folder.name.startswith(serve.HAPROXY_TEMP_PREFIX) and folder.is_dir()
+    assert len(str(folder)) <= serve.HAPROXY_FOLDER_MAX
+    assert os.environ["RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH"] == str(folder / "metrics.sock")
+    assert os.environ["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    ports = {int(os.environ[key]) for key in serve.HAPROXY_PORTS}
+    assert len(ports) == 2 and not ports & {8404, 9101}  # not Ray's fixed defaults
+    serve.stop_haproxy(str(folder))
+    assert not folder.exists()
