@@ -17,8 +17,9 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,18 @@ HAPROXY_FOLDER_MAX = 97 - 58 - len("metrics.sock")
 #: Name prefix of the short temporary HAProxy folder used when the Ray folder's path
 #: is too long; :func:`stop_haproxy` removes it.
 HAPROXY_TEMP_PREFIX = "lo-hap-"
+
+#: Seconds the stop waits for Serve's own shutdown before shutting Ray down. Serve
+#: waits up to 30 s for its controller, which cannot answer when a whole process group
+#: got SIGTERM (``timeout``, systemd's default control-group stop): Ray's workers died
+#: with the command (measured: 38 s to exit, and Serve's warning on stderr). A normal
+#: Serve shutdown takes 2-5 s here.
+SERVE_SHUTDOWN_WAIT_S = 15.0
+
+#: The HAProxy sweep on stop ends once no HAProxy has shown up for this many seconds,
+#: and after :data:`HAPROXY_SWEEP_S` at most.
+HAPROXY_QUIET_S = 1.0
+HAPROXY_SWEEP_S = 5.0
 
 #: File in the log folder that receives the Ray driver's messages (see
 #: :func:`ray_messages_to`).
@@ -316,11 +329,12 @@ def stop_ray(name: str, local: bool) -> None:
     down; never raises."""
     import ray
 
-    with contextlib.suppress(Exception):
-        if local:
-            serve.shutdown()
-        else:
-            serve.delete(name)
+    shutdown = threading.Thread(
+        target=_quietly, args=(serve.shutdown if local else lambda: serve.delete(name),),
+        name="serve-shutdown", daemon=True,
+    )  # fmt: skip
+    shutdown.start()
+    shutdown.join(SERVE_SHUTDOWN_WAIT_S)  # past it, ray.shutdown() stops what is left
     if ray.is_initialized():
         with contextlib.suppress(Exception):
             ray.shutdown()
@@ -328,14 +342,16 @@ def stop_ray(name: str, local: bool) -> None:
         stop_haproxy(os.environ.get("RAY_SERVE_HAPROXY_SERVER_STATE_BASE"))
 
 
-def stop_haproxy(folder: str | None) -> None:
-    """Kill the HAProxy processes whose files lie in ``folder`` (a local Ray's HAProxy
-    folder; None: none) and remove the folder when it is a temporary one. Ray Serve
-    2.60 leaves its HAProxy running after Serve and Ray shut down (measured: always).
-    Never raises."""
-    if not folder:
-        return
-    mark = os.path.join(folder, "")
+def _quietly(action: Callable[[], object]) -> None:
+    """Call ``action``; swallow any exception (a stop must never raise)."""
+    with contextlib.suppress(Exception):
+        action()
+
+
+def _kill_haproxies(mark: bytes) -> int:
+    """SIGKILL every HAProxy process with an argument under the folder ``mark`` (a path
+    ending in a separator); return how many were found."""
+    found = 0
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
         if not entry.name.isdigit():
             continue
@@ -343,9 +359,32 @@ def stop_haproxy(folder: str | None) -> None:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if args and args[0].endswith(b"haproxy") and any(a.startswith(mark.encode()) for a in args):
+        if args and args[0].endswith(b"haproxy") and any(a.startswith(mark) for a in args):
+            found += 1
             with contextlib.suppress(OSError):
                 os.kill(int(entry.name), signal.SIGKILL)
+    return found
+
+
+def stop_haproxy(folder: str | None) -> None:
+    """Kill the HAProxy processes whose files lie in ``folder`` (a local Ray's HAProxy
+    folder; None: none) and remove the folder when it is a temporary one. Ray Serve
+    2.60 leaves its HAProxy running after Serve and Ray shut down (measured: always),
+    and a controller that Ray was restarting while it shut down can start one more a
+    moment later (measured after a process group's SIGTERM); so the sweep repeats until
+    none has shown up for :data:`HAPROXY_QUIET_S` (at most :data:`HAPROXY_SWEEP_S`).
+    Never raises."""
+    if not folder:
+        return
+    mark = os.path.join(folder, "").encode()
+    began = last_seen = time.monotonic()
+    while True:
+        if _kill_haproxies(mark):
+            last_seen = time.monotonic()
+        now = time.monotonic()
+        if now - last_seen >= HAPROXY_QUIET_S or now - began >= HAPROXY_SWEEP_S:
+            break
+        time.sleep(0.1)
     if Path(folder).name.startswith(HAPROXY_TEMP_PREFIX):
         shutil.rmtree(folder, ignore_errors=True)
 
