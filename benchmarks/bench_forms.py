@@ -150,6 +150,8 @@ def _check_note(choice: dict) -> str:
         text += f"; ms at batch {batches}: " + ", ".join(timed)
     if whole["dropped"]:
         text += f"; dropped {', '.join(whole['dropped'])}"
+    if whole.get("slower_than_reference"):
+        text += f"; slower than inline: {', '.join(whole['slower_than_reference'])}"
     return text + ")"
 
 

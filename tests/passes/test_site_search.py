@@ -64,11 +64,15 @@ def test_the_default_takes_the_form_measured_fastest(fastest: str) -> None:
     prices = {"inline": 4.0, "split": 3.0, "dw": 3.0, "stacked": 3.0, fastest: 1.0}
     out, report = optimize(model, timer=(timer := uniform(prices)))
     assert json.loads(meta(out)["linkedonnx.lowered_forms"]) == {f"relu:{fastest}": 3}
-    # the others measured 3x the fastest at batch 6: too slow to check at batches 1 and 32
-    assert timer.calls and all(batch == DEFAULT_BATCH == 6 for batch, _ in timer.calls)
+    searched = [batch for batch, _ in timer.calls[:-2]]
+    assert searched and all(batch == DEFAULT_BATCH == 6 for batch in searched)
+    # the other forms measured 3x the fastest at batch 6: too slow to check at 1 and 32;
+    # inline, the bound of the choice, is checked there all the same
+    assert timer.calls[-2:] == [(b, [f"all {fastest}", "all inline"]) for b in (1, 32)]
     whole = json.loads(meta(out)["linkedonnx.form_choice"])["whole_model"]
     assert whole["chosen"] == f"all {fastest}" and whole["batches"] == [1, 32]
-    assert sorted(whole["dropped"]) == sorted(f"all {f}" for f in prices if f != fastest)
+    others = {f"all {f}" for f in prices if f not in (fastest, "inline")}
+    assert set(whole["dropped"]) == others and whole["worst_ratio"][f"all {fastest}"] == 1.0
     choice = json.loads(meta(out)["linkedonnx.form_choice"])
     assert choice["choice"] == "measured" and choice["measured"] and choice["batch"] == 6
     step = next(s for s in report.steps if s.name == "ChooseForms")
@@ -157,6 +161,7 @@ def test_the_check_minimizes_the_worst_ratio_over_the_batches(tmp_path, monkeypa
     whole = json.loads(meta(out)["linkedonnx.form_choice"])["whole_model"]
     assert whole["incumbent"] == "all split" and whole["chosen"] == "all dw"
     assert whole["worst_ratio"] == {"all split": 1.5, "all dw": 1.05, "all inline": 1.2}
+    assert whole["slower_than_reference"] == ["all split"]  # 1.5 vs 1.1 ms at batch 32
     # stacked: 2x the best at batch 1, so not timed at batch 32
     assert whole["dropped"] == ["all stacked"] and whole["ms"]["all stacked"] == [6.0, None]
     at_32 = [names for b, names in timer.calls if b == 32]
@@ -172,6 +177,24 @@ def test_the_check_minimizes_the_worst_ratio_over_the_batches(tmp_path, monkeypa
         "whole model: kept all dw"
         in next(s for s in report.steps if s.name == "ChooseForms").counts
     )
+
+
+def test_no_choice_is_measured_slower_than_inline_at_a_checked_batch() -> None:
+    per_batch = {  # split has the smallest worst ratio (1.06) but is 6% slower than inline at 1
+        6: {"split": 1.0, "dw": 1.1, "stacked": 1.25, "inline": 1.2},
+        1: {"split": 1.06, "dw": 1.02, "stacked": 1.25, "inline": 1.0},
+        32: {"split": 1.0, "dw": 1.1, "stacked": 1.25, "inline": 1.12},
+    }
+    timer = WholeTimer(lambda got, b: sum(per_batch[b][f] for f in got.values()))
+    out, report = optimize(allcnn_like("relu"), timer=timer)
+    whole = json.loads(meta(out)["linkedonnx.form_choice"])["whole_model"]
+    assert whole["incumbent"] == "all split"
+    assert whole["slower_than_reference"] == ["all split", "all stacked"]
+    # dw: 1.02x inline at batch 1 (within 1/0.98), worst ratio 1.1; inline's is 1.12
+    assert whole["chosen"] == "all dw"
+    assert json.loads(meta(out)["linkedonnx.lowered_forms"]) == {"relu:dw": 3}
+    step = next(s for s in report.steps if s.name == "ChooseForms")
+    assert step.counts["whole model: all split not eligible (slower than inline)"] == 1
 
 
 def test_a_named_batch_is_searched_and_checked_at_that_batch_only() -> None:
