@@ -46,7 +46,7 @@ from rich.table import Table
 from linkedonnx.atomic import write_text_atomic
 from linkedonnx.export import export_model, export_plain
 from linkedonnx.kinds import KINDS
-from linkedonnx.passes.form_cache import this_machine
+from linkedonnx.passes.form_cache import structure_hash, this_machine
 from linkedonnx.passes.form_check import CHECK_BATCHES
 from linkedonnx.passes.optimize import optimize
 from linkedonnx.passes.site_search import DEFAULT_BATCH
@@ -114,6 +114,11 @@ def contenders(name: str, size: int, channels: int) -> tuple[dict[str, onnx.Mode
         if any(key.endswith(f":{form}") for key in lowered_forms(forced)):
             models[form] = forced
     notes["forms left out"] = [f for f in SINGLE_FORMS if f not in models]
+    # the same graph as a single form: a gap between the two columns is timing noise
+    default = structure_hash(models["default"])
+    notes["default same as"] = [
+        f for f in SINGLE_FORMS if f in models and structure_hash(models[f]) == default
+    ]
     return models, notes
 
 
@@ -206,6 +211,11 @@ def results_section(results: dict) -> str:
             f"- {name}: default {d['forms']} in {d['choose_seconds']} s; "
             f"--tune {t['forms']} in {t['choose_seconds']} s"
             + (f"; check: {_check_note(d['choice'])}" if _check_note(d["choice"]) else "")
+            + (
+                f"; the default is the same graph as --form {notes['default same as'][0]}"
+                if notes.get("default same as")
+                else ""
+            )
         )
     lines.append(END)
     return "\n".join(lines)

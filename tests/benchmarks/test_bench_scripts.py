@@ -274,6 +274,9 @@ def test_forms_script_quick_run_writes_table_json_and_section(
     # swish has no split form: left out of its rows, kept in relu's
     assert "split" in rows[0]["median_ms"] and "split" not in rows[2]["median_ms"]
     assert data["choices"]["width/lk-swish"]["forms left out"] == ["split"]
+    for notes in data["choices"].values():  # width has one site: the default is one form
+        (key,) = notes["default"]["forms"]
+        assert notes["default same as"] == [key.split(":")[1]]
     whole = data["choices"]["width/lk-relu"]["default"]["choice"]["whole_model"]
     assert whole["batches"] == [1, 32] and whole["chosen"]
     printed = capsys.readouterr().out
