@@ -1,5 +1,6 @@
 """Where measured lowering choices are kept (no torch here): one small JSON file per
-(model structure, CPU model, ISA flags, ONNX Runtime version, batch, threads) in the
+(model structure, CPU model, ISA flags, ONNX Runtime version, batch, checked batches,
+threads) in the
 user's cache folder (``$XDG_CACHE_HOME/linkedonnx/forms``, else ``~/.cache/...``), so a
 second optimize of the same model on the same machine does no timing.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,8 @@ from linkedonnx.cpu import cpu_flags, cpu_model
 FLOAT_FLAGS = ("sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "asimd", "sve")
 
 #: Raised when the search or the file's fields change meaning (old entries are ignored).
-CACHE_VERSION = 1
+#: 2: the choice passed the whole-model check at the checked batches.
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,12 @@ def cache_key(
     batch: int,
     threads: int | None,
     provider: str = "cpu",
+    *,
+    checked_at: Sequence[int] = (),
 ) -> str:
-    """The file stem of ``model``'s entry for ``machine``, ``batch``, ``threads`` and
-    the ``provider`` that timed it (the default, cpu, keeps the keys it always had)."""
+    """The file stem of ``model``'s entry for ``machine``, ``batch`` (the search's),
+    ``threads``, the ``provider`` that timed it (cpu adds nothing to the key) and the
+    batches ``checked_at`` (the whole-model check's)."""
     parts: list = [
         CACHE_VERSION,
         structure_hash(model),
@@ -92,6 +98,7 @@ def cache_key(
         batch,
         threads,
         *([] if provider == "cpu" else [provider]),
+        sorted(set(checked_at)),
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 

@@ -4,7 +4,7 @@ a provider of :mod:`linkedonnx.runners.providers` (the ``target``; no torch here
 Steps: ``convert``'s recognition and fusion passes,
 batch-norm folding, clean-up, lowering for the target (a provider with the "cpu"
 lowering: each linked site's form chosen by timing on this machine with the provider's
-runner, cached; ``tune=False`` or a forced ``form``: the machine-independent table;
+runner, checked against each single form as whole models at batches 1 and 32, cached; ``tune=False`` or a forced ``form``: the machine-independent table;
 "cuda": inline, not measured), inlining what is left, clean-up, and optionally float16.
 """
 
@@ -139,9 +139,11 @@ def optimize(
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
     For a provider with the "cpu" lowering (this machine's CPU: cpu, ...) each linked
-    site's form is chosen by timing on the provider's runner at ``batch``
-    (default :data:`~linkedonnx.passes.site_search.DEFAULT_BATCH`, the geometric mean of
-    1 and 32): ``tune`` None within a 10 s time box, from the user cache when this model
+    site's form is chosen by timing on the provider's runner at ``batch``, then that
+    choice and each single form are timed as whole models at ``batch`` and the one with
+    the smallest worst ratio to the best is kept (``batch`` None: sites searched at
+    :data:`~linkedonnx.passes.site_search.DEFAULT_BATCH`, the geometric mean of 1 and
+    32, and checked at batches 1 and 32): ``tune`` None within a 10 s time box, from the user cache when this model
     structure was measured on this CPU before; True with more runs, no time box and no
     cache lookup; False not at all (the machine-independent table
     :data:`~linkedonnx.passes.lower_cpu.CPU_PREFERENCE`). ``form`` forces one lowering
@@ -174,9 +176,7 @@ def optimize(
         choice = {"choice": "nothing linked", "measured": False}
     else:
         try:
-            site_forms, choice, step = _measure(
-                prepared, batch or DEFAULT_BATCH, bool(tune), timer, target
-            )
+            site_forms, choice, step = _measure(prepared, batch, bool(tune), timer, target)
         except BadInputError as exc:  # inputs that cannot be synthesized (strings, ...)
             choice = {"choice": "table", "measured": False}
             note = f"not measured: {first_line(str(exc), 'the model cannot be timed')} (table used)"
@@ -222,13 +222,15 @@ def check_options(
 
 
 def _measure(
-    prepared: ir.Model, batch: int, thorough: bool, timer: Timer | None, provider: str
+    prepared: ir.Model, batch: int | None, thorough: bool, timer: Timer | None, provider: str
 ) -> tuple[dict[str, str], dict, StepReport]:
     """The measured choice of every linked site's form (see site_search), timed on
-    ``provider``'s runner: site forms, the ``linkedonnx.form_choice`` record and the
-    report step."""
+    ``provider``'s runner: searched at ``batch`` and checked as a whole model there (None:
+    searched at DEFAULT_BATCH, checked at batches 1 and 32). Returns the site forms, the
+    ``linkedonnx.form_choice`` record and the report step."""
     import time
 
+    from linkedonnx.passes.form_check import CHECK_BATCHES
     from linkedonnx.passes.site_search import choose_site_forms
 
     start = time.perf_counter()
@@ -239,7 +241,13 @@ def _measure(
         return ir.to_proto(lowered), json.loads(lowered.metadata_props["linkedonnx.lowered_sites"])
 
     found = choose_site_forms(
-        proto, lower_sites, batch, thorough=thorough, timer=timer, provider=provider
+        proto,
+        lower_sites,
+        batch or DEFAULT_BATCH,
+        check_at=CHECK_BATCHES if batch is None else (batch,),
+        thorough=thorough,
+        timer=timer,
+        provider=provider,
     )
     step = StepReport("ChooseForms", False, found.counts(), time.perf_counter() - start)
     return found.site_forms, {**found.metadata(), "measured": True, "provider": provider}, step

@@ -265,3 +265,54 @@ def test_runtimes_script_without_nncf_exits_2_with_the_pip_line(
         bench.main(["--quick"])
     assert info.value.code == 2
     assert "pip install nncf" in capsys.readouterr().err
+
+
+def test_forms_script_quick_run_writes_table_json_and_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    forms = _script("bench_forms")
+    out, md = tmp_path / "forms.json", tmp_path / "RESULTS.md"
+    md.write_text("# Results\n")
+    assert forms.main(["--quick", "--json", str(out), "--results-md", str(md)]) == 0
+    data = json.loads(out.read_text())
+    settings = data["settings"]
+    assert settings["quick"] and settings["cpu"] and settings["runs"] == 3
+    assert settings["models"] == ["width/lk-relu", "width/lk-swish"]
+    assert settings["default_search_batch"] == 6 and settings["default_check_batches"] == [1, 32]
+    rows = data["rows"]
+    assert [(r["model"], r["batch"]) for r in rows] == [
+        (m, b) for m in settings["models"] for b in (1, 32)
+    ]
+    always = {"function form", "plain export", "default", "--tune", "dw", "stacked", "inline"}
+    for row in rows:
+        assert always <= set(row["median_ms"]) and all(v > 0 for v in row["median_ms"].values())
+        assert row["best_single_form"] in row["median_ms"]
+        ratio = row["median_ms"]["default"] / row["median_ms"][row["best_single_form"]]
+        assert row["default_vs_best_form"] == pytest.approx(ratio)
+        assert row["met"] == (row["default_vs_function"] >= 0.98 and ratio <= 1.03)
+        assert row["max_abs_error_default_vs_function"] < 1e-4
+    # swish has no split form: left out of its rows, kept in relu's
+    assert "split" in rows[0]["median_ms"] and "split" not in rows[2]["median_ms"]
+    assert data["choices"]["width/lk-swish"]["forms left out"] == ["split"]
+    for notes in data["choices"].values():  # width has one site: the default is one form
+        (key,) = notes["default"]["forms"]
+        assert notes["default same as"] == [key.split(":")[1]]
+    whole = data["choices"]["width/lk-relu"]["default"]["choice"]["whole_model"]
+    assert whole["batches"] == [1, 32] and whole["chosen"]
+    printed = capsys.readouterr().out
+    assert "vs best form" in printed and f"targets met in {sum(r['met'] for r in rows)} of 4" in (
+        printed
+    )
+    section = md.read_text()
+    assert section.startswith("# Results") and "<!-- bench_forms:begin -->" in section
+    assert "| width/lk-swish | 32 |" in section and "| — |" in section
+    assert "checked them as whole models at batches 1/32" in section
+    again = tmp_path / "again.md"
+    assert forms.main(["--from-json", str(out), "--results-md", str(again)]) == 0
+
+    def marked(text: str) -> str:
+        return text[
+            text.index("<!-- bench_forms:begin -->") : text.index("<!-- bench_forms:end -->")
+        ]
+
+    assert marked(again.read_text()) == marked(section)
