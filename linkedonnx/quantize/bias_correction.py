@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from linkedonnx.errors import BadInputError
 
@@ -83,18 +83,6 @@ def _float_twin(node: onnx.NodeProto, float_producer: dict[str, onnx.NodeProto])
     return made.output[0] if made is not None and made.op_type == node.op_type else None
 
 
-def _with_outputs(model: onnx.ModelProto, names: Sequence[str]) -> onnx.ModelProto:
-    exposed = onnx.ModelProto()
-    exposed.CopyFrom(model)
-    present = {out.name for out in exposed.graph.output}
-    for name in names:
-        if name not in present:
-            exposed.graph.output.append(
-                helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
-            )
-    return exposed
-
-
 def channel_means(
     model: onnx.ModelProto,
     names: Sequence[str],
@@ -104,11 +92,12 @@ def channel_means(
     """Per-channel means (float64) of the tensors ``names`` of ``model`` over all
     ``batches``, the channel of each on the matching entry of ``axes``, computed with
     ONNX Runtime on the CPU. Raises BadInputError when there is no batch."""
+    from linkedonnx.runtime.dead_units import expose_outputs
     from linkedonnx.runtime.session import make_session
 
     if not batches:
         raise BadInputError("bias correction needs at least one calibration batch")
-    session = make_session(_with_outputs(model, names), "cpu")
+    session = make_session(expose_outputs(model, list(names)), "cpu")
     sums: list[np.ndarray | None] = [None] * len(names)
     counts = [0] * len(names)
     for batch in batches:
