@@ -5,7 +5,8 @@ the float32 model (our optimized file in ONNX Runtime) is the reference; each IN
 gets its top-1 drop (points) and its mean |logit - float32 logit| / std(float32 logits).
 INT8 models: NNCF's post-training INT8 of the plain export (defaults: min-max ranges,
 fast bias correction) in OpenVINO, and ours (linkedonnx quantize) with each calibration
-method, per channel and per tensor, with and without bias correction, in ONNX Runtime.
+method, per channel and per tensor, with and without bias correction, in quantize's
+default lowering form and in the stacked form, in ONNX Runtime.
 Every model is calibrated on the same first ``--samples`` train images. For ours,
 min-max per channel, each Conv/Gemm output's error on the first ``--layer-samples``
 test images is listed too (mean |INT8 - float| / std(float), and the part of it that
@@ -37,14 +38,17 @@ for p in (str(ROOT), str(HERE)):
 from _timing import cpu_model, markdown_table, write_json  # noqa: E402
 from bench_runtimes import PeerOpenVino, need_nncf, nncf_quantize  # noqa: E402
 
-#: (calibration method, per channel, bias correction)
-VARIANTS = [
-    ("minmax", True, False),
-    ("minmax", True, True),
-    ("minmax", False, False),
-    ("minmax", False, True),
-    ("entropy", True, True),
-    ("percentile", True, True),
+#: (calibration method, per channel, bias correction, lowering form: None = quantize's
+#: default)
+VARIANTS: list[tuple[str, bool, bool, str | None]] = [
+    ("minmax", True, False, None),
+    ("minmax", True, True, None),
+    ("minmax", True, False, "stacked"),
+    ("minmax", True, True, "stacked"),
+    ("minmax", False, False, None),
+    ("minmax", False, True, None),
+    ("entropy", True, True, None),
+    ("percentile", True, True, None),
 ]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "int8_quality.json"
 
@@ -125,21 +129,23 @@ def main(argv: list[str] | None = None) -> int:
         nncf_quantize(work / "plain.onnx", work / "nncf.xml", batches)
         peer = PeerOpenVino(work / "nncf.xml", threads=1)
         rows["NNCF INT8 (OpenVINO)"] = logits(peer.predict, x)
-        for method, per_channel, corrected in VARIANTS[: args.variants]:
+        for method, per_channel, corrected, form in VARIANTS[: args.variants]:
             ours, _ = quantize(
                 exported.model,
                 batches,
                 method=method,
                 per_channel=per_channel,
                 bias_correction=corrected,
+                form=form,
             )
             runner = load_runner("cpu", ours)
             label = (
                 f"ours INT8 {method} {'per-channel' if per_channel else 'per-tensor'}"
-                f"{' + bias correction' if corrected else ''} (ORT)"
+                f"{' + bias correction' if corrected else ''}{f', {form} form' if form else ''}"
+                " (ORT)"
             )
             rows[label] = logits(lambda b, r=runner: r.run({name: b})[0], x)
-            if method == "minmax" and per_channel:
+            if method == "minmax" and per_channel and form is None:
                 layers[label] = layer_errors(exported.model, ours, x[: args.layer_samples])
     base = rows["float32 (ours, ORT)"]
     base_top1 = float(np.mean(base.argmax(1) == labels))
