@@ -26,6 +26,7 @@ import onnx
 
 from linkedonnx.errors import BadInputError
 from linkedonnx.kinds import KINDS
+from linkedonnx.quantize.bias_correction import correct_biases
 from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, float_inputs
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
@@ -62,6 +63,10 @@ class QuantizeReport:
     notes: list[str] = field(default_factory=list)
     #: Where --tune timed the forms ('cpu': ONNX Runtime, 'openvino'); None untuned.
     tuned_on: str | None = None
+    #: Empirical bias correction (:mod:`linkedonnx.quantize.bias_correction`) applied.
+    bias_correction: bool = False
+    #: Corrected layer output -> mean |bias shift| / mean |bias| before.
+    bias_corrected: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -83,6 +88,7 @@ class QuantizeReport:
                 "cpu_flags": list(self.isa.flags),
                 "vnni": self.isa.vnni,
                 "reduce_range": self.reduce_range,
+                "bias_correction": len(self.bias_corrected) if self.bias_correction else False,
                 **({"tuned_on": self.tuned_on} if self.tuned_on else {}),
             },
             separators=(",", ":"),
@@ -260,6 +266,7 @@ class _Candidate:
     lowered: dict[str, int]
     layout: dict[str, int]
     shared: int
+    bias_corrected: dict[str, float] = field(default_factory=dict)
 
 
 def _candidate(
@@ -271,10 +278,12 @@ def _candidate(
     method: str,
     per_channel: bool,
     reduce_range: bool,
+    bias_correction: bool,
     progress: ProgressFn | None,
 ) -> tuple[_Candidate, BatchReader]:
     """Lower ``model`` in ``form``, calibrate, quantize; linked-aware where the lowering
-    found linked activations, the stock way otherwise."""
+    found linked activations, the stock way otherwise; then correct the biases against
+    the lowered float model on the same batches when ``bias_correction``."""
     lowered, counts = lower_for_int8(model, None if form == "auto" else form)
     stock = not counts
     if not stock:
@@ -304,9 +313,13 @@ def _candidate(
     if not stock:
         quantized, integer = integer_ops(quantized)
         layout_counts.update(integer)
+    corrected: dict[str, float] = {}
+    if bias_correction:
+        quantized, done = correct_biases(lowered, quantized, batches)
+        corrected = done.corrected
     sites = [*layout.pairs, *layout.splits]  # a split site's relu(z) shares z's scale too
     shared = len({tuple(p.tensors) for p in sites if p.tensors[0] in overrides})
-    return _Candidate(form, quantized, counts, layout_counts, shared), reader
+    return _Candidate(form, quantized, counts, layout_counts, shared, corrected), reader
 
 
 def quantize(
@@ -315,6 +328,7 @@ def quantize(
     *,
     method: str = "minmax",
     per_channel: bool = True,
+    bias_correction: bool = True,
     form: str | None = None,
     tune: bool = False,
     tune_batch: int = 32,
@@ -332,8 +346,10 @@ def quantize(
     (:func:`linkedonnx.passes.tuning.choose`, optimize's tuning) and keeps the
     fastest; ``method`` is
     'minmax', 'entropy' or 'percentile'; ``reduce_range`` None follows the CPU
-    (``isa``, default: detected). A model with no linked activation is quantized the
-    stock way (no shared ranges). Returns (QDQ ModelProto, QuantizeReport). Raises
+    (``isa``, default: detected); ``bias_correction`` moves every Conv/Gemm bias so
+    that its per-channel output mean on ``batches`` matches the float model's
+    (:mod:`linkedonnx.quantize.bias_correction`). A model with no linked activation is
+    quantized the stock way (no shared ranges). Returns (QDQ ModelProto, QuantizeReport). Raises
     BadInputError for bad options (an unknown ``provider``, or one other than cpu
     without ``tune``), no float input, weights that are graph inputs
     without ``freeze_inputs``, batches that do not fit the model or no sample.
@@ -362,7 +378,12 @@ def quantize(
     reduce = isa.reduce_range if reduce_range is None else reduce_range
     data = list(batches)
     forms: Sequence[str] = TUNE_FORMS if tune else (form or "auto",)
-    kwargs = dict(method=method, per_channel=per_channel, reduce_range=reduce)
+    kwargs = dict(
+        method=method,
+        per_channel=per_channel,
+        reduce_range=reduce,
+        bias_correction=bias_correction,
+    )
     first, reader = _candidate(model, forms[0], data, inputs, progress=progress, **kwargs)
     linked = bool(first.lowered)
     notes = []
@@ -405,6 +426,8 @@ def quantize(
         tuning=timings,
         notes=notes,
         tuned_on=provider if timings else None,
+        bias_correction=bias_correction,
+        bias_corrected=chosen.bias_corrected,
     )
     kinds = {key.split(":")[0] for key in chosen.lowered}
     for name, kind in KINDS.items():

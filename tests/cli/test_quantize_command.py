@@ -47,7 +47,7 @@ def test_export_quantize_validate_passes_the_accuracy_rule(
     args = ["quantize", str(trained), "-o", str(out), "--data", "digits"]
     code, printed, _ = run_cli(capsys, *args, "--json", str(report))
     assert code == 0, printed
-    assert "shared ranges" in printed and "CPU" in printed
+    assert "shared ranges" in printed and "CPU" in printed and "bias correction" in printed
     accuracy = tmp_path / "accuracy.json"
     validate = ["validate", str(out), "--reference", str(trained), "--data", "digits"]
     code, printed, _ = run_cli(capsys, *validate, "--json", str(accuracy))
@@ -67,6 +67,13 @@ def test_export_quantize_validate_passes_the_accuracy_rule(
     data = json.loads(report.read_text())
     assert data["samples"] == 512 and data["data"] == "digits train"
     assert data["isa"]["flags"] == recorded["cpu_flags"]
+    assert recorded["bias_correction"] == len(data["bias_corrected"]) > 0
+    plain = tmp_path / "plain.onnx"
+    args = ["quantize", str(trained), "-o", str(plain), "--data", "digits"]
+    code, printed, _ = run_cli(capsys, *args, "--no-bias-correction")
+    assert code == 0 and "off" in printed, printed
+    meta = {p.key: p.value for p in onnx.load(plain).metadata_props}
+    assert json.loads(meta[METADATA_KEY])["bias_correction"] is False
 
 
 def npz(path: Path, **arrays: np.ndarray) -> Path:

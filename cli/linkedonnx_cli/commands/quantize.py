@@ -42,6 +42,10 @@ def render(report: QuantizeReport, output: Path, console: Console) -> None:
     table.add_row(
         "weights", f"int8 {weights}" + (", 7-bit (reduce_range)" if report.reduce_range else "")
     )
+    table.add_row(
+        "bias correction",
+        f"{len(report.bias_corrected)} layers" if report.bias_correction else "off",
+    )
     table.add_row("CPU", report.isa.describe())
     floats = ", ".join(f"{k} x{v}" for k, v in report.float_ops.items()) or "none"
     table.add_row("float between DQ and Q (after ORT fusions)", floats)
@@ -79,6 +83,14 @@ def command(
     ] = "minmax",
     per_tensor: Annotated[
         bool, typer.Option("--per-tensor", help="One weight scale per tensor, not per channel.")
+    ] = False,
+    no_bias_correction: Annotated[
+        bool,
+        typer.Option(
+            "--no-bias-correction",
+            help="Keep the quantized biases (default: move them so each layer's per-channel"
+            " output mean on the calibration data matches the float model's).",
+        ),
     ] = False,
     form: Annotated[
         str | None,
@@ -118,6 +130,7 @@ def command(
             samples=samples,
             method=method,
             per_channel=not per_tensor,
+            bias_correction=not no_bias_correction,
             form=form,
             tune=tune,
             provider=provider,
