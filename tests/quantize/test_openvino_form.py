@@ -1,0 +1,69 @@
+"""The INT8 file written for OpenVINO (issue 25.5): the inline form, every convolution
+after the first reading u8 with zero point 0, its linked halves quantized apart with one
+scale, and its outputs on OpenVINO close to the float model's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from linkedonnx.quantize import quantize
+from linkedonnx.quantize.openvino_form import asymmetric_conv_inputs, default_form
+from linkedonnx.runtime.session import make_session
+from tests.passes.lowering_graphs import allcnn_like
+from tests.quantize.test_structure import VNNI, Graph, batches, check_close
+
+
+def signed_batches(count: int = 6) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    return [{"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)} for _ in range(count)]
+
+
+def test_openvino_gets_the_inline_form_and_cpu_keeps_its_table() -> None:
+    assert default_form("openvino") == "inline"
+    assert default_form("cpu") is None and default_form("cuda") is None
+    model = allcnn_like("relu")
+    _, cpu = quantize(model, batches(), isa=VNNI)
+    _, ov = quantize(model, batches(), isa=VNNI, provider="openvino")
+    assert cpu.form == "split" and ov.form == "inline"
+    assert any("zero point 0" in note for note in ov.notes)
+    _, forced = quantize(model, batches(), isa=VNNI, provider="openvino", form="split")
+    assert forced.form == "split"  # a given form wins
+
+
+def test_the_split_form_feeds_convolutions_a_zero_point_and_the_openvino_form_does_not() -> None:
+    """The reason for the OpenVINO form: split's [relu(z), z] holds a signed z, so each
+    conv after the first reads u8 with a zero point near 128; inline's [relu(z),
+    relu(-z)] is non-negative, zero point 0."""
+    model = allcnn_like("relu")
+    split, _ = quantize(model, signed_batches(), isa=VNNI, form="split")
+    assert len(asymmetric_conv_inputs(split)) == 3  # the two linked layers' and the head's
+    ov, report = quantize(model, signed_batches(), isa=VNNI, provider="openvino")
+    assert asymmetric_conv_inputs(ov) == []
+    g = Graph(ov)
+    concats = g.ops("Concat")
+    assert len(concats) == 3 and report.shared_ranges == 3
+    for concat in concats:
+        scale, zero, dtype = g.integer_concat(concat)  # one scale, read by a DQ
+        assert zero == 0 and dtype == np.uint8 and scale > 0
+        halves = [g.producer[i] for i in concat.input]
+        assert [h.op_type for h in halves] == ["QuantizeLinear", "QuantizeLinear"]
+        relus = [g.producer[h.input[0]] for h in halves]
+        assert [r.op_type for r in relus] == ["Relu", "Relu"]
+        neg = g.producer[relus[1].input[0]]
+        assert neg.op_type == "Neg"
+    check_close(model, ov)
+
+
+def test_the_openvino_form_on_openvino_matches_the_float_model() -> None:
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    from linkedonnx.runners.openvino_runner import OpenVinoRunner
+
+    model = allcnn_like("relu")
+    ov, _ = quantize(model, signed_batches(), isa=VNNI, provider="openvino")
+    ref_session = make_session(model, "cpu", threads=1)
+    runner = OpenVinoRunner(ov, threads=1)
+    for b in signed_batches(3):
+        ref = ref_session.run(None, b)[0]
+        got = runner.run(b)[0]
+        assert np.abs(got - ref).max() <= 0.1 * np.abs(ref).max()
