@@ -30,7 +30,7 @@ from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, fl
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
 from linkedonnx.quantize.linked_groups import find_layout, shared_range_overrides
-from linkedonnx.quantize.openvino_form import default_form, openvino_notes
+from linkedonnx.quantize.openvino_form import default_form, for_openvino, openvino_notes
 from linkedonnx.runners.providers import get_provider
 
 METHODS = ("minmax", "entropy", "percentile")
@@ -374,6 +374,10 @@ def quantize(
     candidates = [first]
     for other in forms[1:]:
         candidates.append(_candidate(model, other, data, inputs, progress=None, **kwargs)[0])
+    if provider == "openvino" and linked:  # before timing: the files OpenVINO will run
+        for c in candidates:
+            c.model, placed = for_openvino(c.model)
+            c.layout.update(placed)
     timings: dict[str, float] = {}
     chosen = first
     if len(candidates) > 1:

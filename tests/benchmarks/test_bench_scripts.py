@@ -225,6 +225,7 @@ def test_runtimes_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert all(v > 0 for m in result["medians"].values() for v in m.values())
     assert set(result["accuracy"]) == rows | {"samples"}
     assert result["compiled_precision"]["ov plain-f32"] == ["f32"]
+    assert result["ours_openvino_form"] == "inline"  # quantize --provider openvino's form
     assert [c["what"].split(": ")[0] for c in result["targets"]] == [
         "allcnn/lk-relu fashion-mnist b=1",
         "allcnn/lk-relu fashion-mnist b=32",

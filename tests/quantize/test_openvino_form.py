@@ -1,14 +1,21 @@
 """The INT8 file written for OpenVINO (issue 25.5): the inline form, every convolution
 after the first reading u8 with zero point 0, its linked halves quantized apart with one
-scale, and its outputs on OpenVINO close to the float model's."""
+scale from the conv's float output, and its outputs on OpenVINO close to the float
+model's."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from linkedonnx.quantize import quantize
-from linkedonnx.quantize.openvino_form import asymmetric_conv_inputs, default_form
+from linkedonnx.quantize.openvino_form import (
+    asymmetric_conv_inputs,
+    default_form,
+    keep_pair_inputs_float,
+)
 from linkedonnx.runtime.session import make_session
 from tests.passes.lowering_graphs import allcnn_like
 from tests.quantize.test_structure import VNNI, Graph, batches, check_close
@@ -52,7 +59,26 @@ def test_the_split_form_feeds_convolutions_a_zero_point_and_the_openvino_form_do
         assert [r.op_type for r in relus] == ["Relu", "Relu"]
         neg = g.producer[relus[1].input[0]]
         assert neg.op_type == "Neg"
+        # z itself is not quantized: both halves read the Conv's float output
+        assert g.producer[relus[0].input[0]].op_type == "Conv"
+        assert neg.input[0] == relus[0].input[0]
+    assert report.layout["conv output kept float for OpenVINO"] == 3
     check_close(model, ov)
+
+
+def test_only_pairs_read_by_linked_halves_are_dropped() -> None:
+    model = allcnn_like("relu")
+    split, _ = quantize(model, signed_batches(), isa=VNNI, form="split")
+    assert keep_pair_inputs_float(split)[1] == 0  # its z is read by an integer Clip/Concat
+    inline, _ = quantize(model, signed_batches(), isa=VNNI, form="inline")
+    placed, dropped = keep_pair_inputs_float(inline)
+    assert dropped == 3
+    count = Counter(n.op_type for n in inline.graph.node)
+    after = Counter(n.op_type for n in placed.graph.node)
+    assert count - after == Counter({"QuantizeLinear": 3, "DequantizeLinear": 3})
+    names = {name for n in placed.graph.node for name in n.input}
+    assert all(i.name in names for i in placed.graph.initializer)  # no stale scales
+    check_close(model, placed)
 
 
 def test_the_openvino_form_on_openvino_matches_the_float_model() -> None:
