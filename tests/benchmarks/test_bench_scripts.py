@@ -246,3 +246,24 @@ def test_runtimes_script_without_nncf_exits_2_with_the_pip_line(
         bench.main(["--quick"])
     assert info.value.code == 2
     assert "pip install nncf" in capsys.readouterr().err
+
+
+def test_ov_int8_graphs_script_quick_run(tmp_path: Path) -> None:
+    """Issue 25.5: NNCF's and our INT8 files compiled by OpenVINO, per layer; the file
+    quantized for OpenVINO feeds no convolution a zero point, the ORT-form one does."""
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    pytest.importorskip("nncf", reason="nncf (benchmark-only) is not installed")
+    bench = _script("bench_ov_int8_graphs")
+    out = tmp_path / "graphs.json"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["forms"] == {"ours-int8": "split", "ours-int8-ov": "inline"}
+    assert data["convs_reading_a_zero_point"]["ours-int8-ov"] == 0
+    assert data["convs_reading_a_zero_point"]["ours-int8"] > 0
+    for batch in ("1", "32"):
+        assert {"nncf-int8", "ours-int8-ov f32", "ours-int8-cpu f32"} <= set(data[batch])
+        assert all(s["cpu_median_ms"] > 0 for s in data[batch].values())
+    convs = [
+        layer for layer in data["layers"]["ours-int8-ov f32"] if layer["type"] == "Convolution"
+    ]
+    assert convs and all(layer["runtime"] == "u8" for layer in convs)  # every conv in 8 bits
