@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 
 from linkedonnx.quantize import quantize
 from linkedonnx.quantize.openvino_form import (
     asymmetric_conv_inputs,
     default_form,
     keep_pair_inputs_float,
+    slice_before_strided_pointwise,
 )
 from linkedonnx.runtime.session import make_session
 from tests.passes.lowering_graphs import allcnn_like
@@ -93,3 +96,66 @@ def test_the_openvino_form_on_openvino_matches_the_float_model() -> None:
         ref = ref_session.run(None, b)[0]
         got = runner.run(b)[0]
         assert np.abs(got - ref).max() <= 0.1 * np.abs(ref).max()
+
+
+def strided_qdq(third_kernel: int | None = None) -> onnx.ModelProto:
+    """x -> Q -> DQ -> two 1x1 stride-2 Convs (and optionally a third conv) -> Add."""
+    rng = np.random.default_rng(0)
+    h = onnx.helper
+    inits = [
+        numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+        numpy_helper.from_array(np.array(3, np.uint8), "zp"),
+        numpy_helper.from_array(rng.standard_normal((6, 4, 1, 1)).astype(np.float32), "wa"),
+        numpy_helper.from_array(rng.standard_normal((6, 4, 1, 1)).astype(np.float32), "wb"),
+    ]
+    nodes = [
+        h.make_node("Relu", ["x"], ["r"]),
+        h.make_node("QuantizeLinear", ["r", "s", "zp"], ["q"]),
+        h.make_node("DequantizeLinear", ["q", "s", "zp"], ["d"]),
+        h.make_node("Conv", ["d", "wa"], ["a"], kernel_shape=[1, 1], strides=[2, 2]),
+        h.make_node("Conv", ["d", "wb"], ["b"], kernel_shape=[1, 1], strides=[2, 2]),
+        h.make_node("Add", ["a", "b"], ["y"]),
+    ]
+    if third_kernel:
+        k = third_kernel
+        w = rng.standard_normal((6, 4, k, k)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, "wc"))
+        pads = [k // 2] * 4
+        nodes.append(
+            h.make_node("Conv", ["d", "wc"], ["c"], kernel_shape=[k, k], strides=[2, 2], pads=pads)
+        )
+        nodes[-2] = h.make_node("Add", ["a", "b"], ["ab"])
+        nodes.append(h.make_node("Add", ["ab", "c"], ["y"]))
+    graph = h.make_graph(
+        nodes,
+        "strided",
+        [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 4, 9, 9])],
+        [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 6, 5, 5])],
+        inits,
+    )
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+
+
+def test_a_stride_on_1x1_convolutions_becomes_an_8_bit_slice() -> None:
+    model = strided_qdq()
+    placed, added = slice_before_strided_pointwise(model)
+    assert added == 1
+    onnx.checker.check_model(placed)
+    g = Graph(placed)
+    (sliced,) = g.ops("Slice")
+    assert g.producer[sliced.input[0]].op_type == "QuantizeLinear"  # on the 8-bit tensor
+    assert list(g.consts[sliced.input[4]]) == [2, 2]
+    for conv in g.ops("Conv"):
+        assert g.producer[conv.input[0]].input[0] == sliced.output[0]
+        strides = next(a for a in conv.attribute if a.name == "strides")
+        assert list(strides.ints) == [1, 1]
+    assert len(g.ops("DequantizeLinear")) == 1
+    x = {"x": np.random.default_rng(1).standard_normal((2, 4, 9, 9)).astype(np.float32)}
+    before = make_session(model, "cpu", threads=1).run(None, x)[0]
+    after = make_session(placed, "cpu", threads=1).run(None, x)[0]
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
+
+
+def test_no_slice_where_another_reader_needs_the_full_tensor() -> None:
+    placed, added = slice_before_strided_pointwise(strided_qdq(third_kernel=3))
+    assert added == 0 and not Graph(placed).ops("Slice")
