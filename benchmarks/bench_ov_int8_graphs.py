@@ -15,6 +15,7 @@ also counts the convolutions that read u8 with a zero point
 
 Usage:
     python benchmarks/bench_ov_int8_graphs.py --checkpoint runs/fm/best.safetensors
+    python benchmarks/bench_ov_int8_graphs.py --speed-model zoo:resnet/lk-relu  # 32x32
     python benchmarks/bench_ov_int8_graphs.py --quick      # untrained 16x16, no claims
 """
 
@@ -169,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", help="allcnn/lk-relu trained on Fashion-MNIST")
+    parser.add_argument(
+        "--speed-model", help="a zoo source instead (random weights, seeded calibration)"
+    )
+    parser.add_argument("--image-size", type=int, default=32, help="with --speed-model")
     parser.add_argument("--samples", type=int, default=512, help="calibration samples")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=3)
@@ -179,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     args.tune = False
     if args.quick:
         args.runs, args.warmup, args.samples = 2, 1, 32
-    elif not args.checkpoint:
-        parser.error("--checkpoint is needed (or --quick)")
+    elif not (args.checkpoint or args.speed_model):
+        parser.error("--checkpoint or --speed-model is needed (or --quick)")
     bench_runtimes.need_nncf()
     from linkedonnx.onnx_io import load_model
     from linkedonnx.quantize.openvino_form import asymmetric_conv_inputs
@@ -188,11 +193,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-ov-int8-") as tmp:
         if args.quick:
-            source, trained, geometry = (
-                "zoo:allcnn/lk-relu",
-                False,
-                {"in_channels": 1, "image_size": 16},
-            )
+            source, trained = "zoo:allcnn/lk-relu", False
+            geometry = {"in_channels": 1, "image_size": 16}
+        elif args.speed_model:
+            source, trained, geometry = args.speed_model, False, {"image_size": args.image_size}
         else:
             source, trained, geometry = args.checkpoint, True, {}
         built = bench_runtimes.build(source, args, Path(tmp), trained, geometry)
