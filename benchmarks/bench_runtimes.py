@@ -14,8 +14,10 @@ zoo:resnet/lk-relu (calibrated on seeded normal inputs). For each model, rows:
   ov nncf-int8        NNCF's post-training INT8 of the plain export, OpenVINO defaults
   ort stock-int8      ONNX Runtime's quantize_static of the plain export
   ort ours-int8       linkedonnx quantize of the function form, ONNX Runtime
-  ov ours-int8        the same file in OpenVINO, f32 hint
+  ov ours-int8        linkedonnx quantize --provider openvino (its own form: zero-point-free
+                      conv inputs) in OpenVINO, f32 hint
   ov ours-int8-bf16   the same file in OpenVINO, bf16 hint (where the CPU has it)
+  ov ours-int8-cpu    ort ours-int8's file (ONNX Runtime's form) in OpenVINO, f32 hint
 Every OpenVINO row: INFERENCE_NUM_THREADS --threads, NUM_STREAMS 1, PERFORMANCE_HINT
 LATENCY, compiled for each batch's static shape. Every row is timed interleaved with
 the others in one process (medians), at batch 1 and 32, and gets its Fashion-MNIST test
@@ -66,6 +68,7 @@ ROWS = [
     "ort ours-int8",
     "ov ours-int8",
     "ov ours-int8-bf16",
+    "ov ours-int8-cpu",
 ]
 #: Rows that are not linkedonnx's files (or not on a runtime + precision we offer).
 PEERS = {"ort plain-f32", "ov plain-f32", "ov plain-default", "ov nncf-int8", "ort stock-int8"}
@@ -141,7 +144,8 @@ def build(
     source: str, args: argparse.Namespace, work: Path, trained: bool, geometry: dict[str, int]
 ) -> dict[str, Any]:
     """Write the model's files under ``work``: plain.onnx, ours-f32.onnx, ours-int8.onnx,
-    stock-int8.onnx, nncf-int8.xml (``trained``: calibrated on Fashion-MNIST, else on
+    ours-int8-ov.onnx (quantized for OpenVINO), stock-int8.onnx, nncf-int8.xml
+    (``trained``: calibrated on Fashion-MNIST, else on
     seeded inputs; ``geometry``: a zoo source's in_channels/image_size). Returns their
     paths and facts (form, timings)."""
     from bench_quantize import stock_quantize
@@ -167,6 +171,7 @@ def build(
         "plain": work / "plain.onnx",
         "ours-f32": work / "ours-f32.onnx",
         "ours-int8": work / "ours-int8.onnx",
+        "ours-int8-ov": work / "ours-int8-ov.onnx",
         "stock-int8": work / "stock-int8.onnx",
         "nncf-int8": work / "nncf-int8.xml",
     }
@@ -182,6 +187,12 @@ def build(
     ours, report = quantize(exported.model, batches, tune=args.tune, tune_batch=32, isa=isa)
     ours_s = time.perf_counter() - start
     save_model(ours, files["ours-int8"])
+    start = time.perf_counter()
+    ours_ov, report_ov = quantize(
+        exported.model, batches, tune=args.tune, tune_batch=32, isa=isa, provider="openvino"
+    )
+    ours_ov_s = time.perf_counter() - start
+    save_model(ours_ov, files["ours-int8-ov"])
     stock_quantize(files["plain"], files["stock-int8"], batches, isa.reduce_range)
     nncf_s = nncf_quantize(files["plain"], files["nncf-int8"], batches)
     recorded = read_preprocess(exported.model)
@@ -196,7 +207,12 @@ def build(
         "files": files,
         "calibration": f"{origin}, {report.samples} samples",
         "ours_form": report.to_dict().get("form"),
-        "quantize_s": {"ours": round(ours_s, 1), "nncf": round(nncf_s, 1)},
+        "ours_openvino_form": report_ov.to_dict().get("form"),
+        "quantize_s": {
+            "ours": round(ours_s, 1),
+            "ours_openvino": round(ours_ov_s, 1),
+            "nncf": round(nncf_s, 1),
+        },
         "source": source,
     }
 
@@ -277,11 +293,12 @@ def load_rows(files: dict[str, Path], threads: int, bf16: bool) -> dict[str, Any
         "ov nncf-int8": PeerOpenVino(files["nncf-int8"], threads),
         "ort stock-int8": Ours(files["stock-int8"], "cpu", "f32", threads),
         "ort ours-int8": Ours(files["ours-int8"], "cpu", "f32", threads),
-        "ov ours-int8": Ours(files["ours-int8"], "openvino", "f32", threads),
+        "ov ours-int8": Ours(files["ours-int8-ov"], "openvino", "f32", threads),
+        "ov ours-int8-cpu": Ours(files["ours-int8"], "openvino", "f32", threads),
     }
     if bf16:
         rows["ov ours-bf16"] = Ours(files["ours-f32"], "openvino", "bf16", threads)
-        rows["ov ours-int8-bf16"] = Ours(files["ours-int8"], "openvino", "bf16", threads)
+        rows["ov ours-int8-bf16"] = Ours(files["ours-int8-ov"], "openvino", "bf16", threads)
     return {name: rows[name] for name in ROWS if name in rows}
 
 

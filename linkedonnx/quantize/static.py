@@ -31,6 +31,7 @@ from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, fl
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
 from linkedonnx.quantize.linked_groups import find_layout, shared_range_overrides
+from linkedonnx.quantize.openvino_form import default_form, for_openvino, openvino_notes
 from linkedonnx.runners.providers import get_provider
 
 METHODS = ("minmax", "entropy", "percentile")
@@ -279,11 +280,14 @@ def _candidate(
     per_channel: bool,
     reduce_range: bool,
     bias_correction: bool,
+    openvino: bool,
     progress: ProgressFn | None,
 ) -> tuple[_Candidate, BatchReader]:
     """Lower ``model`` in ``form``, calibrate, quantize; linked-aware where the lowering
-    found linked activations, the stock way otherwise; then correct the biases against
-    the lowered float model on the same batches when ``bias_correction``."""
+    found linked activations, the stock way otherwise; place the linked sites for
+    OpenVINO when ``openvino`` (:func:`linkedonnx.quantize.openvino_form.for_openvino`);
+    then correct the biases of that file against the lowered float model on the same
+    batches when ``bias_correction``."""
     lowered, counts = lower_for_int8(model, None if form == "auto" else form)
     stock = not counts
     if not stock:
@@ -313,6 +317,9 @@ def _candidate(
     if not stock:
         quantized, integer = integer_ops(quantized)
         layout_counts.update(integer)
+        if openvino:
+            quantized, placed = for_openvino(quantized)
+            layout_counts.update(placed)
     corrected: dict[str, float] = {}
     if bias_correction:
         quantized, done = correct_biases(lowered, quantized, batches)
@@ -341,7 +348,8 @@ def quantize(
     """Quantize the float ``model`` (function form, converted or flat export) to a
     standard-op QDQ model calibrated on ``batches`` (dicts input name -> float32 array).
 
-    ``form`` forces one lowering form (default :data:`DEFAULT_FORM`), ``tune`` times
+    ``form`` forces one lowering form (default: optimize's CPU table, or for provider
+    'openvino' :func:`linkedonnx.quantize.openvino_form.default_form`), ``tune`` times
     the INT8 model of every form at ``tune_batch`` on ``provider``'s runner
     (:func:`linkedonnx.passes.tuning.choose`, optimize's tuning) and keeps the
     fastest; ``method`` is
@@ -350,7 +358,7 @@ def quantize(
     that its per-channel output mean on ``batches`` matches the float model's
     (:mod:`linkedonnx.quantize.bias_correction`). A model with no linked activation is
     quantized the stock way (no shared ranges). Returns (QDQ ModelProto, QuantizeReport). Raises
-    BadInputError for bad options (an unknown ``provider``, or one other than cpu
+    BadInputError for bad options (an unknown ``provider``, or cuda
     without ``tune``), no float input, weights that are graph inputs
     without ``freeze_inputs``, batches that do not fit the model or no sample.
     """
@@ -362,7 +370,7 @@ def quantize(
     if tune_batch < 1:
         raise BadInputError(f"tune batch must be at least 1, got {tune_batch}")
     get_provider(provider)  # an unknown name is refused before any work
-    if provider != "cpu" and not tune:
+    if default_form(provider) is None and provider != "cpu" and not tune:
         raise BadInputError(f"--provider {provider} picks where --tune times; add --tune")
     frozen: list[str] = []
     if freeze_inputs:
@@ -377,12 +385,13 @@ def quantize(
     isa = isa or detect()
     reduce = isa.reduce_range if reduce_range is None else reduce_range
     data = list(batches)
-    forms: Sequence[str] = TUNE_FORMS if tune else (form or "auto",)
+    forms: Sequence[str] = TUNE_FORMS if tune else (form or default_form(provider) or "auto",)
     kwargs = dict(
         method=method,
         per_channel=per_channel,
         reduce_range=reduce,
         bias_correction=bias_correction,
+        openvino=provider == "openvino",
     )
     first, reader = _candidate(model, forms[0], data, inputs, progress=progress, **kwargs)
     linked = bool(first.lowered)
@@ -442,6 +451,8 @@ def quantize(
                 else kind.int8_note
             )
         )
+    if provider == "openvino":
+        report.notes.extend(openvino_notes(chosen.model))
     if reduce:
         report.notes.append("CPU without VNNI (AVX2): weights quantized to 7 bits (reduce_range)")
     out = chosen.model

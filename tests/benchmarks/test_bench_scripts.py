@@ -245,6 +245,7 @@ def test_runtimes_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert all(v > 0 for m in result["medians"].values() for v in m.values())
     assert set(result["accuracy"]) == rows | {"samples"}
     assert result["compiled_precision"]["ov plain-f32"] == ["f32"]
+    assert result["ours_openvino_form"] == "inline"  # quantize --provider openvino's form
     assert [c["what"].split(": ")[0] for c in result["targets"]] == [
         "allcnn/lk-relu fashion-mnist b=1",
         "allcnn/lk-relu fashion-mnist b=32",
@@ -316,3 +317,24 @@ def test_forms_script_quick_run_writes_table_json_and_section(
         ]
 
     assert marked(again.read_text()) == marked(section)
+
+
+def test_ov_int8_graphs_script_quick_run(tmp_path: Path) -> None:
+    """Issue 25.5: NNCF's and our INT8 files compiled by OpenVINO, per layer; the file
+    quantized for OpenVINO feeds no convolution a zero point, the ORT-form one does."""
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    pytest.importorskip("nncf", reason="nncf (benchmark-only) is not installed")
+    bench = _script("bench_ov_int8_graphs")
+    out = tmp_path / "graphs.json"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["forms"] == {"ours-int8": "split", "ours-int8-ov": "inline"}
+    assert data["convs_reading_a_zero_point"]["ours-int8-ov"] == 0
+    assert data["convs_reading_a_zero_point"]["ours-int8"] > 0
+    for batch in ("1", "32"):
+        assert {"nncf-int8", "ours-int8-ov f32", "ours-int8-cpu f32"} <= set(data[batch])
+        assert all(s["cpu_median_ms"] > 0 for s in data[batch].values())
+    convs = [
+        layer for layer in data["layers"]["ours-int8-ov f32"] if layer["type"] == "Convolution"
+    ]
+    assert convs and all(layer["runtime"] == "u8" for layer in convs)  # every conv in 8 bits

@@ -99,7 +99,13 @@ def command(
     tune: Annotated[
         bool, typer.Option("--tune", help="Quantize every lowering form, keep the fastest INT8.")
     ] = False,
-    provider: Annotated[str, provider_option("Where --tune times the INT8 models")] = "cpu",
+    provider: Annotated[
+        str,
+        provider_option(
+            "Runtime the INT8 file is for: openvino writes the inline form (zero-point-free "
+            "conv inputs); with --tune, where the forms are timed"
+        ),
+    ] = "cpu",
     freeze_inputs: FreezeInputs = False,
     data_dir: DataDirOption = None,
     scale: ScaleOption = None,
