@@ -298,6 +298,12 @@ def test_forms_script_quick_run_writes_table_json_and_section(
     for notes in data["choices"].values():  # width has one site: the default is one form
         (key,) = notes["default"]["forms"]
         assert notes["default same as"] == [key.split(":")[1]]
+    for row in rows:  # the same graph is timed once: the form shares the default's figure
+        form = data["choices"][row["model"]]["default same as"][0]
+        assert row["timed_as"][form] == "default"
+        assert row["median_ms"][form] == row["median_ms"]["default"]
+        assert all(row["median_ms"][a] == row["median_ms"][b] for a, b in row["timed_as"].items())
+        assert "function form" not in row["timed_as"] and "plain export" not in row["timed_as"]
     whole = data["choices"]["width/lk-relu"]["default"]["choice"]["whole_model"]
     assert whole["batches"] == [1, 32] and whole["chosen"]
     printed = capsys.readouterr().out
@@ -308,6 +314,7 @@ def test_forms_script_quick_run_writes_table_json_and_section(
     assert section.startswith("# Results") and "<!-- bench_forms:begin -->" in section
     assert "| width/lk-swish | 32 |" in section and "| — |" in section
     assert "checked them as whole models at batches 1/32" in section
+    assert "(≡ default)" in section
     again = tmp_path / "again.md"
     assert forms.main(["--from-json", str(out), "--results-md", str(again)]) == 0
 
