@@ -142,15 +142,22 @@ def spelled_halves(graph: onnx.GraphProto) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def tensor_readers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    """Tensor name -> the nodes of ``graph`` (its own nodes, not subgraphs') that read
+    it, in graph order; optional inputs left empty are not tensors."""
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            if name:
+                readers.setdefault(name, []).append(node)
+    return readers
+
+
 def find_layout(model: onnx.ModelProto) -> LinkedLayout:
     """Find the mirror pairs and split sites of a lowered float ``model`` (main graph)."""
     consts = proto_constants(model.graph)
     halves = spelled_halves(model.graph)
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            if name:
-                consumers.setdefault(name, []).append(node)
+    consumers = tensor_readers(model.graph)
     layout = LinkedLayout()
     seen: set[str] = set()
     for node in model.graph.node:

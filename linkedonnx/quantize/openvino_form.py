@@ -30,6 +30,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from linkedonnx.quantize.linked_groups import tensor_readers
+
 #: Providers whose quantized file gets a form of its own without --tune.
 FORMS: dict[str, str] = {"openvino": "inline"}
 
@@ -38,14 +40,6 @@ def default_form(provider: str) -> str | None:
     """The lowering form written for ``provider`` without ``--tune`` (takes a provider
     name); returns 'inline' for openvino, None (optimize's CPU table) otherwise."""
     return FORMS.get(provider)
-
-
-def _readers(model: onnx.ModelProto) -> dict[str, list[onnx.NodeProto]]:
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-    return readers
 
 
 def _ends_in_quantize(node: onnx.NodeProto, readers: dict[str, list[onnx.NodeProto]]) -> bool:
@@ -66,7 +60,7 @@ def keep_pair_inputs_float(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int
     Relu -> Q``), the halves reading the Conv's output directly, and how many pairs went."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    readers = _readers(out)
+    readers = tensor_readers(out.graph)
     producer = {o: n for n in out.graph.node for o in n.output}
     graph_outputs = {o.name for o in out.graph.output}
     drop: set[int] = set()
@@ -126,7 +120,7 @@ def slice_before_strided_pointwise(model: onnx.ModelProto) -> tuple[onnx.ModelPr
     out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
-    readers = _readers(out)
+    readers = tensor_readers(out.graph)
     produced = {o for n in graph.node for o in n.output}
     graph_outputs = {o.name for o in graph.output}
     taken = {i.name for i in graph.initializer} | produced | {i.name for i in graph.input}
