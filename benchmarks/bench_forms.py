@@ -10,12 +10,16 @@ in ~10 minutes on 2 cores): the model is exported with linked functions
 folder so it measures), by ``--tune``, and with each form forced (``--form
 split|dw|stacked|inline``; a form the kind cannot take is left out: '—'). Every
 contender runs in ORT CPU at ORT_ENABLE_ALL, ``--threads`` intra-op threads, spinning
-off, timed interleaved round-robin on one seeded input (optimize's own timing helper,
-``tuning.time_models``): each figure is the median over rounds of the contender's time
-/ the function form's in the same round, times the function form's median ms (paired
-rounds: a contended machine's slow drifts cancel). Targets, per model and batch: the
-default is at least 0.98x the function-form export and within 3% of the best single
-form.
+off, timed interleaved on one seeded input (optimize's own timing helper,
+``tuning.time_models``) in ``--blocks`` blocks, each with every session loaded afresh
+in a random order and each round in a random order, at least ``--min-seconds`` of
+timed rounds per row: each figure is the median over blocks of the block's median
+over rounds of the contender's time / the function form's in the same round, times
+the function form's median ms (paired rounds: a contended machine's slow drifts
+cancel). A second session of the function form (the A/A control) is timed with them:
+its ratio to the function form, ideally 1, is the row's noise floor. Targets, per model
+and batch: the default is at least 0.98x the function-form export and within 3% of the
+best single form.
 
 Prints the table, writes JSON (default ``benchmarks/results/forms.json``; ``--quick``:
 in the temp folder) with the CPU model and ISA flags, and rewrites its section of
@@ -65,7 +69,9 @@ OTHER_FAMILIES = ("depth", "params", "resnet")
 SINGLE_FORMS = ("split", "dw", "stacked", "inline")
 #: --quick: a smoke run of the code paths (no claims).
 QUICK = {"families": ["width"], "kinds": "relu,swish", "other_families": ["width"],
-         "runs": 3, "warmup": 1}  # fmt: skip
+         "runs": 4, "warmup": 1, "blocks": 2, "min_seconds": 0.0}  # fmt: skip
+#: The A/A control: a second session of the function form, timed with the contenders.
+TWIN = "function form (A/A)"
 #: The targets of issue 27: default vs the function-form export, and vs the best form.
 MIN_VS_FUNCTION = 0.98
 MAX_VS_BEST_FORM = 1.03
@@ -164,6 +170,29 @@ def _check_note(choice: dict) -> str:
     return text + ")"
 
 
+def _protocol(st: dict) -> str:
+    """The timing protocol of a run's settings, in words (older runs: one block)."""
+    blocks = st.get("blocks", 1)
+    text = f"{st['runs']} interleaved rounds"
+    if blocks > 1:
+        text += (
+            f" in {blocks} blocks (each: every session loaded afresh in a random order, "
+            f"{st['warmup']} warm-up rounds, each round in a random order)"
+        )
+    else:
+        text += f" after {st['warmup']} warm-up"
+    if st.get("min_seconds"):
+        text += f", raised to span at least {st['min_seconds']} s per row"
+    how = "the median over blocks of the block's median" if blocks > 1 else "the median"
+    return f"{text}, ms = {how} per-round ratio to the function form times its median"
+
+
+def _aa(row: dict) -> str:
+    """The A/A control's ratio to the function form, or '—' (a run without one)."""
+    aa = row.get("aa_ratio")
+    return "—" if aa is None else f"{aa:.3f}"
+
+
 def results_section(results: dict) -> str:
     """The RESULTS.md section of a run (between the bench_forms markers)."""
     st = results["settings"]
@@ -177,21 +206,21 @@ def results_section(results: dict) -> str:
         f"`python benchmarks/bench_forms.py {command}` "
         f"({st['date']}) → `results/forms.json`. CPU: {st['cpu']}, ISA flags "
         f"{' '.join(st['isa'])}; {st['machine']}; onnxruntime {st['ort']}; {st['threads']} "
-        f"intra-op threads, spinning off, {st['runs']} interleaved rounds after "
-        f"{st['warmup']} warm-up, ms = the median per-round ratio to the function form "
-        f"times its median; zoo models at {st['image_size']}×{st['image_size']}×"
+        f"intra-op threads, spinning off, {_protocol(st)}; zoo models at {st['image_size']}×{st['image_size']}×"
         f"{st['channels']} (the digits geometry). The default searched per-site forms "
         f"at batch {search}"
         + (f" and checked them as whole models at batches {checked}" if checked else "")
         + " with an empty cache; --tune likewise, without time box. "
         f"Load average (1, 5, 15 min) {st.get('load_average_start')} at the start and "
         f"{st.get('load_average_end')} at the end. '—': a form the kind cannot take; "
-        "'(≡ X)': the same graph as contender X (structure hash), timed once with it. "
+        "'(≡ X)': the same graph as contender X (structure hash), timed once with it; "
+        "A/A: a second session of the function form timed with the contenders, its "
+        "ratio to the function form (ideally 1: the row's noise floor). "
         f"Targets met in {met} of {len(rows)} rows.",
         "",
         "| model | batch | plain export | function form | split | dw | stacked | inline "
-        "| --tune | default | default vs function | default vs best form | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| --tune | default | default vs function | default vs best form | target | A/A |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for row in rows:
         ms = row["median_ms"]
@@ -203,7 +232,7 @@ def results_section(results: dict) -> str:
             + f" | {_cell(ms, '--tune', same)} | {_cell(ms, 'default', same)} | "
             f"{row['default_vs_function']:.3f}× | "
             f"{row['default_vs_best_form']:.3f} ({row['best_single_form']}) | "
-            f"{'met' if row['met'] else 'missed'} |"
+            f"{'met' if row['met'] else 'missed'} | {_aa(row)} |"
         )
     lines += [
         "",
@@ -247,11 +276,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=30, help="timed rounds per table row")
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up rounds per block")
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=4,
+        help="blocks of rounds, each with every session loaded afresh (default 4)",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=1.0,
+        help="raise a row's rounds until they span this many seconds (tiny models)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: width only, relu and swish, 3 rounds; JSON in the temp folder",
+        help="smoke run: width only, relu and swish, 4 rounds in 2 blocks; JSON in the temp folder",
     )
     parser.add_argument("--json", help="default benchmarks/results/forms.json")
     parser.add_argument("--results-md", type=Path, help="default benchmarks/RESULTS.md")
@@ -304,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             "threads": args.threads,
             "runs": args.runs,
             "warmup": args.warmup,
+            "blocks": args.blocks,
+            "min_seconds": args.min_seconds,
             "image_size": args.image_size,
             "channels": args.channels,
             "batches": args.batches,
@@ -322,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     table = Table(title=f"median ms, ORT CPU, {args.threads} threads ({machine.describe()})")
     columns = ["model", "batch", "plain export", "function form", *SINGLE_FORMS, "--tune"]
-    for col in (*columns, "default", "vs function", "vs best form", "target"):
+    for col in (*columns, "default", "vs function", "vs best form", "target", "A/A"):
         table.add_column(col, justify="left" if col == "model" else "right")
     old_cache = os.environ.get("XDG_CACHE_HOME")
     with tempfile.TemporaryDirectory(prefix="bench_forms.cache.") as cache:
@@ -345,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{row['default_vs_function']:.3f}x",
                         f"{row['default_vs_best_form']:.3f} ({row['best_single_form']})",
                         "met" if row["met"] else "missed",
+                        _aa(row),
                     )
         finally:
             if old_cache is None:
@@ -382,10 +426,21 @@ def table_row(
     with the same graph (:func:`structure_hash`: only weights may differ) are timed once,
     as the first of them, and share that figure: timing one graph twice measures noise,
     not a difference (measured: the default and the single form it equals came out up
-    to 4.7% apart at batch 1, more than the 3% the target judges)."""
+    to 4.7% apart at batch 1, more than the 3% the target judges). A second session of
+    the function form (:data:`TWIN`) is timed with them as the row's A/A control."""
     timed_as = same_graphs(models)
     distinct = {name: m for name, m in models.items() if timed_as[name] == name}
-    timed = time_models(distinct, batch, args.runs, threads=args.threads, warmup=args.warmup)
+    distinct[TWIN] = models["function form"]
+    timed = time_models(
+        distinct,
+        batch,
+        args.runs,
+        threads=args.threads,
+        warmup=args.warmup,
+        blocks=args.blocks,
+        min_seconds=args.min_seconds,
+        seed=batch,
+    )
     ms = {name: timed[timed_as[name]] for name in models}
     forms = [f for f in SINGLE_FORMS if f in ms]
     best_form = min(forms, key=lambda f: ms[f])
@@ -400,6 +455,7 @@ def table_row(
         "default_vs_best_form": vs_best,
         "default_vs_plain": ms["plain export"] / ms["default"],
         "met": vs_function >= MIN_VS_FUNCTION and vs_best <= MAX_VS_BEST_FORM,
+        "aa_ratio": timed[TWIN] / timed["function form"],
         "timed_as": {name: first for name, first in timed_as.items() if name != first},
         "max_abs_error_default_vs_function": max_error(
             models["function form"], models["default"], batch

@@ -9,6 +9,8 @@ reference (unless told the candidates differ by design) and keeps the fastest.
 from __future__ import annotations
 
 import functools
+import math
+import random
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -103,31 +105,78 @@ def time_models(
     threads: int | None = None,
     warmup: int = 2,
     provider: str = "cpu",
+    blocks: int = 1,
+    min_seconds: float = 0.0,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Time ``models`` (name -> model) interleaved on ``provider``'s runner (ONNX
-    Runtime: spinning off) on one seeded input at ``batch``; return name -> ms. The
-    first model is the reference: each one's figure is the median over rounds of its
-    time / the reference's time in the same round, times the reference's median (paired
-    rounds cancel the machine's slow drifts). With ``budget_s`` the rounds are cut to
-    what fits in it (at least :data:`MIN_RUNS`), judged by the warm-up rounds."""
+    Runtime: spinning off) on one seeded input at ``batch``; return name -> ms.
+
+    The first model is the reference: each one's figure is its ratio to the reference
+    times the reference's median (over all timed rounds). The rounds are split into
+    ``blocks`` blocks; each block loads every model afresh (in an order shuffled by
+    ``seed``: no model is always loaded first), warms up ``warmup`` rounds and times its
+    share of ``runs`` rounds, each round in a shuffled order. A block's ratio is the
+    median over its rounds of the model's time / the reference's in the same round
+    (paired rounds cancel the machine's slow drifts); the figure is the median of the
+    blocks' ratios (a session's own layout, or a burst of load during one block, does
+    not decide it). ``min_seconds`` raises the rounds until the timed rounds take about
+    that long (a tiny model's 30 rounds would span a few milliseconds: one scheduler
+    time slice). With ``budget_s`` the rounds (at least :data:`MIN_RUNS`) and the
+    blocks are cut to what fits in it, judged by the first block's loading and warm-up.
+    Raises BadInputError for an input that cannot be fed.
+    """
     names = list(models)
     feeds = seeded_feeds(models[names[0]], batch)
-    loaded = [load_runner(models[n], provider, threads) for n in names]
-    runners = [functools.partial(r.run, feeds) for r in loaded]
+    rng = random.Random(seed)
+    ratios: dict[str, list[float]] = {n: [] for n in names}
+    ref_times: list[float] = []
+    per_block = 0
+    block = 0
+    while block < max(blocks, 1):
+        loaded_at = time.perf_counter()
+        order = list(names)
+        rng.shuffle(order)
+        loaded = {n: load_runner(models[n], provider, threads) for n in order}
+        runners = [functools.partial(loaded[n].run, feeds) for n in names]
+        warm_at = time.perf_counter()
+        interleave(runners, max(warmup, 1), 0, rng=rng)
+        if block == 0:
+            per_round = (time.perf_counter() - warm_at) / max(warmup, 1)
+            setup = time.perf_counter() - loaded_at
+            blocks, total = _plan(runs, blocks, budget_s, min_seconds, per_round, setup)
+            per_block = -(-total // blocks)
+        times = interleave(runners, 0, per_block, rng=rng)
+        ref = times[0]
+        ref_times += ref
+        for n, ts in zip(names, times, strict=True):
+            ratios[n].append(statistics.median(t / r for t, r in zip(ts, ref, strict=True)))
+        del loaded, runners
+        block += 1
+    ref_median = statistics.median(ref_times) * 1e3
+    return {n: ref_median * statistics.median(ratios[n]) for n in names}
+
+
+def _plan(
+    runs: int,
+    blocks: int,
+    budget_s: float | None,
+    min_seconds: float,
+    per_round: float,
+    setup: float,
+) -> tuple[int, int]:
+    """(blocks, timed rounds in all) for :func:`time_models`: ``runs`` rounds raised to
+    span ``min_seconds`` at ``per_round`` s a round, then, within ``budget_s``, blocks
+    cut so that their loading and warm-up (``setup`` s each after the first) take at
+    most half of it and the rounds cut to the rest (at least :data:`MIN_RUNS`)."""
+    per_round = max(per_round, 1e-9)
+    blocks = max(blocks, 1)
+    total = max(runs, math.ceil(min_seconds / per_round))
     if budget_s is not None:
-        start = time.perf_counter()
-        interleave(runners, 0, max(warmup, 1))
-        per_round = (time.perf_counter() - start) / max(warmup, 1)
-        runs = max(MIN_RUNS, min(runs, int(budget_s / max(per_round, 1e-9))))
-    else:
-        interleave(runners, warmup, 0)
-    times = interleave(runners, 0, runs)
-    ref = times[0]
-    ref_median = statistics.median(ref) * 1e3
-    return {
-        n: ref_median * statistics.median(t / r for t, r in zip(ts, ref, strict=True))
-        for n, ts in zip(names, times, strict=True)
-    }
+        blocks = max(1, min(blocks, 1 + int(budget_s / 2 / max(setup, 1e-9))))
+        left = budget_s - (blocks - 1) * setup
+        total = max(MIN_RUNS, min(total, int(left / per_round)))
+    return blocks, max(total, blocks)
 
 
 def choose(

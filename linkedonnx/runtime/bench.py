@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -163,21 +164,30 @@ def interleave(
     warmup: int,
     runs: int,
     progress: Callable[[int, int], None] | None = None,
+    rng: random.Random | None = None,
 ) -> list[list[float]]:
     """Run each runner ``warmup`` times then ``runs`` times, round-robin (one call of
-    each per round); return the timed durations in seconds, one list per runner.
-    ``progress(done, total)`` is told the rounds done after each round (outside the
-    timed calls)."""
+    each per round); return the timed durations in seconds, one list per runner (in the
+    order of ``runners``). With ``rng`` each round runs the runners in an order shuffled
+    by it (no runner always follows the same one: what a call leaves in the caches and
+    the thread pool does not bias one runner). ``progress(done, total)`` is told the
+    rounds done after each round (outside the timed calls)."""
     total = warmup + runs
+    order = list(range(len(runners)))
     for done in range(1, warmup + 1):
-        for run in runners:
-            run()
+        if rng is not None:
+            rng.shuffle(order)
+        for i in order:
+            runners[i]()
         if progress is not None:
             progress(done, total)
     times: list[list[float]] = [[] for _ in runners]
     clock = time.perf_counter
     for done in range(warmup + 1, total + 1):
-        for i, run in enumerate(runners):
+        if rng is not None:
+            rng.shuffle(order)
+        for i in order:
+            run = runners[i]
             start = clock()
             run()
             times[i].append(clock() - start)

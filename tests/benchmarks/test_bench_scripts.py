@@ -277,7 +277,8 @@ def test_forms_script_quick_run_writes_table_json_and_section(
     assert forms.main(["--quick", "--json", str(out), "--results-md", str(md)]) == 0
     data = json.loads(out.read_text())
     settings = data["settings"]
-    assert settings["quick"] and settings["cpu"] and settings["runs"] == 3
+    assert settings["quick"] and settings["cpu"] and settings["runs"] == 4
+    assert settings["blocks"] == 2 and settings["min_seconds"] == 0
     assert settings["models"] == ["width/lk-relu", "width/lk-swish"]
     assert settings["default_search_batch"] == 6 and settings["default_check_batches"] == [1, 32]
     rows = data["rows"]
@@ -292,6 +293,7 @@ def test_forms_script_quick_run_writes_table_json_and_section(
         assert row["default_vs_best_form"] == pytest.approx(ratio)
         assert row["met"] == (row["default_vs_function"] >= 0.98 and ratio <= 1.03)
         assert row["max_abs_error_default_vs_function"] < 1e-4
+        assert row["aa_ratio"] > 0 and "function form (A/A)" not in row["median_ms"]
     # swish has no split form: left out of its rows, kept in relu's
     assert "split" in rows[0]["median_ms"] and "split" not in rows[2]["median_ms"]
     assert data["choices"]["width/lk-swish"]["forms left out"] == ["split"]
@@ -315,6 +317,7 @@ def test_forms_script_quick_run_writes_table_json_and_section(
     assert "| width/lk-swish | 32 |" in section and "| — |" in section
     assert "checked them as whole models at batches 1/32" in section
     assert "(≡ default)" in section
+    assert "| target | A/A |" in section and "in 2 blocks (each: every session loaded" in section
     again = tmp_path / "again.md"
     assert forms.main(["--from-json", str(out), "--results-md", str(again)]) == 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,16 @@ def test_interleave_is_round_robin() -> None:
     times = bench.interleave([lambda: calls.append("a"), lambda: calls.append("b")], 1, 3)
     assert calls == ["a", "b"] * 4
     assert [len(t) for t in times] == [3, 3]
+
+
+def test_interleave_with_an_rng_shuffles_each_round() -> None:
+    calls: list[int] = []
+    runners = [lambda i=i: calls.append(i) for i in range(4)]
+    times = bench.interleave(runners, 1, 20, rng=random.Random(0))
+    rounds = [tuple(calls[i : i + 4]) for i in range(0, len(calls), 4)]
+    assert len(rounds) == 21 and all(sorted(r) == [0, 1, 2, 3] for r in rounds)
+    assert len({r[0] for r in rounds}) > 1  # no runner always goes first
+    assert [len(t) for t in times] == [20] * 4
 
 
 def test_bench_models_reports_settings_and_ratios(model_files: tuple[Path, Path]) -> None:
