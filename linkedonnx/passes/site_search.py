@@ -47,6 +47,9 @@ KEEP_MARGIN = 0.02
 #: Timed rounds per comparison: the time box's ceiling, and ``--tune``'s fixed count.
 MAX_RUNS = 200
 TUNE_RUNS = 60
+#: Blocks of freshly loaded sessions per timing (:func:`time_models`; cut to fit the time
+#: box): one session's own layout does not decide a comparison.
+TIMING_BLOCKS = 2
 
 #: site forms (site id -> form) -> (lowered model, site id -> form that applied).
 LowerSites = Callable[[Mapping[str, str]], tuple[onnx.ModelProto, dict[str, str]]]
@@ -160,7 +163,9 @@ def choose_site_forms(
     runs = TUNE_RUNS if thorough else MAX_RUNS
     groups = site_groups(prepared)
     sites = [s for ids in groups.values() for s in ids]
-    timer = timer or functools.partial(time_models, threads=threads, provider=provider)
+    timer = timer or functools.partial(
+        time_models, threads=threads, provider=provider, blocks=TIMING_BLOCKS
+    )
 
     lowering_s = 0.0  # one round of lowering: also about what sessions and parity cost
 
