@@ -2,7 +2,8 @@
 (each linked site's lowering form) and quantize (``--tune``'s INT8 forms); no torch
 here. :func:`time_models` times candidates interleaved on a provider's runner
 (:mod:`linkedonnx.runners.providers`; ONNX Runtime's spinning off), by paired medians
-within an optional time box; :func:`choose` checks every candidate's parity against a
+in blocks of freshly loaded sessions, each round in a random order, within an optional
+time box (benchmarks/bench_forms.py times the same way); :func:`choose` checks every candidate's parity against a
 reference (unless told the candidates differ by design) and keeps the fastest.
 """
 
@@ -123,7 +124,8 @@ def time_models(
     not decide it). ``min_seconds`` raises the rounds until the timed rounds take about
     that long (a tiny model's 30 rounds would span a few milliseconds: one scheduler
     time slice). With ``budget_s`` the rounds (at least :data:`MIN_RUNS`) and the
-    blocks are cut to what fits in it, judged by the first block's loading and warm-up.
+    blocks are cut to what fits in it, judged by the first block's loading and warm-up
+    (a round's cost: its last warm-up round, the first calls' allocations done).
     Raises BadInputError for an input that cannot be fed.
     """
     names = list(models)
@@ -139,10 +141,11 @@ def time_models(
         rng.shuffle(order)
         loaded = {n: load_runner(models[n], provider, threads) for n in order}
         runners = [functools.partial(loaded[n].run, feeds) for n in names]
-        warm_at = time.perf_counter()
-        interleave(runners, max(warmup, 1), 0, rng=rng)
+        interleave(runners, max(warmup, 1) - 1, 0, rng=rng)
+        last_at = time.perf_counter()
+        interleave(runners, 1, 0, rng=rng)  # the last warm-up round: a round's cost
         if block == 0:
-            per_round = (time.perf_counter() - warm_at) / max(warmup, 1)
+            per_round = time.perf_counter() - last_at
             setup = time.perf_counter() - loaded_at
             blocks, total = _plan(runs, blocks, budget_s, min_seconds, per_round, setup)
             per_block = -(-total // blocks)
