@@ -1,7 +1,8 @@
-"""The INT8 file written for OpenVINO (issue 25.5): the inline form, every convolution
-after the first reading u8 with zero point 0, its linked halves quantized apart with one
-scale from the conv's float output, and its outputs on OpenVINO close to the float
-model's."""
+"""The INT8 file written for OpenVINO (issue 25.5): the stacked form where the producing
+conv is light, the inline form elsewhere, every convolution after the first reading u8
+with zero point 0, the inline sites' linked halves quantized apart with one scale from
+the conv's float output, and its outputs on OpenVINO close to the float model's and to
+ONNX Runtime's on the same file."""
 
 from __future__ import annotations
 
