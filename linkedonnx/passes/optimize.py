@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
@@ -135,6 +135,7 @@ def optimize(
     convert: bool = True,
     freeze_inputs: bool = False,
     timer: Timer | None = None,
+    site_rule: Callable[[ir.Model], dict[str, str]] | None = None,
 ) -> tuple[onnx.ModelProto, PipelineReport]:
     """Optimize ``model`` (linked function nodes or flat spellings) for ``target``.
 
@@ -148,7 +149,9 @@ def optimize(
     cache lookup; False not at all (the machine-independent table
     :data:`~linkedonnx.passes.lower_cpu.CPU_PREFERENCE`). ``form`` forces one lowering
     form ('split', 'dw', 'stacked', 'inline'; either target) before the inline fallback;
-    a CUDA target is lowered by its table, not measured. ``timer`` replaces the timing
+    a CUDA target is lowered by its table, not measured; with a ``form`` (needed),
+    ``site_rule`` (prepared model -> site id -> form) puts its forms first for the sites
+    it names (:func:`linkedonnx.quantize.openvino_form.stacked_sites`). ``timer`` replaces the timing
     (tests). The metadata ``linkedonnx.form_choice`` records the choice. ``fp16`` converts
     to float16 (inputs and outputs stay float32 with ``keep_io_float32``). An
     initializer listed among the graph inputs is never baked in (the node that would
@@ -156,15 +159,21 @@ def optimize(
     takes such initializers out of the inputs (reported too).
     Returns (ModelProto, PipelineReport). Raises BadInputError for a bad option or an
     option that would be ignored (float16 inputs/outputs without ``fp16``, ``tune`` with
-    a CUDA target or with a forced ``form``, ``batch`` when nothing is measured).
+    a CUDA target or with a forced ``form``, ``batch`` when nothing is measured,
+    ``site_rule`` without ``form``).
     """
     check_options(target, fp16, keep_io_float32, tune, batch, form)
+    if site_rule is not None and form is None:
+        raise BadInputError("a per-site rule needs a form for the other sites")
     prepared, report = prepare(model, convert, freeze_inputs)
     preference: dict[str, Sequence[str]] | None = None
     site_forms: dict[str, str] | None = None
     if form is not None:
         preference = uniform_preference(form)
         choice = {"choice": f"form {form}", "measured": False}
+        if site_rule is not None:
+            site_forms = site_rule(prepared)
+            choice["site_forms"] = len(site_forms)
     elif get_provider(target).lowering != "cpu":
         choice = {"choice": "table", "measured": False}
         note = f"not measured: target {target} is not this machine's CPU (table used)"

@@ -22,9 +22,23 @@ error (trained AllCNN-C: mean |logit error| / std 0.0049 against 0.0069 with it)
 (ResNet's downsampling blocks) into a Slice of their 8-bit input: left to OpenVINO, it
 becomes a pooling between DequantizeLinear and the convolutions, which then run in bf16
 or f32 with weights dequantized at every inference.
+
+:func:`stacked_sites` picks, per linked site, the stacked form (the producer Conv with
+weights ``[W; -W]``, its u8 output fusing ReLU: no halves, no Concat) where the producer's
+reduction (input channels per group x kernel area) is at most :data:`STACK_REDUCTION`,
+and inline elsewhere. The halves and their 8-bit Concat cost memory traffic in
+proportion to the site's channels; stacking costs the producer's arithmetic again.
+Measured per layer on OpenVINO's CPU plugin (issue 25, contended 2-CPU AVX-512 VNNI
+machine, PERF_COUNT minima, ``zoo:resnet/lk-relu`` 32x32 at batch 32): a 1x1 producer
+of reduction 8-128 stacked took 0.02-0.34 ms against 0.03-0.62 ms for conv + halves +
+Concat, 3x3 producers of reduction 288-576 0.06-1.48 ms against 0.06-1.26 ms (a loss at
+batch 32); AllCNN-C's producers (reduction 384-3456, except the first conv's 27) ran
+1.75x slower all stacked.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -32,14 +46,47 @@ from onnx import numpy_helper
 
 from linkedonnx.quantize.linked_groups import tensor_readers
 
+if TYPE_CHECKING:
+    import onnx_ir as ir
+
+#: The OpenVINO mix: stacked where the producer is light (:func:`stacked_sites`),
+#: inline elsewhere.
+MIXED = "stacked-light"
 #: Providers whose quantized file gets a form of its own without --tune.
-FORMS: dict[str, str] = {"openvino": "inline"}
+FORMS: dict[str, str] = {"openvino": MIXED}
 
 
 def default_form(provider: str) -> str | None:
     """The lowering form written for ``provider`` without ``--tune`` (takes a provider
-    name); returns 'inline' for openvino, None (optimize's CPU table) otherwise."""
+    name); returns :data:`MIXED` for openvino, None (optimize's CPU table) otherwise."""
     return FORMS.get(provider)
+
+
+#: The largest producer reduction (input channels per group x kernel area) whose linked
+#: site is stacked for OpenVINO (see the module docstring for the measurement).
+STACK_REDUCTION = 128
+
+
+def stacked_sites(model: ir.Model, limit: int = STACK_REDUCTION) -> dict[str, str]:
+    """Takes a prepared IR model (linked function nodes not yet lowered); returns site id
+    (:func:`linkedonnx.passes.lower_linked.site_id`) -> 'stacked' for each linked site
+    whose input comes from a Conv with a constant weight of reduction at most ``limit``
+    (the lowering falls back to inline where stacking does not apply)."""
+    from linkedonnx.passes.graph_utils import const_array
+    from linkedonnx.passes.lower_linked import site_id
+    from linkedonnx.passes.lowering import is_linked
+
+    chosen: dict[str, str] = {}
+    for node in model.graph:
+        if not is_linked(node) or not node.inputs:
+            continue
+        producer = node.inputs[0].producer() if node.inputs[0] is not None else None
+        if producer is None or producer.op_type != "Conv" or len(producer.inputs) < 2:
+            continue
+        weight = const_array(producer.inputs[1])
+        if weight is not None and weight.ndim >= 3 and int(np.prod(weight.shape[1:])) <= limit:
+            chosen[site_id(node)] = "stacked"
+    return chosen
 
 
 def _ends_in_quantize(node: onnx.NodeProto, readers: dict[str, list[onnx.NodeProto]]) -> bool:

@@ -31,7 +31,13 @@ from linkedonnx.quantize.calibration import Batches, BatchReader, ProgressFn, fl
 from linkedonnx.quantize.freeze import freeze_initializer_inputs, initializer_inputs
 from linkedonnx.quantize.isa import Int8Isa, detect
 from linkedonnx.quantize.linked_groups import find_layout, shared_range_overrides
-from linkedonnx.quantize.openvino_form import default_form, for_openvino, openvino_notes
+from linkedonnx.quantize.openvino_form import (
+    MIXED,
+    default_form,
+    for_openvino,
+    openvino_notes,
+    stacked_sites,
+)
 from linkedonnx.runners.providers import get_provider
 
 METHODS = ("minmax", "entropy", "percentile")
@@ -139,11 +145,20 @@ def forms_used(lowered: dict[str, int]) -> str | None:
 
 def lower_for_int8(model: onnx.ModelProto, form: str | None) -> tuple[onnx.ModelProto, dict]:
     """The float model lowered by the optimize pipeline with ``form`` preferred (None:
-    the machine-independent CPU table; INT8 forms are timed as INT8 models by ``tune``),
+    the machine-independent CPU table; INT8 forms are timed as INT8 models by ``tune``;
+    :data:`~linkedonnx.quantize.openvino_form.MIXED`: stacked where
+    :func:`~linkedonnx.quantize.openvino_form.stacked_sites` says, inline elsewhere),
     and its lowering counts ('relu:stacked' -> n)."""
     from linkedonnx.passes.optimize import optimize
 
-    lowered, report = optimize(model, target="cpu", form=form, tune=False if form is None else None)
+    rule = stacked_sites if form == MIXED else None
+    lowered, report = optimize(
+        model,
+        target="cpu",
+        form="inline" if form == MIXED else form,
+        tune=False if form is None else None,
+        site_rule=rule,
+    )
     return lowered, _lowered_counts(report)
 
 
@@ -385,7 +400,12 @@ def quantize(
     isa = isa or detect()
     reduce = isa.reduce_range if reduce_range is None else reduce_range
     data = list(batches)
-    forms: Sequence[str] = TUNE_FORMS if tune else (form or default_form(provider) or "auto",)
+    own = default_form(provider)
+    forms: Sequence[str] = (
+        (*TUNE_FORMS, *([own] if own and own not in TUNE_FORMS else []))
+        if tune
+        else (form or own or "auto",)
+    )
     kwargs = dict(
         method=method,
         per_channel=per_channel,

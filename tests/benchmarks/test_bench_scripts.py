@@ -245,7 +245,7 @@ def test_runtimes_script_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert all(v > 0 for m in result["medians"].values() for v in m.values())
     assert set(result["accuracy"]) == rows | {"samples"}
     assert result["compiled_precision"]["ov plain-f32"] == ["f32"]
-    assert result["ours_openvino_form"] == "inline"  # quantize --provider openvino's form
+    assert result["ours_openvino_form"] == "inline+stacked"  # quantize --provider openvino
     assert [c["what"].split(": ")[0] for c in result["targets"]] == [
         "allcnn/lk-relu fashion-mnist b=1",
         "allcnn/lk-relu fashion-mnist b=32",
@@ -338,7 +338,7 @@ def test_ov_int8_graphs_script_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "graphs.json"
     assert bench.main(["--quick", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert data["forms"] == {"ours-int8": "split", "ours-int8-ov": "inline"}
+    assert data["forms"] == {"ours-int8": "split", "ours-int8-ov": "inline+stacked"}
     assert data["convs_reading_a_zero_point"]["ours-int8-ov"] == 0
     assert data["convs_reading_a_zero_point"]["ours-int8"] > 0
     for batch in ("1", "32"):

@@ -146,3 +146,20 @@ def test_metadata_records_the_forms_and_target(target: str) -> None:
     expected = {"relu:split": 3} if target == "cpu" else {"relu:inline": 3}
     assert json.loads(meta["linkedonnx.lowered_forms"]) == expected
     assert meta["linkedonnx.source"] == "test"
+
+
+def test_a_site_rule_puts_its_form_first_at_the_sites_it_names() -> None:
+    """optimize's ``site_rule`` (quantize --provider openvino's stacked-where-light mix):
+    the named site stacked, the others in the given form, outputs unchanged; a rule
+    without a form would be ignored, so it is refused."""
+    from linkedonnx.quantize.openvino_form import stacked_sites
+
+    model = allcnn_like("relu")
+    out, _ = optimize(model, form="inline", site_rule=stacked_sites)
+    forms = json.loads({p.key: p.value for p in out.metadata_props}["linkedonnx.lowered_forms"])
+    assert forms == {"relu:stacked": 1, "relu:inline": 2}
+    choice = json.loads({p.key: p.value for p in out.metadata_props}["linkedonnx.form_choice"])
+    assert choice["site_forms"] == 1
+    assert_same(model, out)
+    with pytest.raises(BadInputError, match="per-site rule needs a form"):
+        optimize(model, site_rule=stacked_sites)
